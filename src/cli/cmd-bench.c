@@ -1,0 +1,30 @@
+/* `pulmo bench NAME`: benchmarks are programs, not timed tests. Each prints its
+ * figure beside an anchor measured in the same run. */
+#include "cli/pulmo-cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} PulmoBenchmark;
+
+static const PulmoBenchmark benchmarks[] = {
+  { "load", pulmo_bench_load, "load a 512×512×400 int16 .nii.gz, against gzip -dc" },
+};
+
+int
+pulmo_cmd_bench (int argc, char **argv)
+{
+  if (argc >= 2)
+    for (size_t b = 0; b < G_N_ELEMENTS (benchmarks); b++)
+      if (strcmp (argv[1], benchmarks[b].name) == 0)
+        return benchmarks[b].run (argc - 1, argv + 1);
+
+  fprintf (stderr, "Usage: pulmo bench NAME [OPTIONS]\n\n");
+  for (size_t b = 0; b < G_N_ELEMENTS (benchmarks); b++)
+    fprintf (stderr, "  %-8s %s\n", benchmarks[b].name, benchmarks[b].summary);
+  return 2;
+}

@@ -1,0 +1,59 @@
+#include "cli/pulmo-cli.h"
+
+#include "pulmo-config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} PulmoCommand;
+
+static const PulmoCommand commands[] = {
+  { "bench", pulmo_cmd_bench, "run a benchmark (load, nn, render) and print it beside its anchor" },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: pulmo [FILE]            open FILE (NIfTI or DICOM folder) in the viewer\n"
+                "       pulmo COMMAND [ARGS…]   run a command:\n\n");
+  for (size_t c = 0; c < G_N_ELEMENTS (commands); c++)
+    fprintf (out, "  %-8s %s\n", commands[c].name, commands[c].summary);
+  fprintf (out, "\n`pulmo COMMAND --help` describes a command's options.\n");
+}
+
+gboolean
+pulmo_cli_is_command (const char *name)
+{
+  if (g_strcmp0 (name, "help") == 0 || g_strcmp0 (name, "--help") == 0 || g_strcmp0 (name, "-h") == 0
+      || g_strcmp0 (name, "--version") == 0)
+    return TRUE;
+  for (size_t c = 0; c < G_N_ELEMENTS (commands); c++)
+    if (g_strcmp0 (name, commands[c].name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+int
+pulmo_cli_run (int argc, char **argv)
+{
+  const char *name = argc > 1 ? argv[1] : "help";
+
+  if (strcmp (name, "--version") == 0)
+    {
+      printf ("pulmo %s\n", PULMO_VERSION);
+      return 0;
+    }
+  for (size_t c = 0; c < G_N_ELEMENTS (commands); c++)
+    if (strcmp (name, commands[c].name) == 0)
+      return commands[c].run (argc - 1, argv + 1);
+
+  gboolean asked = strcmp (name, "help") == 0 || strcmp (name, "--help") == 0 || strcmp (name, "-h") == 0;
+  if (!asked)
+    fprintf (stderr, "pulmo: unknown command “%s”\n\n", name);
+  print_usage (asked ? stdout : stderr);
+  return asked ? 0 : 2;
+}

@@ -1,0 +1,21 @@
+/* pulmo-cli.h: the `pulmo` sub-commands. GLib only: the same binary starts the
+ * GUI when no sub-command is given. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* TRUE if @name is a sub-command (so argv[1] is not a file for the GUI to open). */
+gboolean pulmo_cli_is_command (const char *name);
+/* Runs argv[1] as a sub-command; returns the process exit status. */
+int pulmo_cli_run (int argc, char **argv);
+
+/* One function per sub-command, each in its own cmd-*.c. argv[0] is the command name. */
+int pulmo_cmd_info (int argc, char **argv);
+int pulmo_cmd_bench (int argc, char **argv);
+
+/* Benchmarks, each in its own bench-*.c, dispatched by `pulmo bench NAME`. */
+int pulmo_bench_load (int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,3 @@
+#include "core/pulmo-error.h"
+
+G_DEFINE_QUARK (pulmo-error-quark, pulmo_error)

@@ -1,0 +1,148 @@
+/* parallel.c: a persistent pool of n_threads - 1 helper threads; the caller
+ * works as worker 0. Items are handed out in small chunks from an atomic
+ * counter so a core slowed by another process does not hold up the rest.
+ *
+ * One job at a time: a caller that finds the pool busy (another thread's job,
+ * or a nested call from inside fn) runs its items itself, so two inferences on
+ * two threads both progress and nothing can deadlock. */
+#include "nn/parallel.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define PULMO_MAX_THREADS 256
+
+typedef struct {
+  void (*fn) (void *ctx, int begin, int end, int worker);
+  void *ctx;
+  int n_items;
+  int chunk;
+  atomic_int next;
+} PulmoParallelJob;
+
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static int pool_n_threads = 1;
+static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_work_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_done_cond = PTHREAD_COND_INITIALIZER;
+static unsigned long pool_generation; /* bumped for each job */
+static int pool_pending;              /* helpers still working on the job */
+static PulmoParallelJob pool_job;
+
+static void
+run_chunks (PulmoParallelJob *job, int worker)
+{
+  for (;;)
+    {
+      int begin = atomic_fetch_add (&job->next, job->chunk);
+      if (begin >= job->n_items)
+        return;
+      int end = MIN (begin + job->chunk, job->n_items);
+      job->fn (job->ctx, begin, end, worker);
+    }
+}
+
+static void *
+helper_main (void *data)
+{
+  int worker = GPOINTER_TO_INT (data);
+  unsigned long seen = 0;
+
+  for (;;)
+    {
+      pthread_mutex_lock (&pool_lock);
+      while (pool_generation == seen)
+        pthread_cond_wait (&pool_work_cond, &pool_lock);
+      seen = pool_generation;
+      pthread_mutex_unlock (&pool_lock);
+
+      run_chunks (&pool_job, worker);
+
+      pthread_mutex_lock (&pool_lock);
+      if (--pool_pending == 0)
+        pthread_cond_signal (&pool_done_cond);
+      pthread_mutex_unlock (&pool_lock);
+    }
+  return NULL;
+}
+
+static void
+pool_init (void)
+{
+  /* Our workers each call sgemm; OpenBLAS threads on top would oversubscribe. */
+  openblas_set_num_threads (1);
+
+  int n = (int) g_get_num_processors ();
+  const char *env = g_getenv ("PULMO_NUM_THREADS");
+  if (env != NULL)
+    {
+      int requested = atoi (env);
+      if (requested >= 1 && requested <= PULMO_MAX_THREADS)
+        n = requested;
+    }
+  n = CLAMP (n, 1, PULMO_MAX_THREADS);
+
+  int started = 1;
+  for (int worker = 1; worker < n; worker++)
+    {
+      pthread_t thread;
+      pthread_attr_t attr;
+      pthread_attr_init (&attr);
+      pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+      int failed = pthread_create (&thread, &attr, helper_main, GINT_TO_POINTER (worker));
+      pthread_attr_destroy (&attr);
+      if (failed)
+        break;
+      started++;
+    }
+  pool_n_threads = started;
+}
+
+int
+pulmo_parallel_n_threads (void)
+{
+  pthread_once (&pool_once, pool_init);
+  return pool_n_threads;
+}
+
+void
+pulmo_parallel_for (int n_items,
+                    void (*fn) (void *ctx, int begin, int end, int worker),
+                    void *ctx)
+{
+  g_return_if_fail (fn != NULL);
+  if (n_items <= 0)
+    return;
+
+  int n_threads = pulmo_parallel_n_threads ();
+  if (n_threads == 1 || n_items == 1 || atomic_flag_test_and_set (&pool_busy))
+    {
+      fn (ctx, 0, n_items, 0);
+      return;
+    }
+
+  pool_job.fn = fn;
+  pool_job.ctx = ctx;
+  pool_job.n_items = n_items;
+  pool_job.chunk = MAX (1, n_items / (4 * n_threads));
+  atomic_store (&pool_job.next, 0);
+
+  pthread_mutex_lock (&pool_lock);
+  pool_pending = n_threads - 1;
+  pool_generation++;
+  pthread_cond_broadcast (&pool_work_cond);
+  pthread_mutex_unlock (&pool_lock);
+
+  run_chunks (&pool_job, 0);
+
+  pthread_mutex_lock (&pool_lock);
+  while (pool_pending > 0)
+    pthread_cond_wait (&pool_done_cond, &pool_lock);
+  pthread_mutex_unlock (&pool_lock);
+
+  atomic_flag_clear (&pool_busy);
+}

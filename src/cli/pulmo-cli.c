@@ -12,6 +12,7 @@ typedef struct {
 } PulmoCommand;
 
 static const PulmoCommand commands[] = {
+  { "info", pulmo_cmd_info, "print dimensions, spacing, orientation and intensities of CT files" },
   { "bench", pulmo_cmd_bench, "run a benchmark (load, nn, render) and print it beside its anchor" },
 };
 

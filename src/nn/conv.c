@@ -1,0 +1,432 @@
+/* conv.c: convolution by banded im2col + cblas_sgemm (the general path), the
+ * dispatch to Winograd for large 3×3 layers, and the backward passes.
+ *
+ * Every blocking decision (band height, output-channel blocks, gradient
+ * groups) depends on the shapes only, never on the number of threads, so the
+ * same sgemm calls run in the same order whatever the machine is doing: that
+ * is what makes results bit-identical run to run. */
+#include "nn/conv.h"
+
+#include "nn/parallel.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Floats in one worker's im2col band (4 MiB): large enough for a wide sgemm,
+ * small enough to stay in L2/L3 next to the output band. */
+#define COL_BUDGET_FLOATS (1 << 20)
+/* Split a layer into at least this many work items (load balance on a few cores). */
+#define MIN_ITEMS 8
+/* Output channels per block are a multiple of this (sgemm kernel width). */
+#define COUT_ALIGN 16
+/* Floats of partial weight gradients kept at once (8 MiB). */
+#define GRAD_BUDGET_FLOATS (2 << 20)
+#define MAX_GRAD_GROUPS 16
+
+static gboolean
+check_conv_shapes (const PulmoTensor *input, const PulmoTensor *weight, const PulmoTensor *output)
+{
+  return (weight->h == 1 || weight->h == 3) && weight->w == weight->h && input->c == weight->c
+         && output->n == input->n && output->c == weight->n && output->h == input->h
+         && output->w == input->w;
+}
+
+/* Rows per band for a sample of width @w with @kdim im2col rows: as many as
+ * fit the budget, then evened out over the bands. */
+static void
+plan_bands (int h, int w, int kdim, int *rows, int *n_bands)
+{
+  size_t per_row = (size_t) kdim * w;
+  int rows_max = (int) MAX (1, MIN ((size_t) h, COL_BUDGET_FLOATS / per_row));
+  *n_bands = (h + rows_max - 1) / rows_max;
+  *rows = (h + *n_bands - 1) / *n_bands;
+}
+
+/* Output-channel blocks so that @units × blocks reaches MIN_ITEMS where possible. */
+static void
+plan_cout_blocks (int cout, int units, int *block, int *n_blocks)
+{
+  int wanted = units >= MIN_ITEMS ? 1 : (MIN_ITEMS + units - 1) / units;
+  int b = (cout + wanted - 1) / wanted;
+  b = (b + COUT_ALIGN - 1) / COUT_ALIGN * COUT_ALIGN;
+  *block = MIN (b, cout);
+  *n_blocks = (cout + *block - 1) / *block;
+}
+
+/* im2col of output rows [y0, y1) of one sample (3×3, zero padding):
+ * col[(c·3 + ky)·3 + kx][(y − y0)·w + x] = in[c][y + ky − 1][x + kx − 1]. */
+static void
+im2col_band (const float *in, int cin, int h, int w, int y0, int y1, float *col)
+{
+  size_t band_px = (size_t) (y1 - y0) * w;
+  size_t row_bytes = (size_t) w * sizeof (float);
+
+  for (int c = 0; c < cin; c++)
+    {
+      const float *plane = in + (size_t) c * h * w;
+      for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++)
+          {
+            float *dst = col + ((size_t) (c * 3 + ky) * 3 + kx) * band_px;
+            for (int y = y0; y < y1; y++, dst += w)
+              {
+                int sy = y + ky - 1;
+                if (sy < 0 || sy >= h)
+                  {
+                    memset (dst, 0, row_bytes);
+                    continue;
+                  }
+                const float *src = plane + (size_t) sy * w;
+                if (kx == 1)
+                  memcpy (dst, src, row_bytes);
+                else if (kx == 0)
+                  {
+                    dst[0] = 0.0f;
+                    memcpy (dst + 1, src, row_bytes - sizeof (float));
+                  }
+                else
+                  {
+                    memcpy (dst, src + 1, row_bytes - sizeof (float));
+                    dst[w - 1] = 0.0f;
+                  }
+              }
+          }
+    }
+}
+
+/* Per-call, per-worker scratch: each worker allocates its own slot on first use. */
+typedef struct {
+  float **slots;
+  int n_slots;
+  size_t floats;
+} WorkerScratch;
+
+static void
+worker_scratch_init (WorkerScratch *scratch, size_t floats)
+{
+  scratch->n_slots = pulmo_parallel_n_threads ();
+  scratch->slots = g_new0 (float *, scratch->n_slots);
+  scratch->floats = floats;
+}
+
+static float *
+worker_scratch_get (WorkerScratch *scratch, int worker)
+{
+  if (scratch->slots[worker] == NULL)
+    scratch->slots[worker] = g_new (float, scratch->floats);
+  return scratch->slots[worker];
+}
+
+static void
+worker_scratch_clear (WorkerScratch *scratch)
+{
+  for (int i = 0; i < scratch->n_slots; i++)
+    g_free (scratch->slots[i]);
+  g_free (scratch->slots);
+}
+
+/* ---- Forward, im2col path ---- */
+
+typedef struct {
+  const PulmoTensor *input;
+  const PulmoTensor *weight; /* Cout × (Cin·K·K), row-major */
+  const float *bias;
+  gboolean relu;
+  PulmoTensor *output;
+  int rows, n_bands, cout_block, n_cout_blocks;
+  WorkerScratch scratch;
+} ForwardJob;
+
+static void
+bias_relu_rows (float *out, size_t ld, int n_rows, size_t n_px, const float *bias, gboolean relu)
+{
+  for (int o = 0; o < n_rows; o++)
+    {
+      float *row = out + (size_t) o * ld;
+      float b = bias != NULL ? bias[o] : 0.0f;
+      if (relu)
+        for (size_t i = 0; i < n_px; i++)
+          {
+            float v = row[i] + b;
+            row[i] = v > 0.0f ? v : 0.0f;
+          }
+      else if (bias != NULL)
+        for (size_t i = 0; i < n_px; i++)
+          row[i] += b;
+    }
+}
+
+static void
+forward_items (void *data, int begin, int end, int worker)
+{
+  ForwardJob *job = data;
+  const PulmoTensor *in = job->input;
+  PulmoTensor *out = job->output;
+  int k = job->weight->h;
+  int cin = in->c, cout = out->c, h = in->h, w = in->w;
+  size_t hw = (size_t) h * w;
+  int kdim = cin * k * k;
+
+  for (int item = begin; item < end; item++)
+    {
+      int cb = item % job->n_cout_blocks;
+      int band = item / job->n_cout_blocks % job->n_bands;
+      int n = item / job->n_cout_blocks / job->n_bands;
+      int y0 = band * job->rows, y1 = MIN (h, y0 + job->rows);
+      int o0 = cb * job->cout_block, m = MIN (cout, o0 + job->cout_block) - o0;
+      size_t band_px = (size_t) (y1 - y0) * w;
+      const float *sample = pulmo_tensor_plane (in, n, 0);
+      const float *b_mat;
+      int ldb;
+
+      if (k == 3)
+        {
+          float *col = worker_scratch_get (&job->scratch, worker);
+          im2col_band (sample, cin, h, w, y0, y1, col);
+          b_mat = col;
+          ldb = (int) band_px;
+        }
+      else
+        {
+          b_mat = sample + (size_t) y0 * w;
+          ldb = (int) hw;
+        }
+
+      float *c_mat = pulmo_tensor_plane (out, n, o0) + (size_t) y0 * w;
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int) band_px, kdim, 1.0f,
+                   job->weight->data + (size_t) o0 * kdim, kdim, b_mat, ldb, 0.0f, c_mat, (int) hw);
+      bias_relu_rows (c_mat, hw, m, band_px, job->bias != NULL ? job->bias + o0 : NULL, job->relu);
+    }
+}
+
+static void
+forward_im2col (const PulmoTensor *input, const PulmoTensor *weight, const float *bias,
+                gboolean relu, PulmoTensor *output)
+{
+  int k = weight->h;
+  int kdim = input->c * k * k;
+  ForwardJob job = { .input = input, .weight = weight, .bias = bias, .relu = relu, .output = output };
+
+  plan_bands (input->h, input->w, kdim, &job.rows, &job.n_bands);
+  plan_cout_blocks (output->c, input->n * job.n_bands, &job.cout_block, &job.n_cout_blocks);
+  worker_scratch_init (&job.scratch, k == 3 ? (size_t) kdim * job.rows * input->w : 0);
+  pulmo_parallel_for (input->n * job.n_bands * job.n_cout_blocks, forward_items, &job);
+  worker_scratch_clear (&job.scratch);
+}
+
+void
+pulmo_conv2d_forward (const PulmoTensor *input,
+                      const PulmoTensor *weight,
+                      const PulmoTensor *bias,
+                      gboolean relu,
+                      PulmoTensor *output)
+{
+  g_return_if_fail (input != NULL && weight != NULL && output != NULL);
+  g_return_if_fail (check_conv_shapes (input, weight, output));
+  g_return_if_fail (bias == NULL || pulmo_tensor_numel (bias) == (size_t) weight->n);
+  g_return_if_fail (input->data != output->data);
+
+  forward_im2col (input, weight, bias != NULL ? bias->data : NULL, relu, output);
+}
+
+/* ---- Backward ---- */
+
+/* Weight gradient: items are (group of sample-bands, output-channel block).
+ * With one group the sgemms accumulate straight into grad_weight; otherwise
+ * each group fills its own partial sum and the partials are added in group
+ * order afterwards. */
+typedef struct {
+  const PulmoTensor *input;
+  const PulmoTensor *grad_output;
+  float *target;        /* grad_weight, or n_groups partial sums */
+  gboolean accumulate;  /* target already holds a sum to add to */
+  int rows, n_bands, n_groups, cout_block, n_cout_blocks;
+  int kdim;
+  WorkerScratch scratch;
+} WeightGradJob;
+
+static void
+weight_grad_items (void *data, int begin, int end, int worker)
+{
+  WeightGradJob *job = data;
+  const PulmoTensor *in = job->input;
+  const PulmoTensor *gout = job->grad_output;
+  int h = in->h, w = in->w, cout = gout->c;
+  size_t hw = (size_t) h * w;
+  int units = in->n * job->n_bands;
+
+  for (int item = begin; item < end; item++)
+    {
+      int cb = item % job->n_cout_blocks;
+      int group = item / job->n_cout_blocks;
+      int o0 = cb * job->cout_block, m = MIN (cout, o0 + job->cout_block) - o0;
+      int u_begin = (int) ((long) group * units / job->n_groups);
+      int u_end = (int) ((long) (group + 1) * units / job->n_groups);
+      float *c_mat = job->target + ((size_t) group * cout + o0) * job->kdim;
+      float beta = job->accumulate ? 1.0f : 0.0f;
+
+      for (int unit = u_begin; unit < u_end; unit++, beta = 1.0f)
+        {
+          int n = unit / job->n_bands, band = unit % job->n_bands;
+          int y0 = band * job->rows, y1 = MIN (h, y0 + job->rows);
+          size_t band_px = (size_t) (y1 - y0) * w;
+          const float *sample = pulmo_tensor_plane (in, n, 0);
+          const float *b_mat;
+          int ldb;
+
+          if (job->kdim != in->c)
+            {
+              float *col = worker_scratch_get (&job->scratch, worker);
+              im2col_band (sample, in->c, h, w, y0, y1, col);
+              b_mat = col;
+              ldb = (int) band_px;
+            }
+          else
+            {
+              b_mat = sample + (size_t) y0 * w;
+              ldb = (int) hw;
+            }
+          const float *a_mat = pulmo_tensor_plane (gout, n, o0) + (size_t) y0 * w;
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, job->kdim, (int) band_px, 1.0f,
+                       a_mat, (int) hw, b_mat, ldb, beta, c_mat, job->kdim);
+        }
+    }
+}
+
+typedef struct {
+  float *grad_weight;
+  const float *partials;
+  size_t numel;
+  int n_groups;
+} ReduceJob;
+
+#define REDUCE_CHUNK 4096
+
+static void
+reduce_items (void *data, int begin, int end, int worker)
+{
+  ReduceJob *job = data;
+  size_t i0 = (size_t) begin * REDUCE_CHUNK;
+  size_t i1 = MIN (job->numel, (size_t) end * REDUCE_CHUNK);
+
+  for (size_t i = i0; i < i1; i++)
+    {
+      float sum = job->partials[i];
+      for (int g = 1; g < job->n_groups; g++)
+        sum += job->partials[(size_t) g * job->numel + i];
+      job->grad_weight[i] += sum;
+    }
+}
+
+static void
+weight_grad (const PulmoTensor *input, const PulmoTensor *grad_output, PulmoTensor *grad_weight)
+{
+  int k = grad_weight->h;
+  int cout = grad_output->c;
+  WeightGradJob job = { .input = input, .grad_output = grad_output, .kdim = input->c * k * k };
+  size_t numel = (size_t) cout * job.kdim;
+
+  plan_bands (input->h, input->w, job.kdim, &job.rows, &job.n_bands);
+  int units = input->n * job.n_bands;
+  job.n_groups = (int) MIN ((size_t) MIN (units, MAX_GRAD_GROUPS), MAX (1, GRAD_BUDGET_FLOATS / numel));
+  plan_cout_blocks (cout, job.n_groups, &job.cout_block, &job.n_cout_blocks);
+  worker_scratch_init (&job.scratch, k == 3 ? (size_t) job.kdim * job.rows * input->w : 0);
+
+  float *partials = NULL;
+  if (job.n_groups == 1)
+    {
+      job.target = grad_weight->data;
+      job.accumulate = TRUE;
+    }
+  else
+    {
+      partials = g_new (float, numel * job.n_groups);
+      job.target = partials;
+      job.accumulate = FALSE;
+    }
+  pulmo_parallel_for (job.n_groups * job.n_cout_blocks, weight_grad_items, &job);
+  worker_scratch_clear (&job.scratch);
+
+  if (partials != NULL)
+    {
+      ReduceJob reduce = { grad_weight->data, partials, numel, job.n_groups };
+      pulmo_parallel_for ((int) ((numel + REDUCE_CHUNK - 1) / REDUCE_CHUNK), reduce_items, &reduce);
+      g_free (partials);
+    }
+}
+
+typedef struct {
+  const PulmoTensor *grad_output;
+  float *grad_bias;
+} BiasGradJob;
+
+static void
+bias_grad_items (void *data, int begin, int end, int worker)
+{
+  BiasGradJob *job = data;
+  const PulmoTensor *gout = job->grad_output;
+  size_t hw = (size_t) gout->h * gout->w;
+
+  for (int o = begin; o < end; o++)
+    {
+      /* Double: a 256×256×8 sum in float would lose the small terms. */
+      double sum = 0.0;
+      for (int n = 0; n < gout->n; n++)
+        {
+          const float *plane = pulmo_tensor_plane (gout, n, o);
+          for (size_t i = 0; i < hw; i++)
+            sum += plane[i];
+        }
+      job->grad_bias[o] += (float) sum;
+    }
+}
+
+void
+pulmo_conv2d_backward (const PulmoTensor *input,
+                       const PulmoTensor *weight,
+                       const PulmoTensor *grad_output,
+                       PulmoTensor *grad_input,
+                       PulmoTensor *grad_weight,
+                       PulmoTensor *grad_bias)
+{
+  g_return_if_fail (input != NULL && weight != NULL && grad_output != NULL && grad_weight != NULL);
+  g_return_if_fail (check_conv_shapes (input, weight, grad_output));
+  g_return_if_fail (grad_weight->n == weight->n && grad_weight->c == weight->c
+                    && grad_weight->h == weight->h && grad_weight->w == weight->w);
+  g_return_if_fail (grad_bias == NULL || pulmo_tensor_numel (grad_bias) == (size_t) weight->n);
+  g_return_if_fail (grad_input == NULL
+                    || (grad_input->n == input->n && grad_input->c == input->c
+                        && grad_input->h == input->h && grad_input->w == input->w));
+
+  if (grad_input != NULL)
+    {
+      /* dL/d input is the convolution of dL/d output with the weights
+       * transposed (Cin ↔ Cout) and rotated by 180°: a forward pass, so it
+       * gets the same banded and Winograd kernels. */
+      int cout = weight->n, cin = weight->c, k = weight->h, kk = k * k;
+      g_autoptr (PulmoTensor) flipped = pulmo_tensor_new (cin, cout, k, k);
+      for (int o = 0; o < cout; o++)
+        for (int c = 0; c < cin; c++)
+          {
+            const float *src = weight->data + ((size_t) o * cin + c) * kk;
+            float *dst = flipped->data + ((size_t) c * cout + o) * kk;
+            for (int i = 0; i < kk; i++)
+              dst[i] = src[kk - 1 - i];
+          }
+      pulmo_conv2d_forward (grad_output, flipped, NULL, FALSE, grad_input);
+    }
+
+  weight_grad (input, grad_output, grad_weight);
+
+  if (grad_bias != NULL)
+    {
+      BiasGradJob job = { grad_output, grad_bias->data };
+      pulmo_parallel_for (grad_output->c, bias_grad_items, &job);
+    }
+}
+
+double
+pulmo_conv2d_macs (const PulmoTensor *input, const PulmoTensor *weight)
+{
+  return (double) input->n * input->h * input->w * weight->n * weight->c * weight->h * weight->w;
+}

@@ -1,0 +1,52 @@
+/* conv.h: 3×3 and 1×1 convolution, stride 1, "same" zero padding, fp32 NCHW
+ * with batches, forward and backward.
+ *
+ * Shapes:
+ *   input        N × Cin  × H × W
+ *   weight       Cout × Cin × K × K     (K = 3 or 1; tensor n = Cout, c = Cin)
+ *   bias         Cout numbers (any shape with Cout elements, e.g. 1 × Cout × 1 × 1)
+ *   output       N × Cout × H × W
+ *
+ * How: a band of output rows at a time, im2col of that band into a bounded
+ * per-worker buffer and one cblas_sgemm writing straight into the output, bias
+ * and ReLU applied while the band is still in cache; 3×3 layers with enough
+ * pixels use Winograd F(4×4, 3×3) instead (4× fewer multiplications). Work is
+ * split over the cores with pulmo_parallel_for(). Scratch lives per call, so
+ * any number of threads may convolve at once; results are bit-identical from
+ * run to run and whatever the number of threads.
+ *
+ * Sizes are the network's own (programmer errors are g_return_if_fail). */
+#pragma once
+
+#include "nn/tensor.h"
+
+G_BEGIN_DECLS
+
+/* output = conv(input, weight) + bias, then max(0, ·) if @relu.
+ * @bias may be NULL (no bias). @output is overwritten; it must not alias @input. */
+void pulmo_conv2d_forward (const PulmoTensor *input,
+                           const PulmoTensor *weight,
+                           const PulmoTensor *bias,
+                           gboolean relu,
+                           PulmoTensor *output);
+
+/* Backward of pulmo_conv2d_forward() WITHOUT ReLU: @grad_output is the
+ * gradient with respect to the convolution's output before any activation
+ * (apply the ReLU mask first when the forward fused it).
+ *
+ *   grad_input   OVERWRITTEN with dL/d input; NULL to skip (first layer).
+ *   grad_weight  dL/d weight is ADDED (+=), same shape as @weight.
+ *   grad_bias    dL/d bias is ADDED (+=), Cout elements; NULL to skip.
+ *
+ * Weight and bias gradients are summed over the batch. */
+void pulmo_conv2d_backward (const PulmoTensor *input,
+                            const PulmoTensor *weight,
+                            const PulmoTensor *grad_output,
+                            PulmoTensor *grad_input,
+                            PulmoTensor *grad_weight,
+                            PulmoTensor *grad_bias);
+
+/* Multiply-adds of one forward pass (for GFLOPS figures: 2 FLOP per MAC). */
+double pulmo_conv2d_macs (const PulmoTensor *input, const PulmoTensor *weight);
+
+G_END_DECLS

@@ -259,6 +259,47 @@ affine_usable (const PulmoAffine *affine)
   return pulmo_affine_invert (affine, &inverse);
 }
 
+/* Refuses a header that claims more voxels than its file can hold, before any
+ * allocation: exactly for a plain file, and for a gzip file by deflate's largest
+ * possible expansion (1032:1), so a tiny hostile file cannot ask for gigabytes. */
+static gboolean
+check_data_fits (const PulmoNiftiHeader *header, GError **error)
+{
+  GStatBuf info;
+  guint8 magic[2] = { 0, 0 };
+  size_t data_bytes = 0;
+
+  if (g_stat (header->image_path, &info) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, PULMO_ERROR, saved == ENOENT ? PULMO_ERROR_NOT_FOUND : PULMO_ERROR_IO,
+                   "%s: cannot open: %s", header->image_path, g_strerror (saved));
+      return FALSE;
+    }
+  FILE *file = fopen (header->image_path, "rb");
+  if (file != NULL)
+    {
+      if (fread (magic, 1, 2, file) != 2)
+        magic[0] = 0;
+      fclose (file);
+    }
+  gboolean compressed = magic[0] == 0x1f && magic[1] == 0x8b;
+  double capacity = compressed ? (double) info.st_size * 1032.0 + 1024.0 : (double) info.st_size;
+
+  if (!g_size_checked_mul (&data_bytes, header->n_voxels, (size_t) header->bytes_per_voxel)
+      || (double) header->data_offset + (double) data_bytes > capacity)
+    {
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED,
+                   "%s: the header says %d×%d×%d voxels of %s, more than the %sfile of %" G_GINT64_FORMAT
+                   " bytes can hold; the file is truncated or its header is damaged",
+                   header->path, header->dims[0], header->dims[1], header->dims[2],
+                   pulmo_nifti_datatype_name (header->datatype), compressed ? "compressed " : "",
+                   (gint64) info.st_size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **error)
 {
@@ -370,6 +411,11 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
       pulmo_nifti_header_clear (header);
       return FALSE;
     }
+  if (!check_data_fits (header, error))
+    {
+      pulmo_nifti_header_clear (header);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -458,6 +504,30 @@ pulmo_nifti_reader_read (PulmoNiftiReader *reader, void *buffer, size_t n, GErro
   if (reader->swap && reader->bytes_per_voxel > 1)
     nifti_swap_Nbytes ((int64_t) n, reader->bytes_per_voxel, buffer);
   reader->n_done += n;
+  return TRUE;
+}
+
+gboolean
+pulmo_nifti_reader_finish (PulmoNiftiReader *reader, GError **error)
+{
+  if (gzdirect (reader->file))
+    return TRUE; /* uncompressed: nothing more to check */
+
+  /* Inflate to the end of the stream so zlib checks the CRC and length in the
+   * gzip trailer: damage that still inflates to wrong voxels is caught here. */
+  char rest[16 * 1024];
+  int r;
+  while ((r = gzread (reader->file, rest, sizeof rest)) > 0)
+    ;
+  int zerr = Z_OK;
+  const char *message = gzerror (reader->file, &zerr);
+  if (r < 0 || zerr != Z_OK)
+    {
+      g_set_error (error, PULMO_ERROR, zerr == Z_BUF_ERROR ? PULMO_ERROR_TRUNCATED : PULMO_ERROR_CORRUPT,
+                   "%s: the compressed file is damaged or cut short at its end (%s); its voxels "
+                   "cannot be trusted", reader->path, message);
+      return FALSE;
+    }
   return TRUE;
 }
 

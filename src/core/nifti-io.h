@@ -38,6 +38,8 @@ void pulmo_nifti_header_clear (PulmoNiftiHeader *header);
 typedef struct _PulmoNiftiReader PulmoNiftiReader;
 PulmoNiftiReader *pulmo_nifti_reader_open (const PulmoNiftiHeader *header, GError **error);
 gboolean pulmo_nifti_reader_read (PulmoNiftiReader *reader, void *buffer, size_t n, GError **error);
+/* After the last voxel: for a compressed file, checks the gzip trailer (CRC). */
+gboolean pulmo_nifti_reader_finish (PulmoNiftiReader *reader, GError **error);
 void pulmo_nifti_reader_free (PulmoNiftiReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoNiftiReader, pulmo_nifti_reader_free)
 

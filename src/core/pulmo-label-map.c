@@ -147,7 +147,7 @@ read_labels (const PulmoNiftiHeader *header, uint8_t *labels, PulmoProgress *pro
       done += n;
       pulmo_progress_set (progress, (gint64) done);
     }
-  return TRUE;
+  return pulmo_nifti_reader_finish (reader, error);
 }
 
 PulmoLabelMap *

@@ -227,6 +227,7 @@ pulmo_volume_load (const char *path, PulmoProgress *progress, GCancellable *canc
         ok = read_int16_direct (volume, reader, progress, cancellable, error);
       else
         ok = read_converted (volume, reader, &header, progress, cancellable, error);
+      ok = ok && pulmo_nifti_reader_finish (reader, error);
     }
   pulmo_nifti_header_clear (&header);
   if (!ok)

@@ -2,6 +2,7 @@
 #include <gtk/gtk.h>
 
 #include "cli/pulmo-cli.h"
+#include "nn/cpu-setup.h"
 
 static void
 on_activate (GtkApplication *app)
@@ -14,6 +15,7 @@ on_activate (GtkApplication *app)
 int
 main (int argc, char **argv)
 {
+  pulmo_cpu_setup (argv);
   if (argc > 1 && pulmo_cli_is_command (argv[1]))
     return pulmo_cli_run (argc, argv);
 

@@ -1,0 +1,289 @@
+/* batchnorm.c: batch normalisation, split over channels. Each channel's
+ * statistics are summed in double over its N planes in a fixed order, so the
+ * result does not depend on the number of threads. */
+#include "nn/batchnorm.h"
+
+#include <math.h>
+
+#include "nn/parallel.h"
+
+/* Σ x and Σ (x - centre)² over one plane, in double: a 256×256×8 batch has
+ * half a million terms, too many for a float accumulator. Eight float lanes
+ * per row keep the inner loop vectorisable; rows are short enough for that. */
+static void
+plane_moments (const float *x, size_t n, float centre, double *sum, double *sum_sq)
+{
+  double s = 0.0, q = 0.0;
+  size_t i = 0;
+  while (i < n)
+    {
+      size_t stop = MIN (n, i + 1024);
+      float ls[8] = { 0 }, lq[8] = { 0 };
+      for (; i + 8 <= stop; i += 8)
+        for (int k = 0; k < 8; k++)
+          {
+            float d = x[i + k] - centre;
+            ls[k] += d;
+            lq[k] += d * d;
+          }
+      for (; i < stop; i++)
+        {
+          float d = x[i] - centre;
+          ls[0] += d;
+          lq[0] += d * d;
+        }
+      for (int k = 0; k < 8; k++)
+        {
+          s += ls[k];
+          q += lq[k];
+        }
+    }
+  *sum += s;
+  *sum_sq += q;
+}
+
+typedef struct {
+  const PulmoTensor *x;
+  const PulmoTensor *dy;
+  const float *gamma;
+  const float *beta;
+  float *running_mean;
+  float *running_var;
+  const float *mean;     /* backward: the batch statistics */
+  const float *inv_std;
+  const float *scale;    /* inference: the folded affine map */
+  const float *shift;
+  float momentum;
+  float eps;
+  PulmoTensor *out;
+  float *save_mean;
+  float *save_inv_std;
+  float *dgamma;
+  float *dbeta;
+} BatchnormJob;
+
+/* out = scale · x + shift over channel c of every sample. */
+static void
+apply_affine (const PulmoTensor *x, PulmoTensor *out, int c, float scale, float shift)
+{
+  size_t plane = (size_t) x->h * x->w;
+  for (int n = 0; n < x->n; n++)
+    {
+      const float *in = pulmo_tensor_plane (x, n, c);
+      float *o = pulmo_tensor_plane (out, n, c);
+      for (size_t i = 0; i < plane; i++)
+        o[i] = scale * in[i] + shift;
+    }
+}
+
+static void
+batchnorm_train_channels (void *data, int begin, int end, int worker)
+{
+  const BatchnormJob *job = data;
+  const PulmoTensor *x = job->x;
+  size_t plane = (size_t) x->h * x->w;
+  double count = (double) x->n * plane;
+
+  for (int c = begin; c < end; c++)
+    {
+      /* Two passes: the mean, then moments about it (no cancellation). */
+      double sum = 0.0, unused = 0.0;
+      for (int n = 0; n < x->n; n++)
+        plane_moments (pulmo_tensor_plane (x, n, c), plane, 0.0f, &sum, &unused);
+      double mean = sum / count;
+      double dev = 0.0, dev_sq = 0.0;
+      for (int n = 0; n < x->n; n++)
+        plane_moments (pulmo_tensor_plane (x, n, c), plane, (float) mean, &dev, &dev_sq);
+      /* dev corrects for mean having been rounded to float. */
+      double var = MAX (0.0, dev_sq / count - (dev / count) * (dev / count));
+      mean += dev / count;
+
+      double inv_std = 1.0 / sqrt (var + job->eps);
+      job->save_mean[c] = (float) mean;
+      job->save_inv_std[c] = (float) inv_std;
+      job->running_mean[c] = (float) ((1.0 - job->momentum) * job->running_mean[c] + job->momentum * mean);
+      job->running_var[c] = (float) ((1.0 - job->momentum) * job->running_var[c]
+                                     + job->momentum * var * count / (count - 1.0));
+
+      float scale = (float) (job->gamma[c] * inv_std);
+      apply_affine (x, job->out, c, scale, (float) (job->beta[c] - mean * scale));
+    }
+}
+
+static gboolean
+same_shape (const PulmoTensor *a, const PulmoTensor *b)
+{
+  return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
+}
+
+void
+pulmo_batchnorm_forward_train (const PulmoTensor *x,
+                               const float *gamma,
+                               const float *beta,
+                               float *running_mean,
+                               float *running_var,
+                               float momentum,
+                               float eps,
+                               PulmoTensor *y,
+                               float *save_mean,
+                               float *save_inv_std)
+{
+  g_return_if_fail (x != NULL && y != NULL && x != y && same_shape (x, y));
+  g_return_if_fail (gamma != NULL && beta != NULL && running_mean != NULL && running_var != NULL);
+  g_return_if_fail (save_mean != NULL && save_inv_std != NULL);
+  g_return_if_fail ((size_t) x->n * x->h * x->w >= 2);
+
+  BatchnormJob job = { 0 };
+  job.x = x;
+  job.gamma = gamma;
+  job.beta = beta;
+  job.running_mean = running_mean;
+  job.running_var = running_var;
+  job.momentum = momentum;
+  job.eps = eps;
+  job.out = y;
+  job.save_mean = save_mean;
+  job.save_inv_std = save_inv_std;
+  pulmo_parallel_for (x->c, batchnorm_train_channels, &job);
+}
+
+void
+pulmo_batchnorm_fold (int channels,
+                      const float *gamma,
+                      const float *beta,
+                      const float *running_mean,
+                      const float *running_var,
+                      float eps,
+                      float *scale,
+                      float *shift)
+{
+  g_return_if_fail (gamma != NULL && beta != NULL && running_mean != NULL && running_var != NULL);
+  g_return_if_fail (scale != NULL && shift != NULL);
+
+  for (int c = 0; c < channels; c++)
+    {
+      double s = gamma[c] / sqrt ((double) running_var[c] + eps);
+      scale[c] = (float) s;
+      shift[c] = (float) (beta[c] - running_mean[c] * s);
+    }
+}
+
+static void
+batchnorm_infer_channels (void *data, int begin, int end, int worker)
+{
+  const BatchnormJob *job = data;
+  for (int c = begin; c < end; c++)
+    apply_affine (job->x, job->out, c, job->scale[c], job->shift[c]);
+}
+
+void
+pulmo_batchnorm_forward_infer (const PulmoTensor *x,
+                               const float *gamma,
+                               const float *beta,
+                               const float *running_mean,
+                               const float *running_var,
+                               float eps,
+                               PulmoTensor *y)
+{
+  g_return_if_fail (x != NULL && y != NULL && same_shape (x, y));
+
+  g_autofree float *scale = g_new (float, x->c);
+  g_autofree float *shift = g_new (float, x->c);
+  pulmo_batchnorm_fold (x->c, gamma, beta, running_mean, running_var, eps, scale, shift);
+
+  BatchnormJob job = { 0 };
+  job.x = x;
+  job.out = y;
+  job.scale = scale;
+  job.shift = shift;
+  pulmo_parallel_for (x->c, batchnorm_infer_channels, &job);
+}
+
+static void
+batchnorm_backward_channels (void *data, int begin, int end, int worker)
+{
+  const BatchnormJob *job = data;
+  const PulmoTensor *x = job->x;
+  size_t plane = (size_t) x->h * x->w;
+  double count = (double) x->n * plane;
+
+  for (int c = begin; c < end; c++)
+    {
+      float mean = job->mean[c], inv_std = job->inv_std[c];
+      /* Σ dy and Σ dy · x̂, x̂ = (x - mean) · inv_std. */
+      double sum_dy = 0.0, sum_dy_xhat = 0.0;
+      for (int n = 0; n < x->n; n++)
+        {
+          const float *xp = pulmo_tensor_plane (x, n, c);
+          const float *dp = pulmo_tensor_plane (job->dy, n, c);
+          size_t i = 0;
+          while (i < plane)
+            {
+              size_t stop = MIN (plane, i + 1024);
+              float ls[8] = { 0 }, lp[8] = { 0 };
+              for (; i + 8 <= stop; i += 8)
+                for (int k = 0; k < 8; k++)
+                  {
+                    ls[k] += dp[i + k];
+                    lp[k] += dp[i + k] * (xp[i + k] - mean);
+                  }
+              for (; i < stop; i++)
+                {
+                  ls[0] += dp[i];
+                  lp[0] += dp[i] * (xp[i] - mean);
+                }
+              for (int k = 0; k < 8; k++)
+                {
+                  sum_dy += ls[k];
+                  sum_dy_xhat += lp[k];
+                }
+            }
+        }
+      sum_dy_xhat *= inv_std;
+
+      if (job->dgamma != NULL)
+        job->dgamma[c] += (float) sum_dy_xhat;
+      if (job->dbeta != NULL)
+        job->dbeta[c] += (float) sum_dy;
+
+      /* dx = gamma · inv_std · (dy - mean(dy) - x̂ · mean(dy · x̂)), written as
+       * dx = a · dy + b · x + k with per-channel constants. */
+      float a = job->gamma[c] * inv_std;
+      float b = (float) (-a * sum_dy_xhat / count * inv_std);
+      float k = (float) (-a * sum_dy / count) - b * mean;
+      for (int n = 0; n < x->n; n++)
+        {
+          const float *xp = pulmo_tensor_plane (x, n, c);
+          const float *dp = pulmo_tensor_plane (job->dy, n, c);
+          float *o = pulmo_tensor_plane (job->out, n, c);
+          for (size_t i = 0; i < plane; i++)
+            o[i] = a * dp[i] + b * xp[i] + k;
+        }
+    }
+}
+
+void
+pulmo_batchnorm_backward (const PulmoTensor *x,
+                          const PulmoTensor *dy,
+                          const float *gamma,
+                          const float *save_mean,
+                          const float *save_inv_std,
+                          PulmoTensor *dx,
+                          float *dgamma,
+                          float *dbeta)
+{
+  g_return_if_fail (x != NULL && dy != NULL && dx != NULL);
+  g_return_if_fail (same_shape (x, dy) && same_shape (x, dx));
+  g_return_if_fail (gamma != NULL && save_mean != NULL && save_inv_std != NULL);
+
+  BatchnormJob job = { 0 };
+  job.x = x;
+  job.dy = dy;
+  job.gamma = gamma;
+  job.mean = save_mean;
+  job.inv_std = save_inv_std;
+  job.out = dx;
+  job.dgamma = dgamma;
+  job.dbeta = dbeta;
+  pulmo_parallel_for (x->c, batchnorm_backward_channels, &job);
+}

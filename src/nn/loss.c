@@ -1,0 +1,291 @@
+/* loss.c: weighted partial-label cross-entropy plus batch soft Dice, from
+ * logits (see loss.h for the definitions).
+ *
+ * Two passes over runs of pixels: the first sums the cross-entropy and the
+ * per-class Dice terms (partial sums per run, added in run order so the result
+ * does not depend on the threads); the second, given the totals, writes the
+ * gradient. Both recompute the softmax of the run rather than keep it. */
+#include "nn/loss.h"
+
+#include <math.h>
+
+#include "nn/parallel.h"
+
+/* Pixels per run: the per-run working set lives on the stack. */
+#define RUN_PIXELS 256
+
+/* Partial sums of one run: CE numerator, Σ w(S), labelled pixels, then per
+ * class Σ p·t, Σ p, Σ t over the pixels where the class is known. */
+#define SUM_CE 0
+#define SUM_WEIGHT 1
+#define SUM_LABELLED 2
+#define SUM_CLASS(k, c) (3 + 3 * (c) + (k))
+#define N_SUMS(n_classes) (3 + 3 * (n_classes))
+
+typedef struct {
+  const PulmoTensor *logits;
+  const uint16_t *masks;
+  PulmoTensor *dlogits;
+  int n_classes;
+  uint16_t all;              /* every class allowed */
+  float weight[PULMO_LOSS_MAX_CLASSES];
+  int runs_per_sample;
+  double *sums;              /* pass 1: N_SUMS per item */
+  /* pass 2 */
+  float ce_scale;            /* ce_weight / Σ w(S) */
+  float dice_a[PULMO_LOSS_MAX_CLASSES];  /* dL/dp = a·t + b where known */
+  float dice_b[PULMO_LOSS_MAX_CLASSES];
+} LossJob;
+
+/* The softmax of a run and, per pixel, the log-sum-exp of its allowed
+ * classes. mask[i] is the pixel's allowed set cut to the model's classes. */
+typedef struct {
+  int len;
+  uint16_t mask[RUN_PIXELS];
+  float prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
+  float log_sum_all[RUN_PIXELS];   /* log Σ_c exp z_c */
+  float set_max[RUN_PIXELS];       /* max of z over the allowed classes */
+  float set_sum[RUN_PIXELS];       /* Σ_{c∈S} exp (z_c - set_max) */
+  float set_weight[RUN_PIXELS];    /* w(S) */
+} LossRun;
+
+static gboolean
+labelled (const LossJob *job, uint16_t mask)
+{
+  return mask != 0 && mask != job->all;
+}
+
+static void
+load_run (const LossJob *job, int item, LossRun *run)
+{
+  int n = item / job->runs_per_sample;
+  size_t plane = (size_t) job->logits->h * job->logits->w;
+  size_t p0 = (size_t) (item % job->runs_per_sample) * RUN_PIXELS;
+  int len = run->len = (int) MIN ((size_t) RUN_PIXELS, plane - p0);
+  const uint16_t *masks = job->masks + (size_t) n * plane + p0;
+  float max[RUN_PIXELS], sum[RUN_PIXELS], n_allowed[RUN_PIXELS];
+
+  for (int i = 0; i < len; i++)
+    {
+      run->mask[i] = masks[i] & job->all;
+      max[i] = -INFINITY;
+      run->set_max[i] = -INFINITY;
+      sum[i] = 0.0f;
+      run->set_sum[i] = 0.0f;
+      run->set_weight[i] = 0.0f;
+      n_allowed[i] = 0.0f;
+    }
+  for (int c = 0; c < job->n_classes; c++)
+    {
+      const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
+      for (int i = 0; i < len; i++)
+        {
+          gboolean allowed = (run->mask[i] >> c) & 1;
+          max[i] = z[i] > max[i] ? z[i] : max[i];
+          if (allowed && z[i] > run->set_max[i])
+            run->set_max[i] = z[i];
+          run->set_weight[i] += allowed ? job->weight[c] : 0.0f;
+          n_allowed[i] += allowed ? 1.0f : 0.0f;
+        }
+    }
+  for (int c = 0; c < job->n_classes; c++)
+    {
+      const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
+      float *p = run->prob[c];
+      for (int i = 0; i < len; i++)
+        {
+          p[i] = expf (z[i] - max[i]);
+          sum[i] += p[i];
+          if ((run->mask[i] >> c) & 1)
+            run->set_sum[i] += expf (z[i] - run->set_max[i]);
+        }
+    }
+  for (int i = 0; i < len; i++)
+    {
+      run->log_sum_all[i] = max[i] + logf (sum[i]);
+      sum[i] = 1.0f / sum[i];
+      run->set_weight[i] = n_allowed[i] > 0.0f ? run->set_weight[i] / n_allowed[i] : 0.0f;
+    }
+  for (int c = 0; c < job->n_classes; c++)
+    for (int i = 0; i < len; i++)
+      run->prob[c][i] *= sum[i];
+}
+
+static void
+loss_sum_runs (void *data, int begin, int end, int worker)
+{
+  const LossJob *job = data;
+  LossRun run;
+
+  for (int item = begin; item < end; item++)
+    {
+      double *sums = job->sums + (size_t) item * N_SUMS (job->n_classes);
+      load_run (job, item, &run);
+
+      double ce = 0.0, weight = 0.0, count = 0.0;
+      for (int i = 0; i < run.len; i++)
+        {
+          if (!labelled (job, run.mask[i]))
+            continue;
+          /* -log Σ_{c∈S} p_c = log Σ_c e^z - log Σ_{c∈S} e^z */
+          float log_set = run.set_max[i] + logf (run.set_sum[i]);
+          ce += (double) run.set_weight[i] * (run.log_sum_all[i] - log_set);
+          weight += run.set_weight[i];
+          count += 1.0;
+        }
+      sums[SUM_CE] = ce;
+      sums[SUM_WEIGHT] = weight;
+      sums[SUM_LABELLED] = count;
+
+      for (int c = 0; c < job->n_classes; c++)
+        {
+          uint16_t only_c = (uint16_t) (1u << c);
+          float inter = 0.0f, pred = 0.0f, target = 0.0f;
+          const float *p = run.prob[c];
+          for (int i = 0; i < run.len; i++)
+            {
+              uint16_t m = run.mask[i];
+              gboolean known = labelled (job, m) && (m == only_c || !((m >> c) & 1));
+              float t = m == only_c ? 1.0f : 0.0f;
+              inter += known ? p[i] * t : 0.0f;
+              pred += known ? p[i] : 0.0f;
+              target += known ? t : 0.0f;
+            }
+          sums[SUM_CLASS (0, c)] = inter;
+          sums[SUM_CLASS (1, c)] = pred;
+          sums[SUM_CLASS (2, c)] = target;
+        }
+    }
+}
+
+static void
+loss_gradient_runs (void *data, int begin, int end, int worker)
+{
+  const LossJob *job = data;
+  LossRun run;
+  float grad[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
+  float dot[RUN_PIXELS];
+
+  for (int item = begin; item < end; item++)
+    {
+      int n = item / job->runs_per_sample;
+      size_t p0 = (size_t) (item % job->runs_per_sample) * RUN_PIXELS;
+      load_run (job, item, &run);
+
+      /* Dice: g_c = dL/dp_c on known pixels; dot = Σ_c p_c g_c. */
+      for (int i = 0; i < run.len; i++)
+        dot[i] = 0.0f;
+      for (int c = 0; c < job->n_classes; c++)
+        {
+          uint16_t only_c = (uint16_t) (1u << c);
+          for (int i = 0; i < run.len; i++)
+            {
+              uint16_t m = run.mask[i];
+              gboolean known = labelled (job, m) && (m == only_c || !((m >> c) & 1));
+              float t = m == only_c ? 1.0f : 0.0f;
+              grad[c][i] = known ? job->dice_a[c] * t + job->dice_b[c] : 0.0f;
+              dot[i] += run.prob[c][i] * grad[c][i];
+            }
+        }
+
+      for (int c = 0; c < job->n_classes; c++)
+        {
+          const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
+          float *dz = pulmo_tensor_plane (job->dlogits, n, c) + p0;
+          const float *p = run.prob[c];
+          for (int i = 0; i < run.len; i++)
+            {
+              uint16_t m = run.mask[i];
+              if (!labelled (job, m))
+                {
+                  dz[i] = 0.0f;
+                  continue;
+                }
+              /* CE: w(S) · (p_c - q_c), q_c = p_c / Σ_{S} p (0 outside S),
+               * computed from the logits so it survives underflow. */
+              float q = ((m >> c) & 1) ? expf (z[i] - run.set_max[i]) / run.set_sum[i] : 0.0f;
+              dz[i] = job->ce_scale * run.set_weight[i] * (p[i] - q)
+                      + p[i] * (grad[c][i] - dot[i]);
+            }
+        }
+    }
+}
+
+double
+pulmo_seg_loss (const PulmoTensor *logits,
+                const uint16_t *masks,
+                const PulmoSegLossOptions *options,
+                PulmoTensor *dlogits,
+                PulmoSegLossParts *parts)
+{
+  g_return_val_if_fail (logits != NULL && masks != NULL && options != NULL, 0.0);
+  g_return_val_if_fail (logits->c >= 2 && logits->c <= PULMO_LOSS_MAX_CLASSES, 0.0);
+  g_return_val_if_fail (dlogits == NULL || (dlogits->n == logits->n && dlogits->c == logits->c
+                                            && dlogits->h == logits->h && dlogits->w == logits->w), 0.0);
+
+  int n_classes = logits->c;
+  LossJob job = { 0 };
+  job.logits = logits;
+  job.masks = masks;
+  job.dlogits = dlogits;
+  job.n_classes = n_classes;
+  job.all = (uint16_t) ((1u << n_classes) - 1);
+  for (int c = 0; c < n_classes; c++)
+    job.weight[c] = options->class_weights != NULL ? options->class_weights[c] : 1.0f;
+  job.runs_per_sample = (int) (((size_t) logits->h * logits->w + RUN_PIXELS - 1) / RUN_PIXELS);
+  int n_items = logits->n * job.runs_per_sample;
+
+  g_autofree double *sums = g_new (double, (size_t) n_items * N_SUMS (n_classes));
+  job.sums = sums;
+  pulmo_parallel_for (n_items, loss_sum_runs, &job);
+
+  double total[N_SUMS (PULMO_LOSS_MAX_CLASSES)] = { 0 };
+  for (int item = 0; item < n_items; item++)
+    for (int k = 0; k < N_SUMS (n_classes); k++)
+      total[k] += sums[(size_t) item * N_SUMS (n_classes) + k];
+
+  double ce = total[SUM_WEIGHT] > 0.0 ? total[SUM_CE] / total[SUM_WEIGHT] : 0.0;
+
+  /* Classes with a known pixel: Σ p + Σ t over known pixels is 0 only when
+   * there are none (p > 0 always, at worst by underflow: then the class counts
+   * as absent, which changes nothing since its D_c has no gradient). */
+  double smooth = options->dice_smooth;
+  double dice_sum = 0.0;
+  int n_present = 0;
+  for (int c = 0; c < n_classes; c++)
+    {
+      double union_sum = total[SUM_CLASS (1, c)] + total[SUM_CLASS (2, c)];
+      if (union_sum <= 0.0)
+        continue;
+      dice_sum += (2.0 * total[SUM_CLASS (0, c)] + smooth) / (union_sum + smooth);
+      n_present++;
+    }
+  double dice = n_present > 0 ? 1.0 - dice_sum / n_present : 0.0;
+
+  if (parts != NULL)
+    {
+      parts->ce = ce;
+      parts->dice = dice;
+      parts->n_labelled = (long) total[SUM_LABELLED];
+    }
+
+  if (dlogits != NULL)
+    {
+      job.ce_scale = total[SUM_WEIGHT] > 0.0 ? (float) (options->ce_weight / total[SUM_WEIGHT]) : 0.0f;
+      for (int c = 0; c < n_classes; c++)
+        {
+          double inter = total[SUM_CLASS (0, c)];
+          double union_sum = total[SUM_CLASS (1, c)] + total[SUM_CLASS (2, c)];
+          if (union_sum <= 0.0)
+            continue;
+          /* D = (2I + s) / (U + s); dD/dp = (2t (U + s) - (2I + s)) / (U + s)². */
+          double scale = -options->dice_weight / n_present;
+          double denom = union_sum + smooth;
+          job.dice_a[c] = (float) (scale * 2.0 / denom);
+          job.dice_b[c] = (float) (-scale * (2.0 * inter + smooth) / (denom * denom));
+        }
+      pulmo_parallel_for (n_items, loss_gradient_runs, &job);
+    }
+
+  return options->ce_weight * ce + options->dice_weight * dice;
+}

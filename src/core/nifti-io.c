@@ -286,18 +286,26 @@ check_data_fits (const PulmoNiftiHeader *header, GError **error)
   gboolean compressed = magic[0] == 0x1f && magic[1] == 0x8b;
   double capacity = compressed ? (double) info.st_size * 1032.0 + 1024.0 : (double) info.st_size;
 
-  if (!g_size_checked_mul (&data_bytes, header->n_voxels, (size_t) header->bytes_per_voxel)
-      || (double) header->data_offset + (double) data_bytes > capacity)
+  if (g_size_checked_mul (&data_bytes, header->n_voxels, (size_t) header->bytes_per_voxel)
+      && (double) header->data_offset + (double) data_bytes <= capacity)
+    return TRUE;
+
+  if (compressed)
+    g_set_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED,
+                 "%s: the header says %d×%d×%d voxels of %s, more than a compressed file of %" G_GINT64_FORMAT
+                 " bytes can hold; the file is truncated or its header is damaged",
+                 header->path, header->dims[0], header->dims[1], header->dims[2],
+                 pulmo_nifti_datatype_name (header->datatype), (gint64) info.st_size);
+  else
     {
+      double slice_bytes = (double) header->dims[0] * header->dims[1] * header->bytes_per_voxel;
+      double held = MAX (0.0, floor (((double) info.st_size - (double) header->data_offset) / slice_bytes));
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED,
-                   "%s: the header says %d×%d×%d voxels of %s, more than the %sfile of %" G_GINT64_FORMAT
-                   " bytes can hold; the file is truncated or its header is damaged",
-                   header->path, header->dims[0], header->dims[1], header->dims[2],
-                   pulmo_nifti_datatype_name (header->datatype), compressed ? "compressed " : "",
-                   (gint64) info.st_size);
-      return FALSE;
+                   "%s: the header says %d×%d×%d voxels but the file holds only %.0f complete slices; "
+                   "it was probably cut short while copying", header->path, header->dims[0],
+                   header->dims[1], header->dims[2], held);
     }
-  return TRUE;
+  return FALSE;
 }
 
 gboolean

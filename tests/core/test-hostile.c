@@ -114,6 +114,7 @@ test_truncated (Scratch *scratch, gconstpointer unused)
   g_autoptr (PulmoVolume) volume = pulmo_volume_load (half, NULL, NULL, &error);
   g_assert_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED);
   g_assert_nonnull (strstr (error->message, "64×64×79"));
+  g_assert_nonnull (strstr (error->message, "holds only 30 complete slices"));
 }
 
 /* Single flipped bytes in the compressed stream: zlib's CRC catches damage to

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""The anchor for `pulmo bench nn`: Pulmo's U-Net in PyTorch, measured the same way.
+
+The network is src/nn/unet.h's, layer for layer and name for name (its
+state_dict keys are the tensor names of Pulmo's model files): per level two
+(3x3 conv without bias -> BN -> ReLU), 2x2 max-pool; bottom; 2x2 stride-2
+transposed conv with bias, concat [skip ; up], two (conv -> BN -> ReLU); 1x1
+head with bias. Base 32, depth 4, 1 -> 4 classes: 7,762,564 parameters.
+
+Prints one line per measurement, "key value", for the benchmark to parse.
+Also imported by make_unet_reference.py.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(x)))
+
+
+class DecoderBlock(Block):
+    def __init__(self, cout):
+        super().__init__(2 * cout, cout)
+        self.up = nn.ConvTranspose2d(2 * cout, cout, 2, stride=2)
+
+    def forward(self, below, skip):
+        return super().forward(torch.cat([skip, self.up(below)], dim=1))
+
+
+class UNet(nn.Module):
+    def __init__(self, in_channels, base, depth, classes):
+        super().__init__()
+        self.depth = depth
+        cin = in_channels
+        for level in range(depth):
+            setattr(self, f"enc{level}", Block(cin, base << level))
+            cin = base << level
+        self.bottom = Block(cin, base << depth)
+        for level in reversed(range(depth)):
+            setattr(self, f"dec{level}", DecoderBlock(base << level))
+        self.head = nn.Conv2d(base, classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for level in range(self.depth):
+            x = getattr(self, f"enc{level}")(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottom(x)
+        for level in reversed(range(self.depth)):
+            x = getattr(self, f"dec{level}")(x, skips[level])
+        return self.head(x)
+
+
+def seg_loss(logits, target, classes):
+    """Cross-entropy plus soft Dice (batch Dice, smooth 1), as Pulmo trains."""
+    ce = F.cross_entropy(logits, target)
+    probs = torch.softmax(logits, dim=1)
+    onehot = F.one_hot(target, classes).permute(0, 3, 1, 2).float()
+    inter = (probs * onehot).sum(dim=(0, 2, 3))
+    denom = probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3))
+    dice = 1 - ((2 * inter + 1) / (denom + 1)).mean()
+    return ce + dice
+
+
+def median_ms(fn, iterations, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", type=int, default=32)
+    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--in-channels", type=int, default=1)
+    parser.add_argument("--classes", type=int, default=4)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--infer-iters", type=int, default=10)
+    parser.add_argument("--train-iters", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = UNet(args.in_channels, args.base, args.depth, args.classes)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"torch_version {torch.__version__}")
+    print(f"parameters {n_params}")
+
+    if args.infer_iters > 0:
+        model.eval()
+        x = torch.rand(1, args.in_channels, args.size, args.size)
+        with torch.no_grad():
+            ms = median_ms(lambda: model(x), args.infer_iters, 2)
+        print(f"infer_ms {ms:.3f}")
+
+    if args.train_iters > 0:
+        model.train()
+        optim = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        x = torch.rand(args.batch, args.in_channels, args.size, args.size)
+        target = torch.randint(0, args.classes, (args.batch, args.size, args.size))
+
+        def step():
+            optim.zero_grad(set_to_none=False)
+            loss = seg_loss(model(x), target, args.classes)
+            loss.backward()
+            optim.step()
+
+        ms = median_ms(step, args.train_iters, 1)
+        print(f"train_ms_per_sample {ms / args.batch:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+#include "app/pulmo-application.h"
+
+#include "app/pulmo-window.h"
+#include "pulmo-config.h"
+
+struct _PulmoApplication {
+  GtkApplication parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (PulmoApplication, pulmo_application, GTK_TYPE_APPLICATION)
+
+PulmoApplication *
+pulmo_application_new (void)
+{
+  return g_object_new (PULMO_TYPE_APPLICATION, "application-id", "org.pulmo.Pulmo", "flags",
+                       G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE, NULL);
+}
+
+static void
+pulmo_application_activate (GApplication *application)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  if (window == NULL)
+    window = GTK_WINDOW (pulmo_window_new (GTK_APPLICATION (application)));
+  gtk_window_present (window);
+}
+
+/* `pulmo FILE…`: each file or DICOM folder in its own window. */
+static void
+pulmo_application_open (GApplication *application, GFile **files, int n_files, const char *hint)
+{
+  for (int f = 0; f < n_files; f++)
+    {
+      PulmoWindow *window = pulmo_window_new (GTK_APPLICATION (application));
+      pulmo_window_open (window, files[f]);
+      gtk_window_present (GTK_WINDOW (window));
+    }
+}
+
+static void
+about_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  static const char *authors[] = { "The Pulmo developers", NULL };
+  gtk_show_about_dialog (gtk_application_get_active_window (data),
+                         "program-name", "Pulmo",
+                         "logo-icon-name", "org.pulmo.Pulmo",
+                         "version", PULMO_VERSION,
+                         "comments", "Read chest CT in three linked views, segment lungs and COVID-19 lesions",
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "authors", authors,
+                         NULL);
+}
+
+static void
+quit_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  g_application_quit (data);
+}
+
+static const GActionEntry app_actions[] = {
+  { "about", about_activated },
+  { "quit", quit_activated },
+};
+
+static void
+pulmo_application_startup (GApplication *application)
+{
+  G_APPLICATION_CLASS (pulmo_application_parent_class)->startup (application);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions, G_N_ELEMENTS (app_actions),
+                                   application);
+  /* Keys with a modifier work everywhere; single keys live on the views (see pulmo-window.ui). */
+  static const struct {
+    const char *action;
+    const char *accels[2];
+  } accels[] = {
+    { "app.quit", { "<Primary>q", NULL } },
+    { "win.open", { "<Primary>o", NULL } },
+    { "win.open-dicom", { "<Primary><Shift>o", NULL } },
+    { "win.open-labels", { "<Primary>l", NULL } },
+    { "win.export-png", { "<Primary>e", NULL } },
+    { "window.close", { "<Primary>w", NULL } },
+  };
+  for (size_t a = 0; a < G_N_ELEMENTS (accels); a++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (application), accels[a].action, accels[a].accels);
+}
+
+static void
+pulmo_application_class_init (PulmoApplicationClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+  app_class->activate = pulmo_application_activate;
+  app_class->open = pulmo_application_open;
+  app_class->startup = pulmo_application_startup;
+}
+
+static void
+pulmo_application_init (PulmoApplication *self)
+{
+}

@@ -1,0 +1,14 @@
+/* pulmo-application.h: the application: one window per CT opened from the
+ * command line, app-wide actions and keyboard accelerators. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define PULMO_TYPE_APPLICATION (pulmo_application_get_type ())
+G_DECLARE_FINAL_TYPE (PulmoApplication, pulmo_application, PULMO, APPLICATION, GtkApplication)
+
+PulmoApplication *pulmo_application_new (void);
+
+G_END_DECLS

@@ -1,0 +1,16 @@
+/* pulmo-slice-view-private.h: pointer input as the view's event controllers
+ * deliver it, for the window's tests to drive the view without a real mouse. */
+#pragma once
+
+#include "app/pulmo-slice-view.h"
+
+G_BEGIN_DECLS
+
+void _pulmo_slice_view_primary_press (PulmoSliceView *view, double x, double y);
+void _pulmo_slice_view_primary_drag (PulmoSliceView *view, double x, double y);
+void _pulmo_slice_view_primary_release (PulmoSliceView *view, double x, double y);
+void _pulmo_slice_view_hover (PulmoSliceView *view, double x, double y);
+/* Length of the ruler on the shown slice in mm, or -1 when there is none. */
+double _pulmo_slice_view_get_ruler_mm (PulmoSliceView *view);
+
+G_END_DECLS

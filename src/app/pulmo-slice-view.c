@@ -1,0 +1,722 @@
+#include "app/pulmo-slice-view-private.h"
+
+#include <math.h>
+
+struct _PulmoSliceView {
+  GtkWidget parent_instance;
+
+  PulmoViewState *state;
+  PulmoViewAxis axis;
+  PulmoReslice reslice;          /* valid while the state has a volume */
+  int next_sign;                 /* voxel step toward S, A or R: the "next" slice */
+
+  PulmoSliceRenderer *renderer;
+  cairo_surface_t *image;        /* the rendered slice, voxel resolution */
+  int image_slice;               /* the slice it shows */
+  gboolean image_dirty;          /* window, overlay or volume changed since */
+
+  double zoom;                   /* 1 = the slice fits the view */
+  double pan_x, pan_y;           /* widget pixels from centred */
+  double scroll_rest;            /* fraction of a slice left over from smooth scrolling */
+  double pointer_x, pointer_y;   /* last pointer position, the centre of Ctrl+wheel zoom */
+
+  /* Drag state: where it started and what it changes. */
+  double drag_x, drag_y;
+  double drag_pan_x, drag_pan_y, drag_window, drag_level;
+
+  gboolean has_ruler;
+  double ruler[4];               /* u0, v0, u1, v1 in voxel units of the ruler's slice */
+  int ruler_slice;
+};
+
+G_DEFINE_FINAL_TYPE (PulmoSliceView, pulmo_slice_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_AXIS,
+  N_PROPS
+};
+static GParamSpec *properties[N_PROPS];
+
+/* Each view's colour, as in 3D Slicer: axial red, coronal green, sagittal yellow.
+ * A crosshair line takes the colour of the view whose plane it is. */
+static const double view_colours[PULMO_N_VIEWS][3] = {
+  { 0.95, 0.33, 0.30 },
+  { 0.43, 0.78, 0.35 },
+  { 0.93, 0.84, 0.30 },
+};
+
+static gboolean
+has_volume (PulmoSliceView *self)
+{
+  return self->state != NULL && pulmo_view_state_get_volume (self->state) != NULL;
+}
+
+/* Pixels per voxel along u and v, and the widget position of the image's corner.
+ * Voxels keep their true shape: one millimetre is as long across as down. */
+static void
+view_transform (PulmoSliceView *self, double width, double height, double *scale_u, double *scale_v,
+                double *origin_x, double *origin_y)
+{
+  const PulmoReslice *r = &self->reslice;
+  double width_mm = r->width * r->u_spacing_mm, height_mm = r->height * r->v_spacing_mm;
+  double pixels_per_mm = MIN (width / width_mm, height / height_mm) * self->zoom;
+  *scale_u = pixels_per_mm * r->u_spacing_mm;
+  *scale_v = pixels_per_mm * r->v_spacing_mm;
+  *origin_x = width / 2.0 + self->pan_x - r->width * *scale_u / 2.0;
+  *origin_y = height / 2.0 + self->pan_y - r->height * *scale_v / 2.0;
+}
+
+static void
+widget_to_display (PulmoSliceView *self, double x, double y, double *u, double *v)
+{
+  double su, sv, ox, oy;
+  view_transform (self, gtk_widget_get_width (GTK_WIDGET (self)),
+                  gtk_widget_get_height (GTK_WIDGET (self)), &su, &sv, &ox, &oy);
+  *u = (x - ox) / su;
+  *v = (y - oy) / sv;
+}
+
+int
+pulmo_slice_view_get_slice (PulmoSliceView *self)
+{
+  if (!has_volume (self))
+    return -1;
+  int cursor[3];
+  pulmo_view_state_get_cursor (self->state, cursor);
+  return cursor[self->reslice.slice_axis];
+}
+
+PulmoViewAxis
+pulmo_slice_view_get_axis (PulmoSliceView *self)
+{
+  return self->axis;
+}
+
+void
+pulmo_slice_view_get_edge_letters (PulmoSliceView *self, const char *edges[4])
+{
+  pulmo_view_edge_letters (self->axis, edges);
+}
+
+void
+pulmo_slice_view_voxel_to_widget (PulmoSliceView *self, const int ijk[3], double *x, double *y)
+{
+  double su, sv, ox, oy;
+  int u, v, slice;
+  view_transform (self, gtk_widget_get_width (GTK_WIDGET (self)),
+                  gtk_widget_get_height (GTK_WIDGET (self)), &su, &sv, &ox, &oy);
+  pulmo_reslice_from_voxel (&self->reslice, ijk, &u, &v, &slice);
+  *x = ox + (u + 0.5) * su;
+  *y = oy + (v + 0.5) * sv;
+}
+
+gboolean
+pulmo_slice_view_widget_to_voxel (PulmoSliceView *self, double x, double y, int ijk[3])
+{
+  if (!has_volume (self))
+    return FALSE;
+  double u, v;
+  widget_to_display (self, x, y, &u, &v);
+  if (u < 0 || v < 0 || u >= self->reslice.width || v >= self->reslice.height)
+    return FALSE;
+  pulmo_reslice_to_voxel (&self->reslice, (int) u, (int) v, pulmo_slice_view_get_slice (self), ijk);
+  return TRUE;
+}
+
+void
+pulmo_slice_view_reset (PulmoSliceView *self)
+{
+  self->zoom = 1.0;
+  self->pan_x = self->pan_y = 0.0;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Rendering ---------------------------------------------------------------- */
+
+cairo_surface_t *
+pulmo_slice_view_get_image (PulmoSliceView *self)
+{
+  if (!has_volume (self))
+    return NULL;
+  const PulmoReslice *r = &self->reslice;
+  if (self->image == NULL)
+    self->image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, r->width, r->height);
+  int slice = pulmo_slice_view_get_slice (self);
+  if (self->image_dirty || self->image_slice != slice)
+    {
+      PulmoRenderParams params;
+      pulmo_view_state_get_render_params (self->state, &params);
+      cairo_surface_flush (self->image);
+      pulmo_slice_renderer_render (self->renderer, pulmo_view_state_get_volume (self->state), r,
+                                   slice, &params,
+                                   (uint32_t *) cairo_image_surface_get_data (self->image),
+                                   cairo_image_surface_get_stride (self->image));
+      cairo_surface_mark_dirty (self->image);
+      self->image_slice = slice;
+      self->image_dirty = FALSE;
+    }
+  return self->image;
+}
+
+static void
+show_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double y, double align_x,
+           double align_y, const double rgb[3])
+{
+  int text_width, text_height;
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_get_pixel_size (layout, &text_width, &text_height);
+  x -= align_x * text_width;
+  y -= align_y * text_height;
+  /* A dark shadow keeps text legible over bright bone and white overlays. */
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.85);
+  cairo_move_to (cr, x + 1, y + 1);
+  pango_cairo_show_layout (cr, layout);
+  cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+  cairo_move_to (cr, x, y);
+  pango_cairo_show_layout (cr, layout);
+}
+
+static void
+draw_crosshair (PulmoSliceView *self, cairo_t *cr, double width, double height)
+{
+  int cursor[3];
+  double x, y;
+  pulmo_view_state_get_cursor (self->state, cursor);
+  pulmo_slice_view_voxel_to_widget (self, cursor, &x, &y);
+  x = floor (x) + 0.5;
+  y = floor (y) + 0.5;
+
+  /* The vertical line is the plane of the view that slices along u, the
+   * horizontal one the plane of the view that slices along v. */
+  PulmoViewAxis vertical_view = PULMO_VIEW_AXIAL, horizontal_view = PULMO_VIEW_AXIAL;
+  for (int view = 0; view < PULMO_N_VIEWS; view++)
+    {
+      PulmoReslice other;
+      int dims[3];
+      PulmoVolume *volume = pulmo_view_state_get_volume (self->state);
+      pulmo_volume_get_dims (volume, dims);
+      pulmo_reslice_init (&other, view, pulmo_volume_get_affine (volume), dims);
+      if (other.slice_axis == self->reslice.u_axis)
+        vertical_view = view;
+      if (other.slice_axis == self->reslice.v_axis)
+        horizontal_view = view;
+    }
+
+  const double gap = 10.0; /* leave the voxel under the crosshair visible */
+  cairo_set_line_width (cr, 1.0);
+  const double *c = view_colours[vertical_view];
+  cairo_set_source_rgba (cr, c[0], c[1], c[2], 0.75);
+  cairo_move_to (cr, x, 0);
+  cairo_line_to (cr, x, y - gap);
+  cairo_move_to (cr, x, y + gap);
+  cairo_line_to (cr, x, height);
+  cairo_stroke (cr);
+  c = view_colours[horizontal_view];
+  cairo_set_source_rgba (cr, c[0], c[1], c[2], 0.75);
+  cairo_move_to (cr, 0, y);
+  cairo_line_to (cr, x - gap, y);
+  cairo_move_to (cr, x + gap, y);
+  cairo_line_to (cr, width, y);
+  cairo_stroke (cr);
+}
+
+double
+_pulmo_slice_view_get_ruler_mm (PulmoSliceView *self)
+{
+  if (!self->has_ruler || self->ruler_slice != pulmo_slice_view_get_slice (self))
+    return -1.0;
+  double du = (self->ruler[2] - self->ruler[0]) * self->reslice.u_spacing_mm;
+  double dv = (self->ruler[3] - self->ruler[1]) * self->reslice.v_spacing_mm;
+  return sqrt (du * du + dv * dv);
+}
+
+static void
+draw_ruler (PulmoSliceView *self, cairo_t *cr, PangoLayout *layout, double width, double height)
+{
+  double length_mm = _pulmo_slice_view_get_ruler_mm (self);
+  if (length_mm < 0)
+    return;
+  double su, sv, ox, oy;
+  view_transform (self, width, height, &su, &sv, &ox, &oy);
+  double x0 = ox + self->ruler[0] * su, y0 = oy + self->ruler[1] * sv;
+  double x1 = ox + self->ruler[2] * su, y1 = oy + self->ruler[3] * sv;
+  static const double ruler_rgb[3] = { 0.35, 0.85, 1.0 };
+
+  cairo_set_line_width (cr, 1.5);
+  cairo_set_source_rgb (cr, ruler_rgb[0], ruler_rgb[1], ruler_rgb[2]);
+  cairo_move_to (cr, x0, y0);
+  cairo_line_to (cr, x1, y1);
+  cairo_stroke (cr);
+  for (int end = 0; end < 2; end++)
+    {
+      cairo_arc (cr, end ? x1 : x0, end ? y1 : y0, 2.5, 0, 2 * G_PI);
+      cairo_fill (cr);
+    }
+  g_autofree char *text = g_strdup_printf ("%.1f mm", length_mm);
+  show_text (cr, layout, text, (x0 + x1) / 2 + 8, (y0 + y1) / 2, 0.0, 1.0, ruler_rgb);
+}
+
+static void
+draw_text (PulmoSliceView *self, cairo_t *cr, PangoLayout *layout, double width, double height)
+{
+  static const double white[3] = { 0.92, 0.92, 0.92 };
+  static const double letter_rgb[3] = { 1.0, 0.86, 0.45 };
+  const double margin = 6.0;
+  PulmoVolume *volume = pulmo_view_state_get_volume (self->state);
+
+  /* Top left: which view, which slice, and where it lies in the patient. */
+  int cursor[3];
+  double world[3], voxel[3];
+  pulmo_view_state_get_cursor (self->state, cursor);
+  for (int a = 0; a < 3; a++)
+    voxel[a] = cursor[a];
+  pulmo_affine_apply (pulmo_volume_get_affine (volume), voxel, world);
+  static const char *normal_names[PULMO_N_VIEWS] = { "z", "y", "x" };
+  static const int normal_world_axis[PULMO_N_VIEWS] = { 2, 1, 0 };
+  g_autofree char *heading = g_strdup_printf ("%s  %d / %d\n%s %.1f mm", pulmo_view_axis_name (self->axis),
+                                              pulmo_slice_view_get_slice (self) + 1,
+                                              self->reslice.n_slices, normal_names[self->axis],
+                                              world[normal_world_axis[self->axis]]);
+  show_text (cr, layout, heading, margin, margin, 0, 0, view_colours[self->axis]);
+
+  g_autofree char *wl = g_strdup_printf ("W %.0f  L %.0f", pulmo_view_state_get_window (self->state),
+                                         pulmo_view_state_get_level (self->state));
+  show_text (cr, layout, wl, margin, height - margin, 0, 1, white);
+
+  /* Orientation letters at the middle of each edge, where the patient lies. */
+  const char *edges[4];
+  pulmo_view_edge_letters (self->axis, edges);
+  PangoFontDescription *bold = pango_font_description_copy (pango_layout_get_font_description (layout)
+                                                            ? pango_layout_get_font_description (layout)
+                                                            : pango_context_get_font_description (
+                                                                pango_layout_get_context (layout)));
+  pango_font_description_set_weight (bold, PANGO_WEIGHT_BOLD);
+  pango_layout_set_font_description (layout, bold);
+  show_text (cr, layout, edges[0], margin, height / 2, 0, 0.5, letter_rgb);
+  show_text (cr, layout, edges[1], width - margin, height / 2, 1, 0.5, letter_rgb);
+  show_text (cr, layout, edges[2], width / 2, margin, 0.5, 0, letter_rgb);
+  show_text (cr, layout, edges[3], width / 2, height - margin, 0.5, 1, letter_rgb);
+  pango_font_description_free (bold);
+}
+
+static void
+draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height)
+{
+  cairo_set_source_rgb (cr, 0, 0, 0);
+  cairo_paint (cr);
+  if (!has_volume (self))
+    return;
+
+  double su, sv, ox, oy;
+  view_transform (self, width, height, &su, &sv, &ox, &oy);
+  cairo_surface_t *image = pulmo_slice_view_get_image (self);
+  cairo_save (cr);
+  cairo_rectangle (cr, ox, oy, self->reslice.width * su, self->reslice.height * sv);
+  cairo_clip (cr);
+  cairo_translate (cr, ox, oy);
+  cairo_scale (cr, su, sv);
+  cairo_set_source_surface (cr, image, 0, 0);
+  /* Nearest neighbour: a voxel stays a crisp block, as radiologists expect. */
+  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+  cairo_paint (cr);
+  cairo_restore (cr);
+
+  draw_crosshair (self, cr, width, height);
+
+  PangoLayout *layout = pango_cairo_create_layout (cr);
+  PangoContext *widget_context = gtk_widget_get_pango_context (GTK_WIDGET (self));
+  pango_layout_set_font_description (layout, pango_context_get_font_description (widget_context));
+  draw_ruler (self, cr, layout, width, height);
+  draw_text (self, cr, layout, width, height);
+  g_object_unref (layout);
+}
+
+static void
+pulmo_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  PulmoSliceView *self = PULMO_SLICE_VIEW (widget);
+  double width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  draw_view (self, cr, width, height);
+  cairo_destroy (cr);
+}
+
+gboolean
+pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, int height,
+                             GError **error)
+{
+  g_return_val_if_fail (width > 0 && height > 0, FALSE);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+  cairo_t *cr = cairo_create (surface);
+  draw_view (self, cr, width, height);
+  cairo_destroy (cr);
+  cairo_status_t status = cairo_surface_write_to_png (surface, path);
+  cairo_surface_destroy (surface);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not write %s: %s", path,
+                   cairo_status_to_string (status));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* State ------------------------------------------------------------------- */
+
+static void
+on_volume_changed (PulmoSliceView *self)
+{
+  g_clear_pointer (&self->image, cairo_surface_destroy);
+  self->has_ruler = FALSE;
+  self->zoom = 1.0;
+  self->pan_x = self->pan_y = 0.0;
+  PulmoVolume *volume = pulmo_view_state_get_volume (self->state);
+  if (volume != NULL)
+    {
+      int dims[3], world_axis[3], sign[3];
+      const PulmoAffine *affine = pulmo_volume_get_affine (volume);
+      pulmo_volume_get_dims (volume, dims);
+      pulmo_reslice_init (&self->reslice, self->axis, affine, dims);
+      pulmo_affine_nearest_axes (affine, world_axis, sign);
+      self->next_sign = sign[self->reslice.slice_axis];
+    }
+  self->image_dirty = TRUE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+on_display_changed (PulmoSliceView *self)
+{
+  self->image_dirty = TRUE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+on_cursor_changed (PulmoSliceView *self)
+{
+  /* Every view's crosshair moves; pulmo_slice_view_get_image notices a new slice. */
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+pulmo_slice_view_set_state (PulmoSliceView *self, PulmoViewState *state)
+{
+  if (self->state == state)
+    return;
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_data (self->state, self);
+  g_set_object (&self->state, state);
+  if (state != NULL)
+    {
+      g_signal_connect_swapped (state, "volume-changed", G_CALLBACK (on_volume_changed), self);
+      g_signal_connect_swapped (state, "display-changed", G_CALLBACK (on_display_changed), self);
+      g_signal_connect_swapped (state, "cursor-changed", G_CALLBACK (on_cursor_changed), self);
+      on_volume_changed (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+/* Input ------------------------------------------------------------------- */
+
+static void
+move_slices (PulmoSliceView *self, int steps)
+{
+  if (!has_volume (self) || steps == 0)
+    return;
+  int cursor[3];
+  pulmo_view_state_get_cursor (self->state, cursor);
+  cursor[self->reslice.slice_axis] += steps * self->next_sign;
+  pulmo_view_state_set_cursor (self->state, cursor);
+}
+
+static void
+set_cursor_at (PulmoSliceView *self, double x, double y)
+{
+  double u, v;
+  int ijk[3];
+  widget_to_display (self, x, y, &u, &v);
+  u = CLAMP (u, 0, self->reslice.width - 1);
+  v = CLAMP (v, 0, self->reslice.height - 1);
+  pulmo_reslice_to_voxel (&self->reslice, (int) u, (int) v, pulmo_slice_view_get_slice (self), ijk);
+  pulmo_view_state_set_cursor (self->state, ijk);
+}
+
+void
+_pulmo_slice_view_primary_press (PulmoSliceView *self, double x, double y)
+{
+  if (!has_volume (self))
+    return;
+  self->drag_x = x;
+  self->drag_y = y;
+  if (pulmo_view_state_get_tool (self->state) == PULMO_TOOL_RULER)
+    {
+      double u, v;
+      widget_to_display (self, x, y, &u, &v);
+      self->has_ruler = TRUE;
+      self->ruler_slice = pulmo_slice_view_get_slice (self);
+      self->ruler[0] = self->ruler[2] = u;
+      self->ruler[1] = self->ruler[3] = v;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      return;
+    }
+  set_cursor_at (self, x, y);
+}
+
+void
+_pulmo_slice_view_primary_drag (PulmoSliceView *self, double x, double y)
+{
+  if (!has_volume (self))
+    return;
+  if (pulmo_view_state_get_tool (self->state) == PULMO_TOOL_RULER)
+    {
+      widget_to_display (self, x, y, &self->ruler[2], &self->ruler[3]);
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      return;
+    }
+  set_cursor_at (self, x, y);
+}
+
+void
+_pulmo_slice_view_primary_release (PulmoSliceView *self, double x, double y)
+{
+  _pulmo_slice_view_primary_drag (self, x, y);
+}
+
+void
+_pulmo_slice_view_hover (PulmoSliceView *self, double x, double y)
+{
+  int ijk[3];
+  if (has_volume (self) && pulmo_slice_view_widget_to_voxel (self, x, y, ijk))
+    pulmo_view_state_hover (self->state, ijk);
+  else if (self->state != NULL)
+    pulmo_view_state_hover (self->state, NULL);
+}
+
+static void
+primary_drag_begin (GtkGestureDrag *gesture, double x, double y, PulmoSliceView *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  _pulmo_slice_view_primary_press (self, x, y);
+}
+
+static void
+primary_drag_update (GtkGestureDrag *gesture, double dx, double dy, PulmoSliceView *self)
+{
+  _pulmo_slice_view_primary_drag (self, self->drag_x + dx, self->drag_y + dy);
+  _pulmo_slice_view_hover (self, self->drag_x + dx, self->drag_y + dy);
+}
+
+static void
+primary_pressed (GtkGestureClick *gesture, int n_press, double x, double y, PulmoSliceView *self)
+{
+  if (n_press == 2)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.toggle-maximized", "s",
+                                pulmo_view_axis_name (self->axis));
+}
+
+static void
+pan_drag_begin (GtkGestureDrag *gesture, double x, double y, PulmoSliceView *self)
+{
+  self->drag_pan_x = self->pan_x;
+  self->drag_pan_y = self->pan_y;
+}
+
+static void
+pan_drag_update (GtkGestureDrag *gesture, double dx, double dy, PulmoSliceView *self)
+{
+  self->pan_x = self->drag_pan_x + dx;
+  self->pan_y = self->drag_pan_y + dy;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+window_drag_begin (GtkGestureDrag *gesture, double x, double y, PulmoSliceView *self)
+{
+  if (self->state == NULL)
+    return;
+  self->drag_window = pulmo_view_state_get_window (self->state);
+  self->drag_level = pulmo_view_state_get_level (self->state);
+}
+
+/* Right-drag as in ITK-SNAP and Slicer: right widens the window, up raises the
+ * level. The rate follows the starting window so narrow and wide windows both
+ * respond usefully. */
+static void
+window_drag_update (GtkGestureDrag *gesture, double dx, double dy, PulmoSliceView *self)
+{
+  if (!has_volume (self))
+    return;
+  double per_pixel = MAX (self->drag_window, 50.0) / 300.0;
+  pulmo_view_state_set_window (self->state, self->drag_window + dx * per_pixel,
+                               self->drag_level - dy * per_pixel);
+}
+
+static void
+zoom_at (PulmoSliceView *self, double factor, double x, double y)
+{
+  double width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
+  double u, v, su, sv, ox, oy;
+  widget_to_display (self, x, y, &u, &v);
+  self->zoom = CLAMP (self->zoom * factor, 0.25, 40.0);
+  /* Keep the point under the pointer where it is. */
+  view_transform (self, width, height, &su, &sv, &ox, &oy);
+  self->pan_x += x - (ox + u * su);
+  self->pan_y += y - (oy + v * sv);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static gboolean
+scrolled (GtkEventControllerScroll *controller, double dx, double dy, PulmoSliceView *self)
+{
+  if (!has_volume (self))
+    return FALSE;
+  GdkModifierType modifiers = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+  if (modifiers & GDK_CONTROL_MASK)
+    {
+      zoom_at (self, pow (1.15, -dy), self->pointer_x, self->pointer_y);
+      return TRUE;
+    }
+  /* Wheel up moves toward the head, the front or the patient's right. */
+  self->scroll_rest -= dy;
+  int steps = (int) trunc (self->scroll_rest);
+  self->scroll_rest -= steps;
+  move_slices (self, steps);
+  return TRUE;
+}
+
+static void
+motion (GtkEventControllerMotion *controller, double x, double y, PulmoSliceView *self)
+{
+  self->pointer_x = x;
+  self->pointer_y = y;
+  _pulmo_slice_view_hover (self, x, y);
+}
+
+static void
+enter (GtkEventControllerMotion *controller, double x, double y, PulmoSliceView *self)
+{
+  /* The view under the pointer takes the keys, as in ITK-SNAP. */
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+}
+
+static void
+leave (GtkEventControllerMotion *controller, PulmoSliceView *self)
+{
+  if (self->state != NULL)
+    pulmo_view_state_hover (self->state, NULL);
+}
+
+static gboolean
+key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, GdkModifierType modifiers,
+             PulmoSliceView *self)
+{
+  if (modifiers & (GDK_CONTROL_MASK | GDK_ALT_MASK))
+    return FALSE;
+  switch (keyval)
+    {
+    case GDK_KEY_Up: case GDK_KEY_KP_Up: case GDK_KEY_Right: case GDK_KEY_KP_Right:
+      move_slices (self, 1);
+      return TRUE;
+    case GDK_KEY_Down: case GDK_KEY_KP_Down: case GDK_KEY_Left: case GDK_KEY_KP_Left:
+      move_slices (self, -1);
+      return TRUE;
+    case GDK_KEY_Page_Up: case GDK_KEY_KP_Page_Up:
+      move_slices (self, 5);
+      return TRUE;
+    case GDK_KEY_Page_Down: case GDK_KEY_KP_Page_Down:
+      move_slices (self, -5);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* GObject ------------------------------------------------------------------ */
+
+static void
+pulmo_slice_view_dispose (GObject *object)
+{
+  PulmoSliceView *self = PULMO_SLICE_VIEW (object);
+  pulmo_slice_view_set_state (self, NULL);
+  g_clear_pointer (&self->image, cairo_surface_destroy);
+  g_clear_pointer (&self->renderer, pulmo_slice_renderer_free);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PULMO_TYPE_SLICE_VIEW);
+  G_OBJECT_CLASS (pulmo_slice_view_parent_class)->dispose (object);
+}
+
+static void
+pulmo_slice_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  PulmoSliceView *self = PULMO_SLICE_VIEW (object);
+  switch (prop_id)
+    {
+    case PROP_STATE: g_value_set_object (value, self->state); break;
+    case PROP_AXIS: g_value_set_int (value, self->axis); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pulmo_slice_view_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  PulmoSliceView *self = PULMO_SLICE_VIEW (object);
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      pulmo_slice_view_set_state (self, g_value_get_object (value));
+      break;
+    case PROP_AXIS:
+      self->axis = g_value_get_int (value);
+      if (self->state != NULL)
+        on_volume_changed (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pulmo_slice_view_class_init (PulmoSliceViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = pulmo_slice_view_dispose;
+  object_class->get_property = pulmo_slice_view_get_property;
+  object_class->set_property = pulmo_slice_view_set_property;
+  widget_class->snapshot = pulmo_slice_view_snapshot;
+
+  properties[PROP_STATE] = g_param_spec_object ("state", NULL, NULL, PULMO_TYPE_VIEW_STATE,
+                                                G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
+                                                  | G_PARAM_STATIC_STRINGS);
+  properties[PROP_AXIS] = g_param_spec_int ("axis", NULL, NULL, PULMO_VIEW_AXIAL, PULMO_VIEW_SAGITTAL,
+                                            PULMO_VIEW_AXIAL,
+                                            G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/pulmo/Pulmo/ui/pulmo-slice-view.ui");
+  gtk_widget_class_bind_template_callback (widget_class, primary_drag_begin);
+  gtk_widget_class_bind_template_callback (widget_class, primary_drag_update);
+  gtk_widget_class_bind_template_callback (widget_class, primary_pressed);
+  gtk_widget_class_bind_template_callback (widget_class, pan_drag_begin);
+  gtk_widget_class_bind_template_callback (widget_class, pan_drag_update);
+  gtk_widget_class_bind_template_callback (widget_class, window_drag_begin);
+  gtk_widget_class_bind_template_callback (widget_class, window_drag_update);
+  gtk_widget_class_bind_template_callback (widget_class, scrolled);
+  gtk_widget_class_bind_template_callback (widget_class, motion);
+  gtk_widget_class_bind_template_callback (widget_class, enter);
+  gtk_widget_class_bind_template_callback (widget_class, leave);
+  gtk_widget_class_bind_template_callback (widget_class, key_pressed);
+  gtk_widget_class_set_css_name (widget_class, "sliceview");
+}
+
+static void
+pulmo_slice_view_init (PulmoSliceView *self)
+{
+  self->renderer = pulmo_slice_renderer_new ();
+  self->zoom = 1.0;
+  self->image_dirty = TRUE;
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

@@ -1,0 +1,33 @@
+/* pulmo-slice-view.h: one slice of the CT (axial, coronal or sagittal) with its
+ * overlay, crosshair, orientation letters, slice position and ruler. Reads and
+ * writes a PulmoViewState that it shares with the other views. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "app/pulmo-view-state.h"
+
+G_BEGIN_DECLS
+
+#define PULMO_TYPE_SLICE_VIEW (pulmo_slice_view_get_type ())
+G_DECLARE_FINAL_TYPE (PulmoSliceView, pulmo_slice_view, PULMO, SLICE_VIEW, GtkWidget)
+
+PulmoViewAxis pulmo_slice_view_get_axis (PulmoSliceView *view);
+void pulmo_slice_view_set_state (PulmoSliceView *view, PulmoViewState *state);
+/* The slice shown: the crosshair's voxel index along this view's slice axis; -1 without a volume. */
+int pulmo_slice_view_get_slice (PulmoSliceView *view);
+/* Zoom to fit, centred. */
+void pulmo_slice_view_reset (PulmoSliceView *view);
+/* The patient directions written at the left, right, top and bottom edges. */
+void pulmo_slice_view_get_edge_letters (PulmoSliceView *view, const char *edges[4]);
+
+/* The slice as rendered now (at voxel resolution, overlay included); NULL without a volume. */
+cairo_surface_t *pulmo_slice_view_get_image (PulmoSliceView *view);
+/* Widget coordinates of a voxel's centre, and the voxel under a widget point. */
+void pulmo_slice_view_voxel_to_widget (PulmoSliceView *view, const int ijk[3], double *x, double *y);
+gboolean pulmo_slice_view_widget_to_voxel (PulmoSliceView *view, double x, double y, int ijk[3]);
+/* Draws the view as on screen (image, overlay, crosshair, text) into a PNG of @width × @height. */
+gboolean pulmo_slice_view_export_png (PulmoSliceView *view, const char *path, int width, int height,
+                                      GError **error);
+
+G_END_DECLS

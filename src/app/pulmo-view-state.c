@@ -1,0 +1,313 @@
+#include "app/pulmo-view-state.h"
+
+#include <string.h>
+
+#include "render/window-level.h"
+
+struct _PulmoViewState {
+  GObject parent_instance;
+
+  PulmoVolume *volume;
+  char *display_name;
+  PulmoLabelMap *labels;
+  int cursor[3];
+  double window, level;
+  gboolean overlay_visible, overlay_outline;
+  double overlay_opacity;
+  PulmoTool tool;
+};
+
+G_DEFINE_FINAL_TYPE (PulmoViewState, pulmo_view_state, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_HAS_VOLUME,
+  PROP_LABELS,
+  PROP_WINDOW,
+  PROP_LEVEL,
+  PROP_OVERLAY_VISIBLE,
+  PROP_OVERLAY_OPACITY,
+  PROP_OVERLAY_OUTLINE,
+  PROP_TOOL,
+  N_PROPS
+};
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_VOLUME_CHANGED,   /* a new volume (or none): views reset zoom and pan */
+  SIGNAL_CURSOR_CHANGED,
+  SIGNAL_DISPLAY_CHANGED,  /* anything that changes rendered pixels */
+  SIGNAL_HOVER,            /* (gpointer ijk or NULL) */
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+PulmoViewState *
+pulmo_view_state_new (void)
+{
+  return g_object_new (PULMO_TYPE_VIEW_STATE, NULL);
+}
+
+static void
+display_changed (PulmoViewState *state)
+{
+  g_signal_emit (state, signals[SIGNAL_DISPLAY_CHANGED], 0);
+}
+
+void
+pulmo_view_state_set_volume (PulmoViewState *state, PulmoVolume *volume, const char *display_name)
+{
+  g_return_if_fail (PULMO_IS_VIEW_STATE (state));
+
+  g_clear_object (&state->labels);
+  g_clear_pointer (&state->volume, pulmo_volume_unref);
+  g_clear_pointer (&state->display_name, g_free);
+  if (volume != NULL)
+    {
+      state->volume = pulmo_volume_ref (volume);
+      state->display_name = g_strdup (display_name);
+      int dims[3];
+      pulmo_volume_get_dims (volume, dims);
+      for (int a = 0; a < 3; a++)
+        state->cursor[a] = dims[a] / 2;
+      double window, level;
+      pulmo_window_default (volume, &window, &level);
+      state->window = window;
+      state->level = level;
+    }
+  g_object_freeze_notify (G_OBJECT (state));
+  g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_HAS_VOLUME]);
+  g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_LABELS]);
+  g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_WINDOW]);
+  g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_LEVEL]);
+  g_object_thaw_notify (G_OBJECT (state));
+  g_signal_emit (state, signals[SIGNAL_VOLUME_CHANGED], 0);
+  g_signal_emit (state, signals[SIGNAL_CURSOR_CHANGED], 0);
+  display_changed (state);
+}
+
+PulmoVolume *
+pulmo_view_state_get_volume (PulmoViewState *state)
+{
+  return state->volume;
+}
+
+const char *
+pulmo_view_state_get_display_name (PulmoViewState *state)
+{
+  return state->display_name;
+}
+
+void
+pulmo_view_state_set_labels (PulmoViewState *state, PulmoLabelMap *labels)
+{
+  g_return_if_fail (labels == NULL || pulmo_label_map_get_volume (labels) == state->volume);
+  if (g_set_object (&state->labels, labels))
+    {
+      if (labels != NULL)
+        state->overlay_visible = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_LABELS]);
+      g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_OVERLAY_VISIBLE]);
+      display_changed (state);
+    }
+}
+
+PulmoLabelMap *
+pulmo_view_state_get_labels (PulmoViewState *state)
+{
+  return state->labels;
+}
+
+void
+pulmo_view_state_overlay_changed (PulmoViewState *state)
+{
+  display_changed (state);
+}
+
+void
+pulmo_view_state_set_cursor (PulmoViewState *state, const int ijk[3])
+{
+  if (state->volume == NULL)
+    return;
+  int dims[3], clamped[3];
+  pulmo_volume_get_dims (state->volume, dims);
+  for (int a = 0; a < 3; a++)
+    clamped[a] = CLAMP (ijk[a], 0, dims[a] - 1);
+  if (memcmp (clamped, state->cursor, sizeof clamped) == 0)
+    return;
+  memcpy (state->cursor, clamped, sizeof clamped);
+  g_signal_emit (state, signals[SIGNAL_CURSOR_CHANGED], 0);
+}
+
+void
+pulmo_view_state_get_cursor (PulmoViewState *state, int ijk[3])
+{
+  memcpy (ijk, state->cursor, sizeof state->cursor);
+}
+
+void
+pulmo_view_state_set_window (PulmoViewState *state, double window, double level)
+{
+  window = CLAMP (window, 1.0, 100000.0);
+  level = CLAMP (level, -100000.0, 100000.0);
+  if (window == state->window && level == state->level)
+    return;
+  g_object_freeze_notify (G_OBJECT (state));
+  if (window != state->window)
+    {
+      state->window = window;
+      g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_WINDOW]);
+    }
+  if (level != state->level)
+    {
+      state->level = level;
+      g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_LEVEL]);
+    }
+  g_object_thaw_notify (G_OBJECT (state));
+  display_changed (state);
+}
+
+double
+pulmo_view_state_get_window (PulmoViewState *state)
+{
+  return state->window;
+}
+
+double
+pulmo_view_state_get_level (PulmoViewState *state)
+{
+  return state->level;
+}
+
+void
+pulmo_view_state_get_render_params (PulmoViewState *state, PulmoRenderParams *params)
+{
+  gboolean overlay = state->labels != NULL && state->overlay_visible;
+  *params = (PulmoRenderParams) {
+    .window = state->window,
+    .level = state->level,
+    .labels = overlay ? pulmo_label_map_get_data (state->labels) : NULL,
+    .table = state->labels != NULL ? pulmo_label_map_get_table (state->labels) : NULL,
+    .opacity = state->overlay_opacity,
+    .overlay_mode = state->overlay_outline ? PULMO_OVERLAY_OUTLINE : PULMO_OVERLAY_FILL,
+  };
+}
+
+PulmoTool
+pulmo_view_state_get_tool (PulmoViewState *state)
+{
+  return state->tool;
+}
+
+void
+pulmo_view_state_hover (PulmoViewState *state, const int *ijk)
+{
+  g_signal_emit (state, signals[SIGNAL_HOVER], 0, ijk);
+}
+
+static void
+pulmo_view_state_finalize (GObject *object)
+{
+  PulmoViewState *state = PULMO_VIEW_STATE (object);
+  g_clear_object (&state->labels);
+  g_clear_pointer (&state->volume, pulmo_volume_unref);
+  g_free (state->display_name);
+  G_OBJECT_CLASS (pulmo_view_state_parent_class)->finalize (object);
+}
+
+static void
+pulmo_view_state_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  PulmoViewState *state = PULMO_VIEW_STATE (object);
+  switch (prop_id)
+    {
+    case PROP_HAS_VOLUME: g_value_set_boolean (value, state->volume != NULL); break;
+    case PROP_LABELS: g_value_set_object (value, state->labels); break;
+    case PROP_WINDOW: g_value_set_double (value, state->window); break;
+    case PROP_LEVEL: g_value_set_double (value, state->level); break;
+    case PROP_OVERLAY_VISIBLE: g_value_set_boolean (value, state->overlay_visible); break;
+    case PROP_OVERLAY_OPACITY: g_value_set_double (value, state->overlay_opacity); break;
+    case PROP_OVERLAY_OUTLINE: g_value_set_boolean (value, state->overlay_outline); break;
+    case PROP_TOOL: g_value_set_int (value, state->tool); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pulmo_view_state_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  PulmoViewState *state = PULMO_VIEW_STATE (object);
+  switch (prop_id)
+    {
+    case PROP_LABELS:
+      pulmo_view_state_set_labels (state, g_value_get_object (value));
+      return;
+    case PROP_WINDOW:
+      pulmo_view_state_set_window (state, g_value_get_double (value), state->level);
+      return;
+    case PROP_LEVEL:
+      pulmo_view_state_set_window (state, state->window, g_value_get_double (value));
+      return;
+    case PROP_OVERLAY_VISIBLE:
+      state->overlay_visible = g_value_get_boolean (value);
+      break;
+    case PROP_OVERLAY_OPACITY:
+      state->overlay_opacity = g_value_get_double (value);
+      break;
+    case PROP_OVERLAY_OUTLINE:
+      state->overlay_outline = g_value_get_boolean (value);
+      break;
+    case PROP_TOOL:
+      state->tool = g_value_get_int (value);
+      g_object_notify_by_pspec (object, pspec);
+      return;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      return;
+    }
+  g_object_notify_by_pspec (object, pspec);
+  display_changed (state);
+}
+
+static void
+pulmo_view_state_class_init (PulmoViewStateClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->finalize = pulmo_view_state_finalize;
+  object_class->get_property = pulmo_view_state_get_property;
+  object_class->set_property = pulmo_view_state_set_property;
+
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+  properties[PROP_HAS_VOLUME] = g_param_spec_boolean ("has-volume", NULL, NULL, FALSE,
+                                                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LABELS] = g_param_spec_object ("labels", NULL, NULL, PULMO_TYPE_LABEL_MAP, rw);
+  properties[PROP_WINDOW] = g_param_spec_double ("window", NULL, NULL, 1.0, 100000.0, 1500.0, rw);
+  properties[PROP_LEVEL] = g_param_spec_double ("level", NULL, NULL, -100000.0, 100000.0, -600.0, rw);
+  properties[PROP_OVERLAY_VISIBLE] = g_param_spec_boolean ("overlay-visible", NULL, NULL, TRUE, rw);
+  properties[PROP_OVERLAY_OPACITY] = g_param_spec_double ("overlay-opacity", NULL, NULL, 0.0, 1.0, 0.5, rw);
+  properties[PROP_OVERLAY_OUTLINE] = g_param_spec_boolean ("overlay-outline", NULL, NULL, FALSE, rw);
+  properties[PROP_TOOL] = g_param_spec_int ("tool", NULL, NULL, PULMO_TOOL_CROSSHAIR, PULMO_TOOL_RULER,
+                                            PULMO_TOOL_CROSSHAIR, rw);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_VOLUME_CHANGED] = g_signal_new ("volume-changed", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 0);
+  signals[SIGNAL_CURSOR_CHANGED] = g_signal_new ("cursor-changed", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 0);
+  signals[SIGNAL_DISPLAY_CHANGED] = g_signal_new ("display-changed", G_TYPE_FROM_CLASS (klass),
+                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                  G_TYPE_NONE, 0);
+  signals[SIGNAL_HOVER] = g_signal_new ("hover", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+}
+
+static void
+pulmo_view_state_init (PulmoViewState *state)
+{
+  state->window = 1500.0;
+  state->level = -600.0;
+  state->overlay_visible = TRUE;
+  state->overlay_opacity = 0.5;
+}

@@ -1,0 +1,53 @@
+/* pulmo-view-state.h: what the three slice views and the panel share while a
+ * CT is read: the volume, its label map, the crosshair voxel, the window and
+ * the overlay settings. Views draw from it and write to it; nothing else links them. */
+#pragma once
+
+#include <glib-object.h>
+
+#include "core/pulmo-label-map.h"
+#include "core/pulmo-volume.h"
+#include "render/slice-render.h"
+
+G_BEGIN_DECLS
+
+#define PULMO_TYPE_VIEW_STATE (pulmo_view_state_get_type ())
+G_DECLARE_FINAL_TYPE (PulmoViewState, pulmo_view_state, PULMO, VIEW_STATE, GObject)
+
+typedef enum {
+  PULMO_TOOL_CROSSHAIR,  /* click and drag move the crosshair */
+  PULMO_TOOL_RULER,      /* click and drag draw a ruler */
+} PulmoTool;
+
+PulmoViewState *pulmo_view_state_new (void);
+
+/* Replaces the volume (NULL to close it): drops the label map, centres the
+ * crosshair and applies the volume's default window. */
+void pulmo_view_state_set_volume (PulmoViewState *state, PulmoVolume *volume, const char *display_name);
+PulmoVolume *pulmo_view_state_get_volume (PulmoViewState *state);
+/* The file or folder name the user opened (a DICOM folder shows as itself). */
+const char *pulmo_view_state_get_display_name (PulmoViewState *state);
+
+/* @labels must lie on the current volume's grid. */
+void pulmo_view_state_set_labels (PulmoViewState *state, PulmoLabelMap *labels);
+PulmoLabelMap *pulmo_view_state_get_labels (PulmoViewState *state);
+/* Call after changing the label table's colours or visibility, to redraw. */
+void pulmo_view_state_overlay_changed (PulmoViewState *state);
+
+/* The crosshair in voxel indices; clamped into the volume. */
+void pulmo_view_state_set_cursor (PulmoViewState *state, const int ijk[3]);
+void pulmo_view_state_get_cursor (PulmoViewState *state, int ijk[3]);
+
+void pulmo_view_state_set_window (PulmoViewState *state, double window, double level);
+double pulmo_view_state_get_window (PulmoViewState *state);
+double pulmo_view_state_get_level (PulmoViewState *state);
+
+/* The parameters the renderer needs for what the state shows now. */
+void pulmo_view_state_get_render_params (PulmoViewState *state, PulmoRenderParams *params);
+
+PulmoTool pulmo_view_state_get_tool (PulmoViewState *state);
+
+/* Where the pointer is, for the status line: a voxel, or NULL when outside. */
+void pulmo_view_state_hover (PulmoViewState *state, const int *ijk);
+
+G_END_DECLS

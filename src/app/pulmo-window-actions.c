@@ -1,0 +1,250 @@
+/* pulmo-window-actions.c: the window's actions (win.*), bound to the menu, the
+ * header bar, the panel's buttons and the views' single-key shortcuts. */
+#include "app/pulmo-window-private.h"
+
+#include <string.h>
+
+#include "render/window-level.h"
+
+static void
+add_nifti_filters (GtkFileChooser *chooser)
+{
+  GtkFileFilter *nifti = gtk_file_filter_new ();
+  gtk_file_filter_set_name (nifti, "NIfTI images (.nii, .nii.gz, .hdr)");
+  gtk_file_filter_add_pattern (nifti, "*.nii");
+  gtk_file_filter_add_pattern (nifti, "*.nii.gz");
+  gtk_file_filter_add_pattern (nifti, "*.NII");
+  gtk_file_filter_add_pattern (nifti, "*.NII.GZ");
+  gtk_file_filter_add_pattern (nifti, "*.hdr");
+  gtk_file_chooser_add_filter (chooser, nifti);
+  g_object_unref (nifti);
+  GtkFileFilter *all = gtk_file_filter_new ();
+  gtk_file_filter_set_name (all, "All files");
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (chooser, all);
+  g_object_unref (all);
+}
+
+typedef void (*ChosenFunc) (PulmoWindow *window, GFile *file);
+
+static void
+chooser_response (GtkNativeDialog *dialog, int response, PulmoWindow *self)
+{
+  ChosenFunc chosen = g_object_get_data (G_OBJECT (dialog), "pulmo-chosen");
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      if (file != NULL)
+        chosen (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+/* Shows a native file chooser; @chosen gets the file once the user accepts. */
+static GtkFileChooser *
+run_chooser (PulmoWindow *self, const char *title, GtkFileChooserAction action, const char *accept,
+             ChosenFunc chosen, gboolean nifti_filters)
+{
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, NULL);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  if (nifti_filters)
+    add_nifti_filters (GTK_FILE_CHOOSER (dialog));
+  g_object_set_data (G_OBJECT (dialog), "pulmo-chosen", chosen);
+  g_signal_connect (dialog, "response", G_CALLBACK (chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+  return GTK_FILE_CHOOSER (dialog);
+}
+
+static void
+open_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  run_chooser (data, "Open CT", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", pulmo_window_open, TRUE);
+}
+
+static void
+open_dicom_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  run_chooser (data, "Open DICOM Folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Open",
+               pulmo_window_open, FALSE);
+}
+
+static void
+open_labels_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  run_chooser (data, "Open Labels", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", pulmo_window_open_labels, TRUE);
+}
+
+static void
+open_recent_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  g_autoptr (GFile) file = g_file_new_for_uri (g_variant_get_string (parameter, NULL));
+  pulmo_window_open (data, file);
+}
+
+static void
+export_to (PulmoWindow *self, GFile *file)
+{
+  PulmoSliceView *view = pulmo_window_get_view (self, self->active_view);
+  int width = gtk_widget_get_width (GTK_WIDGET (view)), height = gtk_widget_get_height (GTK_WIDGET (view));
+  if (width < 64 || height < 64)
+    width = height = 768;
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr (GError) error = NULL;
+  if (path == NULL)
+    _pulmo_window_show_error (self, "PNG export needs a local file");
+  else if (!pulmo_slice_view_export_png (view, path, width, height, &error))
+    _pulmo_window_show_error (self, error->message);
+}
+
+static void
+export_png_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  GtkFileChooser *chooser = run_chooser (self, "Export View as PNG", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export",
+                                         export_to, FALSE);
+  g_autofree char *base = g_path_get_basename (pulmo_view_state_get_display_name (self->state));
+  char *dot = strchr (base, '.');
+  if (dot != NULL)
+    *dot = '\0';
+  g_autofree char *name = g_strdup_printf ("%s-%s.png", base, pulmo_view_axis_name (self->active_view));
+  gtk_file_chooser_set_current_name (chooser, name);
+}
+
+static void
+layout_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  _pulmo_window_set_layout (data, g_variant_get_string (parameter, NULL));
+  g_simple_action_set_state (action, parameter);
+}
+
+/* Double-click: a view fills the window, and a second double-click brings the three back. */
+static void
+toggle_maximized_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  g_autofree char *layout = g_ascii_strdown (g_variant_get_string (parameter, NULL), -1);
+  const char *next = g_strcmp0 (self->layout, "all") == 0 ? layout : "all";
+  g_action_group_activate_action (G_ACTION_GROUP (self), "layout", g_variant_new_string (next));
+}
+
+static void
+reset_view_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
+    pulmo_slice_view_reset (pulmo_window_get_view (data, axis));
+}
+
+static void
+preset_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  const PulmoWindowPreset *preset = pulmo_window_preset_find (g_variant_get_string (parameter, NULL));
+  if (preset != NULL)
+    pulmo_view_state_set_window (self->state, preset->window, preset->level);
+}
+
+static void
+auto_window_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  PulmoVolume *volume = pulmo_view_state_get_volume (self->state);
+  double window, level;
+  if (volume == NULL)
+    return;
+  pulmo_window_auto (volume, &window, &level);
+  pulmo_view_state_set_window (self->state, window, level);
+}
+
+static void
+overlay_mode_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  gboolean outline = g_strcmp0 (g_variant_get_string (parameter, NULL), "outline") == 0;
+  g_object_set (self->state, "overlay-outline", outline, NULL);
+  g_simple_action_set_state (action, parameter);
+}
+
+static void
+ruler_change_state (GSimpleAction *action, GVariant *value, gpointer data)
+{
+  PulmoWindow *self = data;
+  gboolean ruler = g_variant_get_boolean (value);
+  g_object_set (self->state, "tool", ruler ? PULMO_TOOL_RULER : PULMO_TOOL_CROSSHAIR, NULL);
+  g_simple_action_set_state (action, value);
+}
+
+static const GActionEntry window_actions[] = {
+  { "open", open_activated },
+  { "open-dicom", open_dicom_activated },
+  { "open-recent", open_recent_activated, "s" },
+  { "open-labels", open_labels_activated },
+  { "export-png", export_png_activated },
+  { "layout", layout_activated, "s", "'all'" },
+  { "toggle-maximized", toggle_maximized_activated, "s" },
+  { "reset-view", reset_view_activated },
+  { "preset", preset_activated, "s" },
+  { "auto-window", auto_window_activated },
+  { "overlay-mode", overlay_mode_activated, "s", "'fill'" },
+  { "ruler", NULL, NULL, "false", ruler_change_state },
+};
+
+/* Actions that need a CT. */
+static const char *const volume_actions[] = {
+  "open-labels", "export-png", "layout", "toggle-maximized", "reset-view", "preset",
+  "auto-window", "overlay-mode", "overlay-visible", "ruler",
+};
+
+void
+_pulmo_window_update_actions (PulmoWindow *self)
+{
+  gboolean has_volume = pulmo_view_state_get_volume (self->state) != NULL;
+  for (size_t a = 0; a < G_N_ELEMENTS (volume_actions); a++)
+    {
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), volume_actions[a]);
+      if (G_IS_SIMPLE_ACTION (action))
+        g_simple_action_set_enabled (G_SIMPLE_ACTION (action), has_volume);
+    }
+}
+
+void
+_pulmo_window_install_actions (PulmoWindow *self)
+{
+  g_action_map_add_action_entries (G_ACTION_MAP (self), window_actions, G_N_ELEMENTS (window_actions), self);
+  /* The overlay switch in the panel and the O key share the state's property. */
+  g_autoptr (GPropertyAction) overlay_visible = g_property_action_new ("overlay-visible", self->state,
+                                                                      "overlay-visible");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (overlay_visible));
+}
+
+static int
+compare_recent (gconstpointer a, gconstpointer b)
+{
+  GDateTime *time_a = gtk_recent_info_get_modified ((GtkRecentInfo *) a);
+  GDateTime *time_b = gtk_recent_info_get_modified ((GtkRecentInfo *) b);
+  return g_date_time_compare (time_b, time_a); /* newest first */
+}
+
+/* The ten files and folders Pulmo opened last, newest first. */
+void
+_pulmo_window_update_recent_menu (PulmoWindow *self)
+{
+  GList *items = gtk_recent_manager_get_items (gtk_recent_manager_get_default ());
+  items = g_list_sort (items, compare_recent);
+  g_menu_remove_all (self->recent_submenu);
+  int shown = 0;
+  for (GList *l = items; l != NULL && shown < 10; l = l->next)
+    {
+      GtkRecentInfo *info = l->data;
+      if (!gtk_recent_info_has_application (info, g_get_application_name ()))
+        continue;
+      g_autoptr (GMenuItem) item = g_menu_item_new (gtk_recent_info_get_display_name (info), NULL);
+      g_menu_item_set_action_and_target_value (item, "win.open-recent",
+                                               g_variant_new_string (gtk_recent_info_get_uri (info)));
+      g_menu_append_item (self->recent_submenu, item);
+      shown++;
+    }
+  if (shown == 0)
+    g_menu_append (self->recent_submenu, "No Recent Files", "win.no-recent-files");
+  g_list_free_full (items, (GDestroyNotify) gtk_recent_info_unref);
+}

@@ -1,0 +1,206 @@
+/* pulmo-window-open.c: opening a CT, a DICOM folder or a label file in a worker
+ * thread, with progress in the status bar and errors in the window, which stays
+ * usable meanwhile. */
+#include "app/pulmo-window-private.h"
+
+#include "core/dicom-import.h"
+#include "core/pulmo-error.h"
+
+typedef enum {
+  LOAD_CT,
+  LOAD_DICOM,
+  LOAD_LABELS,
+} LoadKind;
+
+/* Owned by the task: the worker writes @progress, the main loop polls it. */
+typedef struct {
+  LoadKind kind;
+  GFile *file;
+  char *path;
+  PulmoVolume *ct;       /* LOAD_LABELS: the grid the labels must lie on */
+  PulmoProgress progress;
+} LoadJob;
+
+static void
+load_job_free (LoadJob *job)
+{
+  g_clear_object (&job->file);
+  g_free (job->path);
+  g_clear_pointer (&job->ct, pulmo_volume_unref);
+  g_free (job);
+}
+
+static void
+load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  LoadJob *job = task_data;
+  GError *error = NULL;
+  switch (job->kind)
+    {
+    case LOAD_CT:
+    case LOAD_DICOM:
+      {
+        PulmoVolume *volume = job->kind == LOAD_DICOM
+                                ? pulmo_dicom_import (job->path, &job->progress, cancellable, &error)
+                                : pulmo_volume_load (job->path, &job->progress, cancellable, &error);
+        if (volume == NULL)
+          g_task_return_error (task, error);
+        else
+          g_task_return_pointer (task, volume, (GDestroyNotify) pulmo_volume_unref);
+        return;
+      }
+    case LOAD_LABELS:
+      {
+        PulmoLabelMap *labels = pulmo_label_map_load (job->ct, job->path, &job->progress, cancellable, &error);
+        if (labels == NULL)
+          g_task_return_error (task, error);
+        else
+          g_task_return_pointer (task, labels, g_object_unref);
+        return;
+      }
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+poll_progress (gpointer data)
+{
+  PulmoWindow *self = data;
+  if (self->load_task == NULL)
+    return G_SOURCE_CONTINUE;
+  LoadJob *job = g_task_get_task_data (self->load_task);
+  double fraction = pulmo_progress_fraction (&job->progress);
+  const char *phase = g_atomic_pointer_get (&job->progress.phase);
+  g_autofree char *basename = g_file_get_basename (job->file);
+  g_autofree char *text = g_strdup_printf ("%s %s", phase != NULL ? phase : "Opening", basename);
+  gtk_progress_bar_set_text (self->progress_bar, text);
+  if (fraction < 0)
+    gtk_progress_bar_pulse (self->progress_bar);
+  else
+    gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+load_finished (GObject *source, GAsyncResult *result, gpointer data)
+{
+  PulmoWindow *self = PULMO_WINDOW (source);
+  GTask *task = G_TASK (result);
+  LoadJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  gpointer loaded = g_task_propagate_pointer (task, &error);
+  if (self->state == NULL) /* the window closed meanwhile */
+    {
+      if (loaded != NULL)
+        job->kind == LOAD_LABELS ? g_object_unref (loaded) : pulmo_volume_unref (loaded);
+      return;
+    }
+
+  /* A newer load replaced this one: it owns the progress bar now. */
+  if (self->load_task == task)
+    {
+      g_clear_object (&self->load_task);
+      g_clear_object (&self->load_cancellable);
+      g_clear_handle_id (&self->progress_timeout, g_source_remove);
+      gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+    }
+  if (loaded == NULL)
+    {
+      if (!g_error_matches (error, PULMO_ERROR, PULMO_ERROR_CANCELLED)
+          && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _pulmo_window_show_error (self, error->message);
+      return;
+    }
+
+  if (job->kind == LOAD_LABELS)
+    {
+      /* The CT may have changed while the labels loaded. */
+      if (pulmo_view_state_get_volume (self->state) == job->ct)
+        pulmo_view_state_set_labels (self->state, loaded);
+      g_object_unref (loaded);
+      return;
+    }
+
+  g_autofree char *name = g_file_get_basename (job->file);
+  pulmo_view_state_set_volume (self->state, loaded, name);
+  pulmo_volume_unref (loaded);
+  gtk_info_bar_set_revealed (self->error_bar, FALSE);
+  g_autofree char *uri = g_file_get_uri (job->file);
+  gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
+  g_action_group_activate_action (G_ACTION_GROUP (self), "layout", g_variant_new_string ("all"));
+}
+
+void
+_pulmo_window_cancel_load (PulmoWindow *self)
+{
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_task);
+  g_clear_object (&self->load_cancellable);
+  g_clear_handle_id (&self->progress_timeout, g_source_remove);
+  if (self->progress_bar != NULL)
+    gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+}
+
+static void
+start_load (PulmoWindow *self, LoadKind kind, GFile *file)
+{
+  g_autofree char *path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (file);
+      g_autofree char *message = g_strdup_printf ("%s is not a local file", uri);
+      _pulmo_window_show_error (self, message);
+      return;
+    }
+  _pulmo_window_cancel_load (self);
+  gtk_info_bar_set_revealed (self->error_bar, FALSE);
+
+  LoadJob *job = g_new0 (LoadJob, 1);
+  job->kind = kind;
+  job->file = g_object_ref (file);
+  job->path = g_steal_pointer (&path);
+  if (kind == LOAD_LABELS)
+    job->ct = pulmo_volume_ref (pulmo_view_state_get_volume (self->state));
+
+  self->load_cancellable = g_cancellable_new ();
+  self->load_task = g_task_new (self, self->load_cancellable, load_finished, NULL);
+  g_task_set_task_data (self->load_task, job, (GDestroyNotify) load_job_free);
+  g_task_set_return_on_cancel (self->load_task, FALSE);
+  /* The callback holds its own reference; ours tells which load is current. */
+  GTask *task = g_object_ref (self->load_task);
+  g_task_run_in_thread (task, load_thread);
+  g_object_unref (task);
+
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  self->progress_timeout = g_timeout_add (100, poll_progress, self);
+  poll_progress (self);
+}
+
+void
+pulmo_window_open (PulmoWindow *self, GFile *file)
+{
+  g_return_if_fail (PULMO_IS_WINDOW (self));
+  gboolean folder = g_file_query_file_type (file, G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY;
+  start_load (self, folder ? LOAD_DICOM : LOAD_CT, file);
+}
+
+void
+pulmo_window_open_labels (PulmoWindow *self, GFile *file)
+{
+  g_return_if_fail (PULMO_IS_WINDOW (self));
+  if (pulmo_view_state_get_volume (self->state) == NULL)
+    {
+      _pulmo_window_show_error (self, "Open a CT before its labels");
+      return;
+    }
+  start_load (self, LOAD_LABELS, file);
+}
+
+gboolean
+pulmo_window_is_loading (PulmoWindow *self)
+{
+  return self->load_task != NULL;
+}

@@ -1,0 +1,219 @@
+#include "app/pulmo-window-private.h"
+
+#include <math.h>
+
+G_DEFINE_FINAL_TYPE (PulmoWindow, pulmo_window, GTK_TYPE_APPLICATION_WINDOW)
+
+PulmoWindow *
+pulmo_window_new (GtkApplication *application)
+{
+  return g_object_new (PULMO_TYPE_WINDOW, "application", application, NULL);
+}
+
+PulmoViewState *
+pulmo_window_get_state (PulmoWindow *self)
+{
+  return self->state;
+}
+
+PulmoSliceView *
+pulmo_window_get_view (PulmoWindow *self, PulmoViewAxis axis)
+{
+  switch (axis)
+    {
+    case PULMO_VIEW_AXIAL: return self->axial_view;
+    case PULMO_VIEW_CORONAL: return self->coronal_view;
+    case PULMO_VIEW_SAGITTAL: return self->sagittal_view;
+    case PULMO_N_VIEWS:
+    default: g_return_val_if_reached (NULL);
+    }
+}
+
+const char *
+pulmo_window_get_error (PulmoWindow *self)
+{
+  if (!gtk_info_bar_get_revealed (self->error_bar))
+    return NULL;
+  return gtk_label_get_text (self->error_label);
+}
+
+const char *
+pulmo_window_get_status (PulmoWindow *self)
+{
+  return gtk_label_get_text (self->status_label);
+}
+
+void
+_pulmo_window_show_error (PulmoWindow *self, const char *message)
+{
+  gtk_label_set_text (self->error_label, message);
+  gtk_info_bar_set_revealed (self->error_bar, TRUE);
+}
+
+static void
+error_bar_response (GtkInfoBar *bar, int response, PulmoWindow *self)
+{
+  gtk_info_bar_set_revealed (bar, FALSE);
+}
+
+/* "all" shows the three views; a view's name shows that view alone. */
+void
+_pulmo_window_set_layout (PulmoWindow *self, const char *layout)
+{
+  gboolean all = g_strcmp0 (layout, "all") == 0;
+  for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
+    {
+      PulmoSliceView *view = pulmo_window_get_view (self, axis);
+      gboolean alone = g_ascii_strcasecmp (layout, pulmo_view_axis_name (axis)) == 0;
+      gtk_widget_set_visible (GTK_WIDGET (view), all || alone);
+      if (alone)
+        self->active_view = axis;
+    }
+  g_free (self->layout);
+  self->layout = g_strdup (all ? "all" : layout);
+}
+
+/* The status line: what lies under the pointer. */
+static void
+on_hover (PulmoViewState *state, const int *ijk, PulmoWindow *self)
+{
+  PulmoVolume *volume = pulmo_view_state_get_volume (state);
+  if (ijk == NULL || volume == NULL)
+    {
+      gtk_label_set_text (self->status_label, "");
+      return;
+    }
+  double voxel[3] = { ijk[0], ijk[1], ijk[2] }, world[3];
+  pulmo_affine_apply (pulmo_volume_get_affine (volume), voxel, world);
+  double value = pulmo_volume_get_value (volume, ijk[0], ijk[1], ijk[2]);
+
+  GString *text = g_string_new (NULL);
+  switch (pulmo_volume_get_intensity_kind (volume))
+    {
+    case PULMO_INTENSITY_HU:
+      g_string_append_printf (text, "%.0f HU", value);
+      break;
+    case PULMO_INTENSITY_PREWINDOWED_8BIT:
+    case PULMO_INTENSITY_UNKNOWN:
+    default:
+      g_string_append_printf (text, "value %.6g", value);
+      break;
+    }
+  g_string_append_printf (text, "    voxel [%d, %d, %d]    RAS (%.1f, %.1f, %.1f) mm", ijk[0], ijk[1],
+                          ijk[2], world[0], world[1], world[2]);
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (state);
+  if (labels != NULL)
+    {
+      uint8_t label = pulmo_label_map_get (labels, ijk[0], ijk[1], ijk[2]);
+      const PulmoLabel *entry = pulmo_label_table_get (pulmo_label_map_get_table (labels), label);
+      g_string_append_printf (text, "    label %u %s", label, entry->defined ? entry->name : "");
+    }
+  gtk_label_set_text (self->status_label, text->str);
+  g_string_free (text, TRUE);
+}
+
+static void
+on_volume_changed (PulmoViewState *state, PulmoWindow *self)
+{
+  const char *name = pulmo_view_state_get_display_name (state);
+  gboolean has = pulmo_view_state_get_volume (state) != NULL;
+  gtk_label_set_text (self->subtitle_label, has ? name : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), has);
+  gtk_stack_set_visible_child_name (self->main_stack, has ? "views" : "empty");
+  _pulmo_window_update_actions (self);
+}
+
+static void
+view_entered (GtkEventControllerMotion *controller, double x, double y, PulmoWindow *self)
+{
+  GtkWidget *view = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  self->active_view = pulmo_slice_view_get_axis (PULMO_SLICE_VIEW (view));
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, PulmoWindow *self)
+{
+  GSList *files = g_value_get_boxed (value);
+  if (files == NULL)
+    return FALSE;
+  pulmo_window_open (self, files->data);
+  return TRUE;
+}
+
+static void
+pulmo_window_dispose (GObject *object)
+{
+  PulmoWindow *self = PULMO_WINDOW (object);
+  _pulmo_window_cancel_load (self);
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_data (self->state, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PULMO_TYPE_WINDOW);
+  g_clear_object (&self->state);
+  G_OBJECT_CLASS (pulmo_window_parent_class)->dispose (object);
+}
+
+static void
+pulmo_window_finalize (GObject *object)
+{
+  PulmoWindow *self = PULMO_WINDOW (object);
+  g_free (self->layout);
+  G_OBJECT_CLASS (pulmo_window_parent_class)->finalize (object);
+}
+
+static void
+pulmo_window_class_init (PulmoWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  object_class->dispose = pulmo_window_dispose;
+  object_class->finalize = pulmo_window_finalize;
+
+  g_type_ensure (PULMO_TYPE_SLICE_VIEW);
+  g_type_ensure (PULMO_TYPE_PANEL);
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/pulmo/Pulmo/ui/pulmo-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, title_label);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, primary_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, error_bar);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, error_label);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, view_grid);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, axial_view);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, coronal_view);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, sagittal_view);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, panel);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, recent_submenu);
+  gtk_widget_class_bind_template_callback (widget_class, error_bar_response);
+}
+
+static void
+pulmo_window_init (PulmoWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->state = pulmo_view_state_new ();
+  self->layout = g_strdup ("all");
+  for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
+    {
+      PulmoSliceView *view = pulmo_window_get_view (self, axis);
+      pulmo_slice_view_set_state (view, self->state);
+      GtkEventController *motion = gtk_event_controller_motion_new ();
+      g_signal_connect (motion, "enter", G_CALLBACK (view_entered), self);
+      gtk_widget_add_controller (GTK_WIDGET (view), motion);
+    }
+  pulmo_panel_set_state (self->panel, self->state);
+  g_signal_connect (self->state, "hover", G_CALLBACK (on_hover), self);
+  g_signal_connect (self->state, "volume-changed", G_CALLBACK (on_volume_changed), self);
+
+  GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  _pulmo_window_install_actions (self);
+  _pulmo_window_update_recent_menu (self);
+  g_signal_connect_object (gtk_recent_manager_get_default (), "changed",
+                           G_CALLBACK (_pulmo_window_update_recent_menu), self, G_CONNECT_SWAPPED);
+  on_volume_changed (self->state, self);
+}

@@ -1,0 +1,30 @@
+/* pulmo-window.h: the main window: three linked slice views, the side panel,
+ * the status line, and opening files off the main thread. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "app/pulmo-slice-view.h"
+#include "app/pulmo-view-state.h"
+
+G_BEGIN_DECLS
+
+#define PULMO_TYPE_WINDOW (pulmo_window_get_type ())
+G_DECLARE_FINAL_TYPE (PulmoWindow, pulmo_window, PULMO, WINDOW, GtkApplicationWindow)
+
+PulmoWindow *pulmo_window_new (GtkApplication *application);
+
+/* Opens a NIfTI file or a DICOM folder as the CT, in the background. */
+void pulmo_window_open (PulmoWindow *window, GFile *file);
+/* Opens a label file onto the current CT, in the background. */
+void pulmo_window_open_labels (PulmoWindow *window, GFile *file);
+gboolean pulmo_window_is_loading (PulmoWindow *window);
+
+PulmoViewState *pulmo_window_get_state (PulmoWindow *window);
+PulmoSliceView *pulmo_window_get_view (PulmoWindow *window, PulmoViewAxis axis);
+/* The message of the last failure shown in the window, or NULL. */
+const char *pulmo_window_get_error (PulmoWindow *window);
+/* The status line: value, voxel, world position and label under the pointer. */
+const char *pulmo_window_get_status (PulmoWindow *window);
+
+G_END_DECLS

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "nn/parallel.h"
+#include "nn/vec4.h"
 
 /* Elements per work item of the element-wise operations. */
 #define CHUNK_ELEMENTS 16384
@@ -40,7 +41,10 @@ relu_forward_chunks (void *data, int begin, int end, int worker)
   const float *x = job->x->data;
   float *y = job->out->data;
 
-  for (size_t i = first; i < last; i++)
+  size_t i = first;
+  for (; i + 4 <= last; i += 4)
+    pulmo_vec4_store (y + i, pulmo_vec4_relu (pulmo_vec4_load (x + i)));
+  for (; i < last; i++)
     y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
@@ -64,7 +68,13 @@ relu_backward_chunks (void *data, int begin, int end, int worker)
   const float *dy = job->dy->data;
   float *dx = job->out->data;
 
-  for (size_t i = first; i < last; i++)
+  size_t i = first;
+  for (; i + 4 <= last; i += 4)
+    {
+      PulmoMask4 on = pulmo_vec4_load (y + i) > pulmo_vec4_splat (0.0f);
+      pulmo_vec4_store (dx + i, (PulmoVec4) (on & (PulmoMask4) pulmo_vec4_load (dy + i)));
+    }
+  for (; i < last; i++)
     dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 

@@ -6,10 +6,10 @@
 #include <math.h>
 
 #include "nn/parallel.h"
+#include "nn/vec4.h"
 
-/* Σ x and Σ (x - centre)² over one plane, in double: a 256×256×8 batch has
- * half a million terms, too many for a float accumulator. Eight float lanes
- * per row keep the inner loop vectorisable; rows are short enough for that. */
+/* Σ (x - centre) and Σ (x - centre)² over one plane, in eight float lanes per
+ * short block (vectorisable) added in double. */
 static void
 plane_moments (const float *x, size_t n, float centre, double *sum, double *sum_sq)
 {
@@ -38,8 +38,8 @@ plane_moments (const float *x, size_t n, float centre, double *sum, double *sum_
           q += lq[k];
         }
     }
-  *sum += s;
-  *sum_sq += q;
+  *sum = s;
+  *sum_sq = q;
 }
 
 typedef struct {
@@ -55,6 +55,7 @@ typedef struct {
   const float *shift;
   float momentum;
   float eps;
+  gboolean relu;         /* forward: max(·, 0) after the affine map */
   PulmoTensor *out;
   float *save_mean;
   float *save_inv_std;
@@ -62,17 +63,35 @@ typedef struct {
   float *dbeta;
 } BatchnormJob;
 
-/* out = scale · x + shift over channel c of every sample. */
+/* out = scale · x + shift (then max(·, 0) if relu) over channel c of every
+ * sample. */
 static void
-apply_affine (const PulmoTensor *x, PulmoTensor *out, int c, float scale, float shift)
+apply_affine (const PulmoTensor *x, PulmoTensor *out, int c, float scale, float shift, gboolean relu)
 {
   size_t plane = (size_t) x->h * x->w;
   for (int n = 0; n < x->n; n++)
     {
       const float *in = pulmo_tensor_plane (x, n, c);
       float *o = pulmo_tensor_plane (out, n, c);
-      for (size_t i = 0; i < plane; i++)
-        o[i] = scale * in[i] + shift;
+      PulmoVec4 scale4 = pulmo_vec4_splat (scale), shift4 = pulmo_vec4_splat (shift);
+      size_t i = 0;
+      if (relu)
+        {
+          for (; i + 4 <= plane; i += 4)
+            pulmo_vec4_store (o + i, pulmo_vec4_relu (scale4 * pulmo_vec4_load (in + i) + shift4));
+          for (; i < plane; i++)
+            {
+              float v = scale * in[i] + shift;
+              o[i] = v > 0.0f ? v : 0.0f;
+            }
+        }
+      else
+        {
+          for (; i + 4 <= plane; i += 4)
+            pulmo_vec4_store (o + i, scale4 * pulmo_vec4_load (in + i) + shift4);
+          for (; i < plane; i++)
+            o[i] = scale * in[i] + shift;
+        }
     }
 }
 
@@ -82,31 +101,38 @@ batchnorm_train_channels (void *data, int begin, int end, int worker)
   const BatchnormJob *job = data;
   const PulmoTensor *x = job->x;
   size_t plane = (size_t) x->h * x->w;
-  double count = (double) x->n * plane;
 
   for (int c = begin; c < end; c++)
     {
-      /* Two passes: the mean, then moments about it (no cancellation). */
-      double sum = 0.0, unused = 0.0;
+      /* Per plane: its mean, then the moments about it while the plane is
+       * still in cache (two passes, no cancellation, one read from memory);
+       * planes are merged with Chan's formula. */
+      double mean = 0.0, m2 = 0.0, count = 0.0;
       for (int n = 0; n < x->n; n++)
-        plane_moments (pulmo_tensor_plane (x, n, c), plane, 0.0f, &sum, &unused);
-      double mean = sum / count;
-      double dev = 0.0, dev_sq = 0.0;
-      for (int n = 0; n < x->n; n++)
-        plane_moments (pulmo_tensor_plane (x, n, c), plane, (float) mean, &dev, &dev_sq);
-      /* dev corrects for mean having been rounded to float. */
-      double var = MAX (0.0, dev_sq / count - (dev / count) * (dev / count));
-      mean += dev / count;
+        {
+          const float *p = pulmo_tensor_plane (x, n, c);
+          float centre = (float) (pulmo_sum_floats (p, plane) / plane);
+          double dev, dev_sq;
+          plane_moments (p, plane, centre, &dev, &dev_sq);
+          double plane_mean = centre + dev / plane;
+          double plane_m2 = MAX (0.0, dev_sq - dev * dev / plane);
+          double delta = plane_mean - mean;
+          double total = count + plane;
+          mean += delta * plane / total;
+          m2 += plane_m2 + delta * delta * count * plane / total;
+          count = total;
+        }
+      double var = m2 / count;
 
       double inv_std = 1.0 / sqrt (var + job->eps);
       job->save_mean[c] = (float) mean;
       job->save_inv_std[c] = (float) inv_std;
       job->running_mean[c] = (float) ((1.0 - job->momentum) * job->running_mean[c] + job->momentum * mean);
       job->running_var[c] = (float) ((1.0 - job->momentum) * job->running_var[c]
-                                     + job->momentum * var * count / (count - 1.0));
+                                     + job->momentum * m2 / (count - 1.0));
 
       float scale = (float) (job->gamma[c] * inv_std);
-      apply_affine (x, job->out, c, scale, (float) (job->beta[c] - mean * scale));
+      apply_affine (x, job->out, c, scale, (float) (job->beta[c] - mean * scale), job->relu);
     }
 }
 
@@ -116,17 +142,18 @@ same_shape (const PulmoTensor *a, const PulmoTensor *b)
   return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
 }
 
-void
-pulmo_batchnorm_forward_train (const PulmoTensor *x,
-                               const float *gamma,
-                               const float *beta,
-                               float *running_mean,
-                               float *running_var,
-                               float momentum,
-                               float eps,
-                               PulmoTensor *y,
-                               float *save_mean,
-                               float *save_inv_std)
+static void
+forward_train (const PulmoTensor *x,
+               const float *gamma,
+               const float *beta,
+               float *running_mean,
+               float *running_var,
+               float momentum,
+               float eps,
+               PulmoTensor *y,
+               float *save_mean,
+               float *save_inv_std,
+               gboolean relu)
 {
   g_return_if_fail (x != NULL && y != NULL && x != y && same_shape (x, y));
   g_return_if_fail (gamma != NULL && beta != NULL && running_mean != NULL && running_var != NULL);
@@ -141,10 +168,43 @@ pulmo_batchnorm_forward_train (const PulmoTensor *x,
   job.running_var = running_var;
   job.momentum = momentum;
   job.eps = eps;
+  job.relu = relu;
   job.out = y;
   job.save_mean = save_mean;
   job.save_inv_std = save_inv_std;
   pulmo_parallel_for (x->c, batchnorm_train_channels, &job);
+}
+
+void
+pulmo_batchnorm_forward_train (const PulmoTensor *x,
+                               const float *gamma,
+                               const float *beta,
+                               float *running_mean,
+                               float *running_var,
+                               float momentum,
+                               float eps,
+                               PulmoTensor *y,
+                               float *save_mean,
+                               float *save_inv_std)
+{
+  forward_train (x, gamma, beta, running_mean, running_var, momentum, eps, y, save_mean,
+                 save_inv_std, FALSE);
+}
+
+void
+pulmo_batchnorm_relu_forward_train (const PulmoTensor *x,
+                                    const float *gamma,
+                                    const float *beta,
+                                    float *running_mean,
+                                    float *running_var,
+                                    float momentum,
+                                    float eps,
+                                    PulmoTensor *y,
+                                    float *save_mean,
+                                    float *save_inv_std)
+{
+  forward_train (x, gamma, beta, running_mean, running_var, momentum, eps, y, save_mean,
+                 save_inv_std, TRUE);
 }
 
 void
@@ -173,7 +233,7 @@ batchnorm_infer_channels (void *data, int begin, int end, int worker)
 {
   const BatchnormJob *job = data;
   for (int c = begin; c < end; c++)
-    apply_affine (job->x, job->out, c, job->scale[c], job->shift[c]);
+    apply_affine (job->x, job->out, c, job->scale[c], job->shift[c], FALSE);
 }
 
 void

@@ -33,6 +33,20 @@ void pulmo_batchnorm_forward_train (const PulmoTensor *x,
                                     float *save_mean,
                                     float *save_inv_std);
 
+/* The same followed by ReLU, y = max(BN(x), 0), in one pass over memory
+ * (the usual conv → BN → ReLU block). Backward: pulmo_relu_backward() with
+ * this y, then pulmo_batchnorm_backward(). */
+void pulmo_batchnorm_relu_forward_train (const PulmoTensor *x,
+                                         const float *gamma,
+                                         const float *beta,
+                                         float *running_mean,
+                                         float *running_var,
+                                         float momentum,
+                                         float eps,
+                                         PulmoTensor *y,
+                                         float *save_mean,
+                                         float *save_inv_std);
+
 /* Inference with the running statistics. y may be x (in place). */
 void pulmo_batchnorm_forward_infer (const PulmoTensor *x,
                                     const float *gamma,

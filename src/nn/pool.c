@@ -5,6 +5,44 @@
 #include <string.h>
 
 #include "nn/parallel.h"
+#include "nn/vec4.h"
+
+typedef uint8_t Bytes4 __attribute__ ((vector_size (4)));
+
+/* Four windows side by side: the even and odd columns of eight inputs. */
+static inline void
+load_windows (const float *row, PulmoVec4 *even, PulmoVec4 *odd)
+{
+  PulmoVec4 lo = pulmo_vec4_load (row), hi = pulmo_vec4_load (row + 4);
+  *even = __builtin_shufflevector (lo, hi, 0, 2, 4, 6);
+  *odd = __builtin_shufflevector (lo, hi, 1, 3, 5, 7);
+}
+
+/* The inverse: interleave even and odd lanes back into eight floats. */
+static inline void
+store_windows (float *row, PulmoVec4 even, PulmoVec4 odd)
+{
+  pulmo_vec4_store (row, __builtin_shufflevector (even, odd, 0, 4, 1, 5));
+  pulmo_vec4_store (row + 4, __builtin_shufflevector (even, odd, 2, 6, 3, 7));
+}
+
+/* The maximum of a window with "strictly greater wins", so the first of equal
+ * values is kept, and the same order in every code path. */
+static inline PulmoVec4
+window_max (PulmoVec4 v0, PulmoVec4 v1, PulmoVec4 v2, PulmoVec4 v3)
+{
+  PulmoVec4 m0 = pulmo_vec4_select (v1 > v0, v1, v0);
+  PulmoVec4 m1 = pulmo_vec4_select (v3 > v2, v3, v2);
+  return pulmo_vec4_select (m1 > m0, m1, m0);
+}
+
+static inline float
+scalar_window_max (float v0, float v1, float v2, float v3)
+{
+  float m0 = v1 > v0 ? v1 : v0;
+  float m1 = v3 > v2 ? v3 : v2;
+  return m1 > m0 ? m1 : m0;
+}
 
 typedef struct {
   const PulmoTensor *x;
@@ -31,27 +69,32 @@ pool_forward_planes (void *data, int begin, int end, int worker)
           const float *r0 = in + (size_t) 2 * i * w;
           const float *r1 = r0 + w;
           float *o = out + (size_t) i * out_w;
-          if (arg == NULL)
+          uint8_t *a = arg != NULL ? arg + (size_t) i * out_w : NULL;
+          int j = 0;
+          for (; j + 4 <= out_w; j += 4)
             {
-              for (int j = 0; j < out_w; j++)
-                {
-                  float m0 = r0[2 * j + 1] > r0[2 * j] ? r0[2 * j + 1] : r0[2 * j];
-                  float m1 = r1[2 * j + 1] > r1[2 * j] ? r1[2 * j + 1] : r1[2 * j];
-                  o[j] = m1 > m0 ? m1 : m0;
-                }
-              continue;
+              PulmoVec4 v0, v1, v2, v3;
+              load_windows (r0 + 2 * j, &v0, &v1);
+              load_windows (r1 + 2 * j, &v2, &v3);
+              PulmoVec4 m = window_max (v0, v1, v2, v3);
+              pulmo_vec4_store (o + j, m);
+              if (a == NULL)
+                continue;
+              /* The first element equal to the maximum. */
+              PulmoMask4 k = { 3, 3, 3, 3 };
+              k = ((v2 == m) & 2) | (~(v2 == m) & k);
+              k = ((v1 == m) & 1) | (~(v1 == m) & k);
+              k = ~(v0 == m) & k;
+              Bytes4 bytes = __builtin_convertvector (k, Bytes4);
+              memcpy (a + j, &bytes, sizeof bytes);
             }
-          uint8_t *a = arg + (size_t) i * out_w;
-          for (int j = 0; j < out_w; j++)
+          for (; j < out_w; j++)
             {
-              /* Strict > keeps the first maximum on ties. */
-              float m = r0[2 * j];
-              uint8_t k = 0;
-              if (r0[2 * j + 1] > m) { m = r0[2 * j + 1]; k = 1; }
-              if (r1[2 * j] > m) { m = r1[2 * j]; k = 2; }
-              if (r1[2 * j + 1] > m) { m = r1[2 * j + 1]; k = 3; }
+              float v0 = r0[2 * j], v1 = r0[2 * j + 1], v2 = r1[2 * j], v3 = r1[2 * j + 1];
+              float m = scalar_window_max (v0, v1, v2, v3);
               o[j] = m;
-              a[j] = k;
+              if (a != NULL)
+                a[j] = v0 == m ? 0 : v1 == m ? 1 : v2 == m ? 2 : 3;
             }
         }
     }
@@ -98,22 +141,44 @@ pool_backward_planes (void *data, int begin, int end, int worker)
           /* Every element of the 2×2 block is written, so no separate
            * clearing pass is needed when overwriting (and stale values, even
            * NaN, never leak through). */
-          if (job->accumulate)
-            for (int j = 0; j < out_w; j++)
-              {
-                r0[2 * j] += a[j] == 0 ? g[j] : 0.0f;
-                r0[2 * j + 1] += a[j] == 1 ? g[j] : 0.0f;
-                r1[2 * j] += a[j] == 2 ? g[j] : 0.0f;
-                r1[2 * j + 1] += a[j] == 3 ? g[j] : 0.0f;
-              }
-          else
-            for (int j = 0; j < out_w; j++)
-              {
-                r0[2 * j] = a[j] == 0 ? g[j] : 0.0f;
-                r0[2 * j + 1] = a[j] == 1 ? g[j] : 0.0f;
-                r1[2 * j] = a[j] == 2 ? g[j] : 0.0f;
-                r1[2 * j + 1] = a[j] == 3 ? g[j] : 0.0f;
-              }
+          int j = 0;
+          for (; j + 4 <= out_w; j += 4)
+            {
+              Bytes4 bytes;
+              memcpy (&bytes, a + j, sizeof bytes);
+              PulmoMask4 k = __builtin_convertvector (bytes, PulmoMask4);
+              PulmoMask4 grad = (PulmoMask4) pulmo_vec4_load (g + j);
+              PulmoVec4 d0 = (PulmoVec4) (grad & (k == 0)), d1 = (PulmoVec4) (grad & (k == 1));
+              PulmoVec4 d2 = (PulmoVec4) (grad & (k == 2)), d3 = (PulmoVec4) (grad & (k == 3));
+              if (job->accumulate)
+                {
+                  PulmoVec4 e0, e1, e2, e3;
+                  load_windows (r0 + 2 * j, &e0, &e1);
+                  load_windows (r1 + 2 * j, &e2, &e3);
+                  d0 += e0;
+                  d1 += e1;
+                  d2 += e2;
+                  d3 += e3;
+                }
+              store_windows (r0 + 2 * j, d0, d1);
+              store_windows (r1 + 2 * j, d2, d3);
+            }
+          for (; j < out_w; j++)
+            {
+              float d[4] = { 0 };
+              d[a[j] & 3] = g[j];
+              if (job->accumulate)
+                {
+                  d[0] += r0[2 * j];
+                  d[1] += r0[2 * j + 1];
+                  d[2] += r1[2 * j];
+                  d[3] += r1[2 * j + 1];
+                }
+              r0[2 * j] = d[0];
+              r0[2 * j + 1] = d[1];
+              r1[2 * j] = d[2];
+              r1[2 * j + 1] = d[3];
+            }
           if (w % 2 != 0 && !job->accumulate)
             r0[w - 1] = r1[w - 1] = 0.0f;
         }

@@ -43,3 +43,23 @@ pulmo_tensor_zero (PulmoTensor *tensor)
 {
   memset (tensor->data, 0, pulmo_tensor_numel (tensor) * sizeof (float));
 }
+
+double
+pulmo_sum_floats (const float *values, size_t n)
+{
+  double total = 0.0;
+  size_t i = 0;
+  while (i < n)
+    {
+      size_t stop = MIN (n, i + 1024);
+      float lanes[8] = { 0 };
+      for (; i + 8 <= stop; i += 8)
+        for (int k = 0; k < 8; k++)
+          lanes[k] += values[i + k];
+      for (; i < stop; i++)
+        lanes[0] += values[i];
+      for (int k = 0; k < 8; k++)
+        total += lanes[k];
+    }
+  return total;
+}

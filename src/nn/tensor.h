@@ -18,6 +18,9 @@ PulmoTensor *pulmo_tensor_new (int n, int c, int h, int w);
 void pulmo_tensor_free (PulmoTensor *tensor);
 size_t pulmo_tensor_numel (const PulmoTensor *tensor);
 void pulmo_tensor_zero (PulmoTensor *tensor);
+/* Σ values[i], accurate for millions of terms (float sums in eight lanes over
+ * short blocks, blocks added in double) and vectorisable. */
+double pulmo_sum_floats (const float *values, size_t n);
 /* Pointer to sample @n, channel @c. */
 static inline float *
 pulmo_tensor_plane (const PulmoTensor *tensor, int n, int c)

@@ -206,10 +206,7 @@ upconv_backward_param_blocks (void *data, int begin, int end, int worker)
           for (int o = o0; job->dbias != NULL && o < o0 + n_o; o++)
             {
               const float *d = job->dy->data + ((size_t) n * c_out + o) * out_plane;
-              double sum = 0.0;
-              for (size_t p = 0; p < out_plane; p++)
-                sum += d[p];
-              job->dbias[o] += (float) sum;
+              job->dbias[o] += (float) pulmo_sum_floats (d, out_plane);
             }
         }
     }

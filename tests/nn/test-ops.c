@@ -104,6 +104,62 @@ test_maxpool_forward (void)
     g_assert_cmpfloat (dx->data[i], ==, i == 1 ? 11 : i == 7 ? 21 : 1);
 }
 
+/* Wide rows (vector path and scalar tail) with many ties, against a plain
+ * reference: first maximum in window order. */
+static void
+test_maxpool_reference (void)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (21);
+  int n = 2, c = 3, h = 5, w = 19, oh = 2, ow = 9;
+  g_autoptr (PulmoTensor) x = pulmo_tensor_new (n, c, h, w);
+  for (size_t i = 0; i < pulmo_tensor_numel (x); i++)
+    x->data[i] = (float) g_rand_int_range (rng, -2, 3);
+  g_autoptr (PulmoTensor) y = pulmo_tensor_new (n, c, oh, ow);
+  g_autofree uint8_t *argmax = g_new (uint8_t, pulmo_tensor_numel (y));
+  g_autoptr (PulmoTensor) dy = random_tensor (rng, n, c, oh, ow, -1, 1);
+  g_autoptr (PulmoTensor) dx = random_tensor (rng, n, c, h, w, -1, 1);
+  g_autoptr (PulmoTensor) dx_acc = random_tensor (rng, n, c, h, w, -1, 1);
+  g_autoptr (PulmoTensor) dx_before = pulmo_tensor_new (n, c, h, w);
+  memcpy (dx_before->data, dx_acc->data, pulmo_tensor_numel (dx_acc) * sizeof (float));
+
+  pulmo_maxpool2_forward (x, y, argmax);
+  pulmo_maxpool2_backward (dy, argmax, dx, FALSE);
+  pulmo_maxpool2_backward (dy, argmax, dx_acc, TRUE);
+
+  for (int p = 0; p < n * c; p++)
+    {
+      const float *in = x->data + (size_t) p * h * w;
+      for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++)
+          {
+            /* The gradient an input element should receive. */
+            float routed = 0;
+            if (i / 2 < oh && j / 2 < ow)
+              {
+                int oi = i / 2, oj = j / 2, best = 0;
+                float vals[4] = { in[2 * oi * w + 2 * oj], in[2 * oi * w + 2 * oj + 1],
+                                  in[(2 * oi + 1) * w + 2 * oj], in[(2 * oi + 1) * w + 2 * oj + 1] };
+                for (int k = 1; k < 4; k++)
+                  if (vals[k] > vals[best])
+                    best = k;
+                size_t o = (size_t) p * oh * ow + oi * ow + oj;
+                g_assert_cmpfloat (y->data[o], ==, vals[best]);
+                g_assert_cmpuint (argmax[o], ==, best);
+                if ((i % 2) * 2 + j % 2 == best)
+                  routed = dy->data[o];
+              }
+            size_t e = (size_t) p * h * w + i * w + j;
+            g_assert_cmpfloat (dx->data[e], ==, routed);
+            g_assert_cmpfloat (dx_acc->data[e], ==, dx_before->data[e] + routed);
+          }
+    }
+
+  /* Inference without indices: the same maxima. */
+  g_autoptr (PulmoTensor) y2 = pulmo_tensor_new (n, c, oh, ow);
+  pulmo_maxpool2_forward (x, y2, NULL);
+  g_assert_cmpmem (y2->data, pulmo_tensor_numel (y) * sizeof (float), y->data, pulmo_tensor_numel (y) * sizeof (float));
+}
+
 typedef struct {
   PulmoTensor *x, *y, *r;
   uint8_t *argmax;
@@ -369,6 +425,18 @@ test_batchnorm_forward (void)
       g_assert_cmpfloat_with_epsilon (running_mean[c], 0.1 * mean, 1e-6 * MAX (1.0, fabs (mean)));
       g_assert_cmpfloat_with_epsilon (running_var[c], 0.9 + 0.1 * var * count / (count - 1), 1e-5);
     }
+
+  /* The fused BN + ReLU equals ReLU after BN, bit for bit, and updates the
+   * running statistics the same way. */
+  g_autoptr (PulmoTensor) fused = pulmo_tensor_new (n, channels, h, w);
+  float fused_mean[4] = { 0 }, fused_var[4] = { 1, 1, 1, 1 }, fused_save[4], fused_inv[4];
+  pulmo_batchnorm_relu_forward_train (x, gamma, beta, fused_mean, fused_var,
+                                      PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS,
+                                      fused, fused_save, fused_inv);
+  pulmo_relu_forward (y, y);
+  g_assert_cmpmem (fused->data, pulmo_tensor_numel (y) * sizeof (float), y->data, pulmo_tensor_numel (y) * sizeof (float));
+  g_assert_cmpmem (fused_mean, sizeof fused_mean, running_mean, sizeof running_mean);
+  g_assert_cmpmem (fused_var, sizeof fused_var, running_var, sizeof running_var);
 
   /* Inference = scale · x + shift from the fold, also in place. */
   float g2[4] = { 0.5f, -2, 1.5f, 3 }, b2[4] = { 1, 0, -1, 0.25f };
@@ -916,6 +984,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/nn/ops/maxpool/forward", test_maxpool_forward);
+  g_test_add_func ("/nn/ops/maxpool/reference", test_maxpool_reference);
   g_test_add_func ("/nn/ops/maxpool/gradient", test_maxpool_gradient);
   g_test_add_func ("/nn/ops/upconv/reference", test_upconv_reference);
   g_test_add_func ("/nn/ops/upconv/gradient", test_upconv_gradient);

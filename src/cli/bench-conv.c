@@ -1,8 +1,10 @@
 /* `pulmo bench conv`: the convolution kernels on every layer shape of the
  * U-Net (base 32, depth 4, 256×256), in GFLOPS, beside a plain multi-threaded
  * cblas_sgemm of the im2col size (M = Cout, K = Cin·9, N = pixels) measured in
- * the same run. The weighted total estimates the convolution part of one
- * U-Net forward (and backward) pass. */
+ * the same run. Both forward algorithms are timed; "fwd ms" is the one the
+ * kernels choose (w: Winograd, i: im2col). GFLOPS count the direct
+ * convolution's FLOP, so Winograd can exceed the sgemm anchor. The weighted
+ * total estimates the convolution part of one U-Net forward (and backward). */
 #include "cli/pulmo-cli.h"
 
 #include "nn/conv.h"
@@ -65,6 +67,7 @@ median_seconds (BenchFn fn, void *ctx, double budget_s)
 typedef struct {
   PulmoTensor *input, *weight, *bias, *output, *grad_output, *grad_input, *grad_weight, *grad_bias;
   gboolean first_layer;
+  PulmoConvAlgorithm algorithm;
   float *a, *b, *c;
   int m, n, k;
 } LayerBench;
@@ -73,7 +76,7 @@ static void
 run_forward (void *ctx)
 {
   LayerBench *lb = ctx;
-  pulmo_conv2d_forward (lb->input, lb->weight, lb->bias, TRUE, lb->output);
+  pulmo_conv2d_forward_with (lb->input, lb->weight, lb->bias, TRUE, lb->output, lb->algorithm);
 }
 
 static void
@@ -120,7 +123,8 @@ pulmo_bench_conv (int argc, char **argv)
 
   int n_threads = pulmo_parallel_n_threads ();
   printf ("OpenBLAS core: %s, %s; %d threads; batch %d\n", pulmo_cpu_core_name (), pulmo_cpu_core_origin (), n_threads, batch);
-  printf ("%-16s %5s %9s %8s %9s %6s", "layer", "count", "fwd ms", "GFLOPS", "sgemm GF", "ratio");
+  printf ("%-16s %5s %9s %9s %9s %8s %9s %6s", "layer", "count", "im2col ms", "wino ms", "fwd ms",
+          "GFLOPS", "sgemm GF", "ratio");
   if (backward)
     printf (" %9s %8s", "bwd ms", "GFLOPS");
   printf ("\n");
@@ -146,7 +150,17 @@ pulmo_bench_conv (int argc, char **argv)
       fill_random (lb.bias, rand);
       double flop = 2.0 * pulmo_conv2d_macs (lb.input, lb.weight);
 
-      double fwd_s = median_seconds (run_forward, &lb, budget_s);
+      /* Both algorithms for the record; the figure that counts is AUTO's choice. */
+      lb.algorithm = PULMO_CONV_IM2COL;
+      double im2col_s = median_seconds (run_forward, &lb, budget_s);
+      double winograd_s = 0.0;
+      if (s->k == 3)
+        {
+          lb.algorithm = PULMO_CONV_WINOGRAD;
+          winograd_s = median_seconds (run_forward, &lb, budget_s);
+        }
+      gboolean winograd = pulmo_conv2d_choose (lb.input, lb.weight) == PULMO_CONV_WINOGRAD;
+      double fwd_s = winograd ? winograd_s : im2col_s;
 
       /* The anchor: one sgemm of the im2col product, OpenBLAS on all our cores. */
       lb.a = g_new (float, (size_t) lb.m * lb.k);
@@ -164,7 +178,8 @@ pulmo_bench_conv (int argc, char **argv)
 
       char name[32];
       g_snprintf (name, sizeof name, "%d→%d %d² %d×%d", s->cin, s->cout, s->size, s->k, s->k);
-      printf ("%-18s %3d %9.2f %8.1f %9.1f %6.2f", name, s->count, fwd_s * 1e3, flop / fwd_s * 1e-9,
+      printf ("%-18s %3d %9.2f %9.2f %8.2f%s %8.1f %9.1f %6.2f", name, s->count, im2col_s * 1e3,
+              winograd_s * 1e3, fwd_s * 1e3, winograd ? "w" : "i", flop / fwd_s * 1e-9,
               flop / sgemm_s * 1e-9, sgemm_s / fwd_s);
       total_fwd_s += s->count * fwd_s;
       total_sgemm_s += s->count * sgemm_s;

@@ -7,6 +7,8 @@
  * is what makes results bit-identical run to run. */
 #include "nn/conv.h"
 
+#include "nn/conv-plan.h"
+#include "nn/conv-winograd.h"
 #include "nn/parallel.h"
 
 #include <cblas.h>
@@ -15,11 +17,10 @@
 /* Floats in one worker's im2col band (4 MiB): large enough for a wide sgemm,
  * small enough to stay in L2/L3 next to the output band. */
 #define COL_BUDGET_FLOATS (1 << 20)
-/* Split a layer into at least this many work items (load balance on a few cores). */
-#define MIN_ITEMS 8
-/* Output channels per block are a multiple of this (sgemm kernel width). */
-#define COUT_ALIGN 16
 /* Floats of partial weight gradients kept at once (8 MiB). */
+/* Below these, Winograd's transforms cost more than they save (pulmo bench conv). */
+#define WINOGRAD_MIN_TILES 256
+#define WINOGRAD_MIN_CHANNELS 8
 #define GRAD_BUDGET_FLOATS (2 << 20)
 #define MAX_GRAD_GROUPS 16
 
@@ -40,17 +41,6 @@ plan_bands (int h, int w, int kdim, int *rows, int *n_bands)
   int rows_max = (int) MAX (1, MIN ((size_t) h, COL_BUDGET_FLOATS / per_row));
   *n_bands = (h + rows_max - 1) / rows_max;
   *rows = (h + *n_bands - 1) / *n_bands;
-}
-
-/* Output-channel blocks so that @units × blocks reaches MIN_ITEMS where possible. */
-static void
-plan_cout_blocks (int cout, int units, int *block, int *n_blocks)
-{
-  int wanted = units >= MIN_ITEMS ? 1 : (MIN_ITEMS + units - 1) / units;
-  int b = (cout + wanted - 1) / wanted;
-  b = (b + COUT_ALIGN - 1) / COUT_ALIGN * COUT_ALIGN;
-  *block = MIN (b, cout);
-  *n_blocks = (cout + *block - 1) / *block;
 }
 
 /* im2col of output rows [y0, y1) of one sample (3×3, zero padding):
@@ -94,37 +84,6 @@ im2col_band (const float *in, int cin, int h, int w, int y0, int y1, float *col)
     }
 }
 
-/* Per-call, per-worker scratch: each worker allocates its own slot on first use. */
-typedef struct {
-  float **slots;
-  int n_slots;
-  size_t floats;
-} WorkerScratch;
-
-static void
-worker_scratch_init (WorkerScratch *scratch, size_t floats)
-{
-  scratch->n_slots = pulmo_parallel_n_threads ();
-  scratch->slots = g_new0 (float *, scratch->n_slots);
-  scratch->floats = floats;
-}
-
-static float *
-worker_scratch_get (WorkerScratch *scratch, int worker)
-{
-  if (scratch->slots[worker] == NULL)
-    scratch->slots[worker] = g_new (float, scratch->floats);
-  return scratch->slots[worker];
-}
-
-static void
-worker_scratch_clear (WorkerScratch *scratch)
-{
-  for (int i = 0; i < scratch->n_slots; i++)
-    g_free (scratch->slots[i]);
-  g_free (scratch->slots);
-}
-
 /* ---- Forward, im2col path ---- */
 
 typedef struct {
@@ -134,7 +93,7 @@ typedef struct {
   gboolean relu;
   PulmoTensor *output;
   int rows, n_bands, cout_block, n_cout_blocks;
-  WorkerScratch scratch;
+  PulmoWorkerScratch scratch;
 } ForwardJob;
 
 static void
@@ -181,7 +140,7 @@ forward_items (void *data, int begin, int end, int worker)
 
       if (k == 3)
         {
-          float *col = worker_scratch_get (&job->scratch, worker);
+          float *col = pulmo_worker_scratch_get (&job->scratch, worker);
           im2col_band (sample, cin, h, w, y0, y1, col);
           b_mat = col;
           ldb = (int) band_px;
@@ -208,10 +167,45 @@ forward_im2col (const PulmoTensor *input, const PulmoTensor *weight, const float
   ForwardJob job = { .input = input, .weight = weight, .bias = bias, .relu = relu, .output = output };
 
   plan_bands (input->h, input->w, kdim, &job.rows, &job.n_bands);
-  plan_cout_blocks (output->c, input->n * job.n_bands, &job.cout_block, &job.n_cout_blocks);
-  worker_scratch_init (&job.scratch, k == 3 ? (size_t) kdim * job.rows * input->w : 0);
+  pulmo_conv_plan_cout_blocks (output->c, input->n * job.n_bands, &job.cout_block, &job.n_cout_blocks);
+  pulmo_worker_scratch_init (&job.scratch, k == 3 ? (size_t) kdim * job.rows * input->w : 0);
   pulmo_parallel_for (input->n * job.n_bands * job.n_cout_blocks, forward_items, &job);
-  worker_scratch_clear (&job.scratch);
+  pulmo_worker_scratch_clear (&job.scratch);
+}
+
+PulmoConvAlgorithm
+pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight)
+{
+  g_return_val_if_fail (input != NULL && weight != NULL, PULMO_CONV_IM2COL);
+
+  /* Winograd needs enough tiles for wide sgemms and enough input channels for
+   * its transforms to pay off; small images and the first layer stay im2col. */
+  long tiles = (long) input->n * ((input->h + 3) / 4) * ((input->w + 3) / 4);
+  if (weight->h == 3 && tiles >= WINOGRAD_MIN_TILES && input->c >= WINOGRAD_MIN_CHANNELS)
+    return PULMO_CONV_WINOGRAD;
+  return PULMO_CONV_IM2COL;
+}
+
+void
+pulmo_conv2d_forward_with (const PulmoTensor *input,
+                           const PulmoTensor *weight,
+                           const PulmoTensor *bias,
+                           gboolean relu,
+                           PulmoTensor *output,
+                           PulmoConvAlgorithm algorithm)
+{
+  g_return_if_fail (input != NULL && weight != NULL && output != NULL);
+  g_return_if_fail (check_conv_shapes (input, weight, output));
+  g_return_if_fail (bias == NULL || pulmo_tensor_numel (bias) == (size_t) weight->n);
+  g_return_if_fail (input->data != output->data);
+
+  if (algorithm == PULMO_CONV_AUTO)
+    algorithm = pulmo_conv2d_choose (input, weight);
+  const float *bias_data = bias != NULL ? bias->data : NULL;
+  if (algorithm == PULMO_CONV_WINOGRAD && weight->h == 3)
+    pulmo_conv_winograd_forward (input, weight, bias_data, relu, output);
+  else
+    forward_im2col (input, weight, bias_data, relu, output);
 }
 
 void
@@ -221,12 +215,7 @@ pulmo_conv2d_forward (const PulmoTensor *input,
                       gboolean relu,
                       PulmoTensor *output)
 {
-  g_return_if_fail (input != NULL && weight != NULL && output != NULL);
-  g_return_if_fail (check_conv_shapes (input, weight, output));
-  g_return_if_fail (bias == NULL || pulmo_tensor_numel (bias) == (size_t) weight->n);
-  g_return_if_fail (input->data != output->data);
-
-  forward_im2col (input, weight, bias != NULL ? bias->data : NULL, relu, output);
+  pulmo_conv2d_forward_with (input, weight, bias, relu, output, PULMO_CONV_AUTO);
 }
 
 /* ---- Backward ---- */
@@ -242,7 +231,7 @@ typedef struct {
   gboolean accumulate;  /* target already holds a sum to add to */
   int rows, n_bands, n_groups, cout_block, n_cout_blocks;
   int kdim;
-  WorkerScratch scratch;
+  PulmoWorkerScratch scratch;
 } WeightGradJob;
 
 static void
@@ -276,7 +265,7 @@ weight_grad_items (void *data, int begin, int end, int worker)
 
           if (job->kdim != in->c)
             {
-              float *col = worker_scratch_get (&job->scratch, worker);
+              float *col = pulmo_worker_scratch_get (&job->scratch, worker);
               im2col_band (sample, in->c, h, w, y0, y1, col);
               b_mat = col;
               ldb = (int) band_px;
@@ -329,8 +318,8 @@ weight_grad (const PulmoTensor *input, const PulmoTensor *grad_output, PulmoTens
   plan_bands (input->h, input->w, job.kdim, &job.rows, &job.n_bands);
   int units = input->n * job.n_bands;
   job.n_groups = (int) MIN ((size_t) MIN (units, MAX_GRAD_GROUPS), MAX (1, GRAD_BUDGET_FLOATS / numel));
-  plan_cout_blocks (cout, job.n_groups, &job.cout_block, &job.n_cout_blocks);
-  worker_scratch_init (&job.scratch, k == 3 ? (size_t) job.kdim * job.rows * input->w : 0);
+  pulmo_conv_plan_cout_blocks (cout, job.n_groups, &job.cout_block, &job.n_cout_blocks);
+  pulmo_worker_scratch_init (&job.scratch, k == 3 ? (size_t) job.kdim * job.rows * input->w : 0);
 
   float *partials = NULL;
   if (job.n_groups == 1)
@@ -345,7 +334,7 @@ weight_grad (const PulmoTensor *input, const PulmoTensor *grad_output, PulmoTens
       job.accumulate = FALSE;
     }
   pulmo_parallel_for (job.n_groups * job.n_cout_blocks, weight_grad_items, &job);
-  worker_scratch_clear (&job.scratch);
+  pulmo_worker_scratch_clear (&job.scratch);
 
   if (partials != NULL)
     {

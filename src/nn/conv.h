@@ -30,6 +30,24 @@ void pulmo_conv2d_forward (const PulmoTensor *input,
                            gboolean relu,
                            PulmoTensor *output);
 
+/* How a forward convolution is computed. AUTO picks by shape; the others
+ * exist for tests and benchmarks (WINOGRAD falls back to IM2COL for 1×1). */
+typedef enum {
+  PULMO_CONV_AUTO,
+  PULMO_CONV_IM2COL,
+  PULMO_CONV_WINOGRAD,
+} PulmoConvAlgorithm;
+
+void pulmo_conv2d_forward_with (const PulmoTensor *input,
+                                const PulmoTensor *weight,
+                                const PulmoTensor *bias,
+                                gboolean relu,
+                                PulmoTensor *output,
+                                PulmoConvAlgorithm algorithm);
+
+/* The algorithm AUTO uses for this shape. */
+PulmoConvAlgorithm pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight);
+
 /* Backward of pulmo_conv2d_forward() WITHOUT ReLU: @grad_output is the
  * gradient with respect to the convolution's output before any activation
  * (apply the ReLU mask first when the forward fused it).

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PULMO_MAX_THREADS 256
 
@@ -145,4 +146,32 @@ pulmo_parallel_for (int n_items,
   pthread_mutex_unlock (&pool_lock);
 
   atomic_flag_clear (&pool_busy);
+}
+
+void
+pulmo_worker_scratch_init (PulmoWorkerScratch *scratch, size_t floats)
+{
+  scratch->n_slots = pulmo_parallel_n_threads ();
+  scratch->slots = g_new0 (float *, scratch->n_slots);
+  scratch->floats = MAX (floats, 1);
+}
+
+float *
+pulmo_worker_scratch_get (PulmoWorkerScratch *scratch, int worker)
+{
+  g_return_val_if_fail (worker >= 0 && worker < scratch->n_slots, NULL);
+  if (scratch->slots[worker] == NULL)
+    {
+      scratch->slots[worker] = g_aligned_alloc (scratch->floats, sizeof (float), 64);
+      memset (scratch->slots[worker], 0, scratch->floats * sizeof (float));
+    }
+  return scratch->slots[worker];
+}
+
+void
+pulmo_worker_scratch_clear (PulmoWorkerScratch *scratch)
+{
+  for (int i = 0; i < scratch->n_slots; i++)
+    g_aligned_free (scratch->slots[i]);
+  g_clear_pointer (&scratch->slots, g_free);
 }

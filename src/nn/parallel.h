@@ -27,4 +27,17 @@ void pulmo_parallel_for (int n_items,
                          void (*fn) (void *ctx, int begin, int end, int worker),
                          void *ctx);
 
+/* Scratch buffers for one pulmo_parallel_for(): one slot per worker, each
+ * allocated (64-byte aligned, zero-filled) by its worker on first use, so a kernel keeps
+ * its buffers bounded per core and never shares them between threads. */
+typedef struct {
+  float **slots;
+  int n_slots;
+  size_t floats;
+} PulmoWorkerScratch;
+
+void pulmo_worker_scratch_init (PulmoWorkerScratch *scratch, size_t floats);
+float *pulmo_worker_scratch_get (PulmoWorkerScratch *scratch, int worker);
+void pulmo_worker_scratch_clear (PulmoWorkerScratch *scratch);
+
 G_END_DECLS

@@ -136,6 +136,8 @@ static const Shape shapes[] = {
   { 2, 12, 20, 37, 45, 3 },  /* large enough for Winograd, ragged tiles */
   { 1, 36, 40, 24, 24, 3 },  /* one sample: output-channel blocks */
   { 1, 150, 6, 3, 900, 3 },  /* im2col rows exceed the band budget: several bands */
+  { 1, 12, 10, 61, 66, 3 },  /* enough tiles for AUTO to choose Winograd, forward and backward */
+  { 1, 30, 34, 150, 150, 3 }, /* Winograd in blocks of tiles, with output-channel blocks */
 };
 
 static void
@@ -151,15 +153,26 @@ test_forward (gconstpointer data)
   g_autofree double *want = g_new (double, count);
   g_autofree double *mag = g_new (double, count);
 
-  for (int relu = 0; relu <= 1; relu++)
+  static const PulmoConvAlgorithm algorithms[] = { PULMO_CONV_AUTO, PULMO_CONV_IM2COL, PULMO_CONV_WINOGRAD };
+  static const char *const names[] = { "auto", "im2col", "winograd" };
+  /* With bias and ReLU, with bias, and with neither. */
+  static const struct {
+    gboolean bias, relu;
+  } variants[] = { { TRUE, TRUE }, { TRUE, FALSE }, { FALSE, FALSE } };
+
+  for (size_t v = 0; v < G_N_ELEMENTS (variants); v++)
     {
-      naive_forward (in, wt, bias, relu, want, mag);
-      pulmo_conv2d_forward (in, wt, bias, relu, out);
-      assert_close (relu ? "forward+relu" : "forward", out->data, want, mag, count);
+      const PulmoTensor *b = variants[v].bias ? bias : NULL;
+      naive_forward (in, wt, b, variants[v].relu, want, mag);
+      for (size_t a = 0; a < G_N_ELEMENTS (algorithms); a++)
+        {
+          g_autofree char *what = g_strdup_printf ("%s forward%s%s", names[a], b != NULL ? "+bias" : "",
+                                                   variants[v].relu ? "+relu" : "");
+          pulmo_tensor_zero (out);
+          pulmo_conv2d_forward_with (in, wt, b, variants[v].relu, out, algorithms[a]);
+          assert_close (what, out->data, want, mag, count);
+        }
     }
-  naive_forward (in, wt, NULL, FALSE, want, mag);
-  pulmo_conv2d_forward (in, wt, NULL, FALSE, out);
-  assert_close ("forward without bias", out->data, want, mag, count);
 }
 
 static void
@@ -316,11 +329,14 @@ static void
 test_deterministic (void)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (99);
-  g_autoptr (PulmoTensor) in = random_tensor (rand, 2, 24, 40, 52);
+  /* Large enough for Winograd forward and backward, several blocks and gradient groups. */
+  g_autoptr (PulmoTensor) in = random_tensor (rand, 2, 24, 70, 52);
   g_autoptr (PulmoTensor) wt = random_tensor (rand, 32, 24, 3, 3);
   g_autoptr (PulmoTensor) bias = random_tensor (rand, 1, 32, 1, 1);
-  g_autoptr (PulmoTensor) gout = random_tensor (rand, 2, 32, 40, 52);
+  g_autoptr (PulmoTensor) gout = random_tensor (rand, 2, 32, 70, 52);
   ConvRun first, again, threaded[2];
+
+  g_assert_cmpint (pulmo_conv2d_choose (in, wt), ==, PULMO_CONV_WINOGRAD);
 
   conv_run_init (&first, in, wt, bias, gout);
   conv_run_init (&again, in, wt, bias, gout);

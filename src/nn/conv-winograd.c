@@ -1,0 +1,383 @@
+/* conv-winograd.c: Winograd F(4×4, 3×3) (Lavin & Gray, 2016).
+ *
+ *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+ *
+ * with d a 6×6 input tile starting one pixel above and left of its 4×4 output
+ * tile. The element-wise product summed over input channels becomes, for each
+ * of the 36 positions ξ, a matrix product M[ξ] (Cout × tiles) =
+ * U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
+ *
+ * Tiles are handled in groups of 8 along a tile row: the 8 tiles are the 8
+ * lanes of a vector, so the transforms are vector arithmetic on whole groups
+ * (compiled for AVX2 and for plain x86-64, chosen at load time). V and M only
+ * hold the columns of real tiles, so ragged image edges waste no sgemm work. */
+#include "nn/conv-winograd.h"
+
+#include "nn/conv-plan.h"
+#include "nn/parallel.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#define LANES 8
+#define POSITIONS 36
+/* Floats of V and M per worker (3 MiB): the block of tiles in flight. */
+#define BLOCK_BUDGET_FLOATS (768 * 1024)
+#define MAX_BLOCK_TILES 512
+/* Floats of whole-layer V and M (12 MiB) below which a layer goes in three
+ * passes instead of blocks (small images with many channels). */
+#define LAYER_BUDGET_FLOATS (3 * 1024 * 1024)
+
+typedef float Lanes __attribute__ ((vector_size (LANES * sizeof (float))));
+typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
+
+/* ---- Weight transform: U[ξ][o][c] = (G g Gᵀ)[ξ] ---- */
+
+typedef struct {
+  const PulmoTensor *weight;
+  float *u; /* 36 × Cout × Cin */
+} WeightJob;
+
+/* G applied to three values (a column or a row of a kernel), giving six.
+ * Multiplications by constant reciprocals, not divisions. */
+static inline __attribute__ ((always_inline)) void
+weight_transform_3 (const Lanes *g, size_t stride, Lanes *out, size_t out_stride)
+{
+  const float q = 1.0f / 4.0f, s = 1.0f / 6.0f, e = 1.0f / 12.0f, t24 = 1.0f / 24.0f;
+  Lanes g0 = g[0], g1 = g[stride], g2 = g[2 * stride];
+  out[0] = q * g0;
+  out[out_stride] = -s * (g0 + g1 + g2);
+  out[2 * out_stride] = -s * (g0 - g1 + g2);
+  out[3 * out_stride] = t24 * g0 + e * g1 + s * g2;
+  out[4 * out_stride] = t24 * g0 - e * g1 + s * g2;
+  out[5 * out_stride] = g2;
+}
+
+/* Eight input channels at a time, one per lane, so that each position's
+ * results are stored as a contiguous run of U (strided stores across 36
+ * pages per kernel would cost more than the arithmetic). */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+transform_weight_items (void *data, int begin, int end, int worker)
+{
+  WeightJob *job = data;
+  int cout = job->weight->n, cin = job->weight->c;
+  size_t position_stride = (size_t) cout * cin;
+
+  for (int o = begin; o < end; o++)
+    for (int c0 = 0; c0 < cin; c0 += LANES)
+      {
+        int n_lanes = MIN (LANES, cin - c0);
+        Lanes g[9] = { { 0 } }, t[18], u[36];
+        const float *kernels = job->weight->data + ((size_t) o * cin + c0) * 9;
+        for (int lane = 0; lane < n_lanes; lane++)
+          for (int k = 0; k < 9; k++)
+            g[k][lane] = kernels[lane * 9 + k];
+        for (int j = 0; j < 3; j++)
+          weight_transform_3 (g + j, 3, t + j, 3); /* columns: G g, 6 × 3 */
+        for (int i = 0; i < 6; i++)
+          weight_transform_3 (t + i * 3, 1, u + i * 6, 1); /* rows: (G g) Gᵀ, 6 × 6 */
+        float *dst = job->u + (size_t) o * cin + c0;
+        for (int xi = 0; xi < POSITIONS; xi++)
+          memcpy (dst + xi * position_stride, &u[xi], n_lanes * sizeof (float));
+      }
+}
+
+/* ---- Input transform: V = Bᵀ d B for a group of 8 tiles ---- */
+
+/* Bᵀ applied to six values (a column or a row of a tile). */
+static inline __attribute__ ((always_inline)) void
+input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
+{
+  Lanes d0 = d[0], d1 = d[stride], d2 = d[2 * stride], d3 = d[3 * stride], d4 = d[4 * stride],
+        d5 = d[5 * stride];
+  out[0] = 4.0f * d0 - 5.0f * d2 + d4;
+  out[out_stride] = -4.0f * (d1 + d2) + d3 + d4;
+  out[2 * out_stride] = 4.0f * (d1 - d2) - d3 + d4;
+  out[3 * out_stride] = 2.0f * (d3 - d1) - d2 + d4;
+  out[4 * out_stride] = 2.0f * (d1 - d3) - d2 + d4;
+  out[5 * out_stride] = 4.0f * d1 - 5.0f * d3 + d5;
+}
+
+/* Transforms channel plane @plane for the group of tiles whose first tile's
+ * input window starts at (y0, x0) and writes the 36 positions to
+ * v[ξ·v_stride .. + LANES). The lanes past the group's real tiles are written
+ * too (the caller's buffer has room): the next group overwrites them. */
+static inline __attribute__ ((always_inline)) void
+input_group (const float *plane, int h, int w, int y0, int x0, float *v, size_t v_stride)
+{
+  /* A row of the group's window: 8 tiles × 4 + 2 pixels, zero outside the image. */
+  enum { SPAN = LANES * 4 + 2 };
+  Lanes d[36], t[36];
+
+  for (int i = 0; i < 6; i++)
+    {
+      int y = y0 + i;
+      float row[SPAN + 2];
+      if (y < 0 || y >= h)
+        memset (row, 0, sizeof row);
+      else if (x0 >= 0 && x0 + SPAN <= w)
+        memcpy (row, plane + (size_t) y * w + x0, SPAN * sizeof (float));
+      else
+        {
+          /* The image's left or right edge: copy what is inside, zero the rest. */
+          int k0 = MAX (0, -x0), k1 = MIN (SPAN, w - x0);
+          memset (row, 0, sizeof row);
+          if (k1 > k0)
+            memcpy (row + k0, plane + (size_t) y * w + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
+        }
+      for (int j = 0; j < 6; j++)
+        for (int lane = 0; lane < LANES; lane++)
+          d[i * 6 + j][lane] = row[lane * 4 + j];
+    }
+  for (int j = 0; j < 6; j++)
+    input_transform_6 (d + j, 6, t + j, 6); /* columns: Bᵀ d */
+  for (int i = 0; i < 6; i++)
+    input_transform_6 (t + i * 6, 1, d + i * 6, 1); /* rows: (Bᵀ d) B */
+  for (int xi = 0; xi < POSITIONS; xi++)
+    memcpy (v + xi * v_stride, &d[xi], sizeof (Lanes));
+}
+
+/* ---- Output transform: Y = Aᵀ m A ---- */
+
+static inline __attribute__ ((always_inline)) void
+output_transform_6 (const Lanes *m, size_t stride, Lanes *out, size_t out_stride)
+{
+  Lanes m0 = m[0], m1 = m[stride], m2 = m[2 * stride], m3 = m[3 * stride], m4 = m[4 * stride],
+        m5 = m[5 * stride];
+  Lanes sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4;
+  out[0] = m0 + sum12 + sum34;
+  out[out_stride] = diff12 + 2.0f * diff34;
+  out[2 * out_stride] = sum12 + 4.0f * sum34;
+  out[3 * out_stride] = diff12 + 8.0f * diff34 + m5;
+}
+
+/* The 4×4 outputs of a group for one output channel, from m[ξ·m_stride ..]. */
+static inline __attribute__ ((always_inline)) void
+output_group (const float *m, size_t m_stride, float bias, gboolean relu, float *plane, int h,
+              int w, int y0, int x0, int n_tiles)
+{
+  Lanes s[36], t[24], y[16];
+
+  for (int xi = 0; xi < POSITIONS; xi++)
+    memcpy (&s[xi], m + xi * m_stride, sizeof (Lanes));
+  for (int j = 0; j < 6; j++)
+    output_transform_6 (s + j, 6, t + j, 6); /* columns: Aᵀ m, 4 × 6 */
+  for (int i = 0; i < 4; i++)
+    output_transform_6 (t + i * 6, 1, y + i * 4, 1); /* rows: (Aᵀ m) A, 4 × 4 */
+
+  Lanes zero = { 0 };
+  for (int k = 0; k < 16; k++)
+    {
+      y[k] += bias;
+      if (relu)
+        y[k] = (Lanes) ((LaneMask) y[k] & (y[k] > zero)); /* max (0, y) without branches */
+    }
+
+  int n_x = MIN (w - x0, 4 * n_tiles);
+  for (int i = 0; i < 4 && y0 + i < h; i++)
+    {
+      float row[4 * LANES];
+      for (int lane = 0; lane < LANES; lane++)
+        for (int j = 0; j < 4; j++)
+          row[lane * 4 + j] = y[i * 4 + j][lane];
+      memcpy (plane + (size_t) (y0 + i) * w + x0, row, (size_t) n_x * sizeof (float));
+    }
+}
+
+/* ---- The layer's tiles: groups of LANES tiles along each tile row ---- */
+
+typedef struct {
+  const PulmoTensor *input;
+  PulmoTensor *output;
+  const float *u;
+  const float *bias;
+  gboolean relu;
+  int tiles_y, tiles_x, groups_x;
+  int n_groups; /* over the whole batch */
+  int groups_per_block, n_blocks;
+  int cout_block, n_cout_blocks;
+  /* V[ξ][c][column] and M[ξ][o][column]: rows of ld floats (the columns of a
+   * block, or of the layer, plus room for a group's spare lanes), positions
+   * v_stride and m_stride apart. A column is a tile. */
+  size_t ld, v_stride, m_stride;
+  float *v, *m; /* whole-layer buffers (layer mode) */
+  PulmoWorkerScratch scratch; /* per-block buffers (block mode) */
+} ForwardJob;
+
+static void
+group_position (const ForwardJob *job, int group, int *n, int *ty, int *tx0, int *n_tiles)
+{
+  int gx = group % job->groups_x;
+  int row = group / job->groups_x;
+  *ty = row % job->tiles_y;
+  *n = row / job->tiles_y;
+  *tx0 = gx * LANES;
+  *n_tiles = MIN (LANES, job->tiles_x - *tx0);
+}
+
+/* Column of a group's first tile, counting tiles in (sample, tile row, x) order. */
+static size_t
+group_column (const ForwardJob *job, int group)
+{
+  return (size_t) (group / job->groups_x) * job->tiles_x + (size_t) (group % job->groups_x) * LANES;
+}
+
+/* V for input channels [c0, c1) of groups [g_begin, g_end), columns counted
+ * from g_begin's. Groups go in increasing column order: each overwrites the
+ * spare lanes its predecessor wrote. */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+transform_block_input (const ForwardJob *job, int g_begin, int g_end, int c0, int c1, float *v)
+{
+  const PulmoTensor *in = job->input;
+  size_t first = group_column (job, g_begin);
+
+  for (int c = c0; c < c1; c++)
+    for (int g = g_begin; g < g_end; g++)
+      {
+        int n, ty, tx0, n_tiles;
+        group_position (job, g, &n, &ty, &tx0, &n_tiles);
+        input_group (pulmo_tensor_plane (in, n, c), in->h, in->w, ty * 4 - 1, tx0 * 4 - 1,
+                     v + (size_t) c * job->ld + group_column (job, g) - first, job->v_stride);
+      }
+}
+
+/* Output channels [o0, o0 + n_out) of groups [g_begin, g_end) from M, whose
+ * first row is output channel o0. */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+transform_block_output (const ForwardJob *job, int g_begin, int g_end, int o0, int n_out,
+                        const float *m)
+{
+  PulmoTensor *out = job->output;
+  size_t first = group_column (job, g_begin);
+
+  for (int o = 0; o < n_out; o++)
+    {
+      float bias = job->bias != NULL ? job->bias[o0 + o] : 0.0f;
+      for (int g = g_begin; g < g_end; g++)
+        {
+          int n, ty, tx0, n_tiles;
+          group_position (job, g, &n, &ty, &tx0, &n_tiles);
+          output_group (m + (size_t) o * job->ld + group_column (job, g) - first, job->m_stride,
+                        bias, job->relu, pulmo_tensor_plane (out, n, o0 + o), out->h, out->w,
+                        ty * 4, tx0 * 4, n_tiles);
+        }
+    }
+}
+
+/* M[ξ] (n_out × columns) = U[ξ] (rows o0..) · V[ξ] for positions [xi0, xi1). */
+static void
+multiply_positions (const ForwardJob *job, int xi0, int xi1, int o0, int n_out, int columns,
+                    const float *v, float *m)
+{
+  int cin = job->input->c, cout = job->output->c;
+  for (int xi = xi0; xi < xi1; xi++)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_out, columns, cin, 1.0f,
+                 job->u + ((size_t) xi * cout + o0) * cin, cin, v + xi * job->v_stride,
+                 (int) job->ld, 0.0f, m + xi * job->m_stride, (int) job->ld);
+}
+
+/* Block mode (large images): an item transforms a block of tiles, multiplies
+ * and transforms back, all in the worker's scratch. */
+static void
+block_items (void *data, int begin, int end, int worker)
+{
+  ForwardJob *job = data;
+  int cout = job->output->c;
+  float *v = pulmo_worker_scratch_get (&job->scratch, worker);
+  float *m = v + POSITIONS * job->v_stride;
+
+  for (int item = begin; item < end; item++)
+    {
+      int cb = item % job->n_cout_blocks, block = item / job->n_cout_blocks;
+      int g_begin = block * job->groups_per_block;
+      int g_end = MIN (job->n_groups, g_begin + job->groups_per_block);
+      int o0 = cb * job->cout_block, n_out = MIN (cout, o0 + job->cout_block) - o0;
+      int last_n, last_ty, last_tx0, last_tiles;
+      group_position (job, g_end - 1, &last_n, &last_ty, &last_tx0, &last_tiles);
+      int columns = (int) (group_column (job, g_end - 1) + last_tiles - group_column (job, g_begin));
+
+      transform_block_input (job, g_begin, g_end, 0, job->input->c, v);
+      multiply_positions (job, 0, POSITIONS, o0, n_out, columns, v, m);
+      transform_block_output (job, g_begin, g_end, o0, n_out, m);
+    }
+}
+
+/* Layer mode (small images, many channels): three passes over whole-layer
+ * V and M, so each U[ξ] is read once and the products are as wide as the
+ * layer. Items: input channels, then positions, then output channels. */
+static void
+layer_input_items (void *data, int begin, int end, int worker)
+{
+  ForwardJob *job = data;
+  transform_block_input (job, 0, job->n_groups, begin, end, job->v);
+}
+
+static void
+layer_multiply_items (void *data, int begin, int end, int worker)
+{
+  ForwardJob *job = data;
+  int columns = (int) job->ld - LANES;
+  multiply_positions (job, begin, end, 0, job->output->c, columns, job->v, job->m);
+}
+
+static void
+layer_output_items (void *data, int begin, int end, int worker)
+{
+  ForwardJob *job = data;
+  transform_block_output (job, 0, job->n_groups, begin, end - begin, job->m + (size_t) begin * job->ld);
+}
+
+void
+pulmo_conv_winograd_forward (const PulmoTensor *input,
+                             const PulmoTensor *weight,
+                             const float *bias,
+                             gboolean relu,
+                             PulmoTensor *output)
+{
+  int cin = input->c, cout = output->c;
+  float *u = g_aligned_alloc ((size_t) POSITIONS * cout * cin, sizeof (float), 64);
+  WeightJob weight_job = { weight, u };
+  pulmo_parallel_for (cout, transform_weight_items, &weight_job);
+
+  ForwardJob job = { .input = input, .output = output, .u = u, .bias = bias, .relu = relu };
+  job.tiles_y = (input->h + 3) / 4;
+  job.tiles_x = (input->w + 3) / 4;
+  job.groups_x = (job.tiles_x + LANES - 1) / LANES;
+  job.n_groups = input->n * job.tiles_y * job.groups_x;
+  size_t layer_columns = (size_t) input->n * job.tiles_y * job.tiles_x;
+
+  if ((size_t) POSITIONS * (cin + cout) * (layer_columns + LANES) <= LAYER_BUDGET_FLOATS)
+    {
+      job.ld = layer_columns + LANES;
+      job.v_stride = (size_t) cin * job.ld;
+      job.m_stride = (size_t) cout * job.ld;
+      job.v = g_aligned_alloc0 (POSITIONS * (job.v_stride + job.m_stride), sizeof (float), 64);
+      job.m = job.v + POSITIONS * job.v_stride;
+      pulmo_parallel_for (cin, layer_input_items, &job);
+      pulmo_parallel_for (POSITIONS, layer_multiply_items, &job);
+      pulmo_parallel_for (cout, layer_output_items, &job);
+      g_aligned_free (job.v);
+    }
+  else
+    {
+      /* As many tiles per block as the budget holds for V (all input channels)
+       * and M (all output channels); when that leaves too few blocks to share
+       * out, output-channel blocks make more items. */
+      int columns = BLOCK_BUDGET_FLOATS / (POSITIONS * (cin + cout));
+      columns = CLAMP (columns, LANES, MAX_BLOCK_TILES);
+      job.groups_per_block = columns / LANES;
+      job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
+      pulmo_conv_plan_cout_blocks (cout, job.n_blocks, &job.cout_block, &job.n_cout_blocks);
+
+      job.ld = (size_t) (job.groups_per_block + 1) * LANES;
+      job.v_stride = (size_t) cin * job.ld;
+      job.m_stride = (size_t) job.cout_block * job.ld;
+      pulmo_worker_scratch_init (&job.scratch, POSITIONS * (job.v_stride + job.m_stride));
+      pulmo_parallel_for (job.n_blocks * job.n_cout_blocks, block_items, &job);
+      pulmo_worker_scratch_clear (&job.scratch);
+    }
+  g_aligned_free (u);
+}

@@ -1,0 +1,21 @@
+/* conv-winograd.h: 3×3 convolution by Winograd F(4×4, 3×3), for conv.c.
+ *
+ * Each 4×4 output tile costs 36 multiplications per input/output channel pair
+ * instead of 144: the input tiles (6×6) and the weights are transformed,
+ * multiplied position by position as 36 matrix products (cblas_sgemm over
+ * channels), and transformed back. Work is done a block of tiles at a time,
+ * with every channel, so the transformed data stays within a few MB per
+ * worker. Same contract as pulmo_conv2d_forward() for 3×3 weights. */
+#pragma once
+
+#include "nn/tensor.h"
+
+G_BEGIN_DECLS
+
+void pulmo_conv_winograd_forward (const PulmoTensor *input,
+                                  const PulmoTensor *weight,
+                                  const float *bias,
+                                  gboolean relu,
+                                  PulmoTensor *output);
+
+G_END_DECLS

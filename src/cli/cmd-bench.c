@@ -15,6 +15,7 @@ static const PulmoBenchmark benchmarks[] = {
   { "conv", pulmo_bench_conv, "convolution GFLOPS on each U-Net layer shape, against plain sgemm" },
   { "load", pulmo_bench_load, "load a 512×512×400 int16 .nii.gz, against gzip -dc" },
   { "render", pulmo_bench_render, "render 512×512 slices with overlay in three orientations, against memcpy" },
+  { "nn", pulmo_bench_nn, "U-Net inference and training step, against PyTorch" },
 };
 
 int

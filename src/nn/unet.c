@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#define MAX_DEPTH 6
+#define MAX_DEPTH PULMO_UNET_MAX_DEPTH
 
 /* 3×3 conv (no bias) → BN → ReLU. */
 typedef struct {
@@ -339,14 +339,19 @@ pulmo_unet_stage_name (PulmoUNetStage stage)
   return names[stage];
 }
 
-/* Runs @statement and, when profiling, adds its time to @stage. */
-#define TIMED(acts, stage, statement)                                         \
+/* Runs @statement and, when @owner (activations or workspace) is profiling,
+ * adds its time to @stage and to the owner's current level. */
+#define TIMED(owner, stage, statement)                                        \
   do                                                                          \
     {                                                                         \
-      gint64 timed_start_ = (acts)->profile ? g_get_monotonic_time () : 0;    \
+      gint64 timed_start_ = (owner)->profile ? g_get_monotonic_time () : 0;   \
       statement;                                                              \
-      if ((acts)->profile)                                                    \
-        (acts)->profile->seconds[stage] += (g_get_monotonic_time () - timed_start_) * 1e-6; \
+      if ((owner)->profile)                                                   \
+        {                                                                     \
+          double timed_s_ = (g_get_monotonic_time () - timed_start_) * 1e-6;  \
+          (owner)->profile->seconds[stage] += timed_s_;                       \
+          (owner)->profile->level_seconds[(owner)->level] += timed_s_;        \
+        }                                                                     \
     }                                                                         \
   while (0)
 
@@ -378,6 +383,7 @@ struct _PulmoUNetActivations {
   PulmoTensor *grad_pooled[MAX_DEPTH];
 
   PulmoUNetProfile *profile;
+  int level;                  /* for the profile */
 };
 
 static void
@@ -514,6 +520,7 @@ pulmo_unet_forward_train (PulmoUNet *net, PulmoUNetActivations *acts, const Pulm
   const PulmoTensor *x = input;
   for (int l = 0; l <= depth; l++)
     {
+      acts->level = l;
       for (int k = 0; k < 2; k++)
         {
           conv_bn_forward_train (acts, &net->enc[l].conv[k], &acts->enc[l].conv[k], x);
@@ -528,6 +535,7 @@ pulmo_unet_forward_train (PulmoUNet *net, PulmoUNetActivations *acts, const Pulm
     }
   for (int l = depth - 1; l >= 0; l--)
     {
+      acts->level = l;
       TIMED (acts, PULMO_UNET_STAGE_UPCONV,
              pulmo_upconv2_forward (x, net->up[l].weight->data, net->up[l].bias->data,
                                     acts->up[l]));
@@ -566,11 +574,13 @@ pulmo_unet_backward (PulmoUNet *net, PulmoUNetActivations *acts, const PulmoTens
                     grad_logits->h == acts->logits->h && grad_logits->w == acts->logits->w);
 
   int depth = config->depth;
+  acts->level = 0;
   TIMED (acts, PULMO_UNET_STAGE_CONV_BACKWARD,
          pulmo_conv2d_backward (acts->dec[0].conv[1].out, net->head_weight, grad_logits,
                                 acts->grad_out[0], net->grad_head_weight, net->grad_head_bias));
   for (int l = 0; l < depth; l++)
     {
+      acts->level = l;
       block_backward (acts, &net->dec[l], &acts->dec[l], acts->cat[l],
                       acts->grad_out[l], acts->grad_mid[l], acts->grad_cat[l]);
       TIMED (acts, PULMO_UNET_STAGE_CONCAT,
@@ -589,6 +599,7 @@ pulmo_unet_backward (PulmoUNet *net, PulmoUNetActivations *acts, const PulmoTens
     {
       const PulmoTensor *input = l > 0 ? acts->pooled[l - 1] : acts->input;
       PulmoTensor *grad_input = l > 0 ? acts->grad_pooled[l - 1] : NULL;
+      acts->level = l;
       block_backward (acts, &net->enc[l], &acts->enc[l], input, grad_out, acts->grad_mid[l],
                       grad_input);
       if (l > 0)
@@ -644,6 +655,8 @@ pulmo_unet_adamw_step (PulmoUNet *net, PulmoAdamW *optim)
 struct _PulmoUNetWorkspace {
   int height, width, depth;
   PulmoTensor *cat[MAX_DEPTH], *mid[MAX_DEPTH + 1], *pooled[MAX_DEPTH], *bottom;
+  PulmoUNetProfile *profile;
+  int level;                  /* for the profile */
 };
 
 PulmoUNetWorkspace *
@@ -689,6 +702,12 @@ pulmo_unet_workspace_free (PulmoUNetWorkspace *ws)
   g_free (ws);
 }
 
+void
+pulmo_unet_workspace_set_profile (PulmoUNetWorkspace *ws, PulmoUNetProfile *profile)
+{
+  ws->profile = profile;
+}
+
 /* A tensor header over @channels channels of @whole starting at @first. */
 static PulmoTensor
 channel_view (const PulmoTensor *whole, int first, int n_channels)
@@ -697,18 +716,23 @@ channel_view (const PulmoTensor *whole, int first, int n_channels)
 }
 
 static void
-conv_bn_infer (const ConvBn *layer, gboolean folded, const PulmoTensor *input, PulmoTensor *output)
+conv_bn_infer (PulmoUNetWorkspace *ws, const ConvBn *layer, gboolean folded,
+               const PulmoTensor *input, PulmoTensor *output)
 {
   if (folded)
     {
-      pulmo_conv2d_forward (input, layer->folded_weight, layer->folded_bias, TRUE, output);
+      TIMED (ws, PULMO_UNET_STAGE_CONV,
+             pulmo_conv2d_forward (input, layer->folded_weight, layer->folded_bias, TRUE, output));
       return;
     }
-  pulmo_conv2d_forward (input, layer->weight, NULL, FALSE, output);
-  pulmo_batchnorm_forward_infer (output, layer->gamma->data, layer->beta->data,
-                                 layer->running_mean->data, layer->running_var->data,
-                                 PULMO_BATCHNORM_EPS, output);
-  pulmo_relu_forward (output, output);
+  TIMED (ws, PULMO_UNET_STAGE_CONV,
+         pulmo_conv2d_forward (input, layer->weight, NULL, FALSE, output));
+  TIMED (ws, PULMO_UNET_STAGE_BATCHNORM, {
+    pulmo_batchnorm_forward_infer (output, layer->gamma->data, layer->beta->data,
+                                   layer->running_mean->data, layer->running_var->data,
+                                   PULMO_BATCHNORM_EPS, output);
+    pulmo_relu_forward (output, output);
+  });
 }
 
 static void
@@ -722,25 +746,30 @@ infer_sample (const PulmoUNet *net, PulmoUNetWorkspace *ws, gboolean folded,
   for (int l = 0; l < depth; l++)
     {
       int c = channels (&net->config, l);
+      ws->level = l;
       skip[l] = channel_view (ws->cat[l], 0, c);
-      conv_bn_infer (&net->enc[l].conv[0], folded, &x, ws->mid[l]);
-      conv_bn_infer (&net->enc[l].conv[1], folded, ws->mid[l], &skip[l]);
-      pulmo_maxpool2_forward (&skip[l], ws->pooled[l], NULL);
+      conv_bn_infer (ws, &net->enc[l].conv[0], folded, &x, ws->mid[l]);
+      conv_bn_infer (ws, &net->enc[l].conv[1], folded, ws->mid[l], &skip[l]);
+      TIMED (ws, PULMO_UNET_STAGE_POOL, pulmo_maxpool2_forward (&skip[l], ws->pooled[l], NULL));
       x = *ws->pooled[l];
     }
-  conv_bn_infer (&net->enc[depth].conv[0], folded, &x, ws->mid[depth]);
-  conv_bn_infer (&net->enc[depth].conv[1], folded, ws->mid[depth], ws->bottom);
+  ws->level = depth;
+  conv_bn_infer (ws, &net->enc[depth].conv[0], folded, &x, ws->mid[depth]);
+  conv_bn_infer (ws, &net->enc[depth].conv[1], folded, ws->mid[depth], ws->bottom);
   decoded = *ws->bottom;
   for (int l = depth - 1; l >= 0; l--)
     {
       int c = channels (&net->config, l);
       PulmoTensor up = channel_view (ws->cat[l], c, c);
-      pulmo_upconv2_forward (&decoded, net->up[l].weight->data, net->up[l].bias->data, &up);
-      conv_bn_infer (&net->dec[l].conv[0], folded, ws->cat[l], ws->mid[l]);
-      conv_bn_infer (&net->dec[l].conv[1], folded, ws->mid[l], &skip[l]);
+      ws->level = l;
+      TIMED (ws, PULMO_UNET_STAGE_UPCONV,
+             pulmo_upconv2_forward (&decoded, net->up[l].weight->data, net->up[l].bias->data, &up));
+      conv_bn_infer (ws, &net->dec[l].conv[0], folded, ws->cat[l], ws->mid[l]);
+      conv_bn_infer (ws, &net->dec[l].conv[1], folded, ws->mid[l], &skip[l]);
       decoded = skip[l];
     }
-  pulmo_conv2d_forward (&decoded, net->head_weight, net->head_bias, FALSE, logits);
+  TIMED (ws, PULMO_UNET_STAGE_CONV,
+         pulmo_conv2d_forward (&decoded, net->head_weight, net->head_bias, FALSE, logits));
 }
 
 static void

@@ -30,7 +30,7 @@ typedef struct {
 } PulmoUNetConfig;
 
 /* Limits checked by pulmo_unet_config_check(): in_channels 1..16, base
- * 1..256, depth 1..6, classes 2..16 (the loss's limit), and at most
+ * 1..256, depth 1..PULMO_UNET_MAX_DEPTH, classes 2..16 (the loss's limit), and at most
  * PULMO_UNET_MAX_PARAMS numbers in all tensors together. */
 #define PULMO_UNET_MAX_PARAMS (256u * 1024 * 1024)
 
@@ -135,14 +135,21 @@ typedef enum {
   PULMO_UNET_N_STAGES
 } PulmoUNetStage;
 
+#define PULMO_UNET_MAX_DEPTH 6
+
 typedef struct {
   double seconds[PULMO_UNET_N_STAGES];
+  /* The same time by resolution level: level l is 2^l times smaller than the
+   * input; the encoder, decoder and transposed conv of level l count there,
+   * the 1×1 head at level 0. */
+  double level_seconds[PULMO_UNET_MAX_DEPTH + 1];
 } PulmoUNetProfile;
 
 const char *pulmo_unet_stage_name (PulmoUNetStage stage);
-/* While set (not NULL), forward_train and backward on @acts add their time per
- * stage to @profile. */
+/* While set (not NULL), forward_train and backward on @acts, or inference on
+ * @ws, add their time to @profile. */
 void pulmo_unet_activations_set_profile (PulmoUNetActivations *acts, PulmoUNetProfile *profile);
+void pulmo_unet_workspace_set_profile (PulmoUNetWorkspace *ws, PulmoUNetProfile *profile);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoUNet, pulmo_unet_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoUNetActivations, pulmo_unet_activations_free)

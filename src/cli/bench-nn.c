@@ -1,0 +1,266 @@
+/* `pulmo bench nn`: the U-Net (depth 4, 256×256, 1 → 4 classes; base 32 and
+ * base 16) in milliseconds per slice for inference (batch 1) and per sample
+ * for a training step (batch 8: forward, loss, backward, AdamW), with the
+ * GFLOPS reached, beside PyTorch on the identical network measured the same
+ * way in the same run (tests/anchors/pytorch_unet.py, Debian's python3-torch).
+ * The two run one after the other, never at once. */
+#include "cli/pulmo-cli.h"
+
+#include "nn/cpu-setup.h"
+#include "nn/loss.h"
+#include "nn/parallel.h"
+#include "nn/rng.h"
+#include "nn/unet.h"
+#include "pulmo-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BENCH_DEPTH 4
+#define BENCH_CLASSES 4
+
+typedef struct {
+  int size, batch, infer_iters, train_iters;
+  gboolean profile;
+} BenchOptions;
+
+typedef struct {
+  double infer_ms, train_ms_per_sample;   /* < 0: not measured */
+} Figures;
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *values, int n)
+{
+  qsort (values, (size_t) n, sizeof *values, compare_doubles);
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+static void
+fill_uniform (PulmoTensor *t, PulmoRng *rng)
+{
+  for (size_t i = 0; i < pulmo_tensor_numel (t); i++)
+    t->data[i] = (float) pulmo_rng_uniform (rng);
+}
+
+/* Milliseconds per sample by stage and by resolution level. */
+static void
+print_profile (const char *title, const PulmoUNetProfile *profile, double samples,
+               const char *const *extra_names, const double *extra_s, int n_extra)
+{
+  double per = 1e3 / samples;
+  printf ("    %s, ms per sample:\n", title);
+  for (int s = 0; s < PULMO_UNET_N_STAGES; s++)
+    if (profile->seconds[s] > 0)
+      printf ("      %-24s %8.2f\n", pulmo_unet_stage_name (s), profile->seconds[s] * per);
+  for (int i = 0; i < n_extra; i++)
+    printf ("      %-24s %8.2f\n", extra_names[i], extra_s[i] * per);
+  printf ("      by level (level l is 2^l times smaller):");
+  for (int l = 0; l <= BENCH_DEPTH; l++)
+    printf (" L%d %.1f", l, profile->level_seconds[l] * per);
+  printf ("\n");
+}
+
+static double
+measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
+{
+  g_autoptr (PulmoUNetWorkspace) ws = pulmo_unet_workspace_new (net, opt->size, opt->size);
+  g_autoptr (PulmoTensor) input = pulmo_tensor_new (1, 1, opt->size, opt->size);
+  g_autoptr (PulmoTensor) logits = pulmo_tensor_new (1, BENCH_CLASSES, opt->size, opt->size);
+  fill_uniform (input, rng);
+  PulmoUNetProfile profile = { { 0 }, { 0 } };
+  g_autofree double *ms = g_new (double, opt->infer_iters);
+  for (int i = -2; i < opt->infer_iters; i++)   /* two warm-up runs: folding, page faults */
+    {
+      pulmo_unet_workspace_set_profile (ws, opt->profile && i >= 0 ? &profile : NULL);
+      gint64 start = g_get_monotonic_time ();
+      pulmo_unet_infer (net, ws, input, logits);
+      if (i >= 0)
+        ms[i] = (g_get_monotonic_time () - start) / 1e3;
+    }
+  if (opt->profile)
+    print_profile ("inference", &profile, opt->infer_iters, NULL, NULL, 0);
+  return median (ms, opt->infer_iters);
+}
+
+static double
+measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
+{
+  int size = opt->size, batch = opt->batch;
+  g_autoptr (PulmoUNetActivations) acts = pulmo_unet_activations_new (net, batch, size, size);
+  g_autoptr (PulmoTensor) input = pulmo_tensor_new (batch, 1, size, size);
+  g_autoptr (PulmoTensor) grad = pulmo_tensor_new (batch, BENCH_CLASSES, size, size);
+  g_autofree guint16 *masks = g_new (guint16, (gsize) batch * size * size);
+  fill_uniform (input, rng);
+  for (gsize i = 0; i < (gsize) batch * size * size; i++)
+    masks[i] = (guint16) (1u << pulmo_rng_below (rng, BENCH_CLASSES));
+  PulmoAdamWConfig adam = pulmo_adamw_config_default ();
+  g_autoptr (PulmoAdamW) optim = pulmo_unet_adamw_new (net, &adam);
+  PulmoSegLossOptions loss_options = { NULL, 1.0f, 1.0f, 1.0f };
+  PulmoUNetProfile profile = { { 0 }, { 0 } };
+  double loss_s = 0, optim_s = 0;
+
+  g_autofree double *ms = g_new (double, opt->train_iters);
+  for (int i = -1; i < opt->train_iters; i++)   /* one warm-up step */
+    {
+      pulmo_unet_activations_set_profile (acts, opt->profile && i >= 0 ? &profile : NULL);
+      gint64 start = g_get_monotonic_time ();
+      pulmo_unet_zero_grad (net);
+      const PulmoTensor *logits = pulmo_unet_forward_train (net, acts, input);
+      gint64 loss_start = g_get_monotonic_time ();
+      pulmo_seg_loss (logits, masks, &loss_options, grad, NULL);
+      gint64 loss_end = g_get_monotonic_time ();
+      pulmo_unet_backward (net, acts, grad);
+      gint64 optim_start = g_get_monotonic_time ();
+      pulmo_unet_adamw_step (net, optim);
+      gint64 end = g_get_monotonic_time ();
+      if (i < 0)
+        continue;
+      ms[i] = (end - start) / 1e3 / batch;
+      loss_s += (loss_end - loss_start) * 1e-6;
+      optim_s += (end - optim_start) * 1e-6;
+    }
+  if (opt->profile)
+    {
+      const char *const names[] = { "loss", "AdamW" };
+      double seconds[] = { loss_s, optim_s };
+      print_profile ("training step", &profile, (double) opt->train_iters * batch, names, seconds, 2);
+    }
+  return median (ms, opt->train_iters);
+}
+
+/* Runs the PyTorch anchor; FALSE (and a line saying why) if it cannot. */
+static gboolean
+run_anchor (int base, const BenchOptions *opt, Figures *figures, char **torch_version)
+{
+  g_autofree char *script = g_build_filename (PULMO_SOURCE_DIR, "tests", "anchors",
+                                              "pytorch_unet.py", NULL);
+  g_autofree char *base_arg = g_strdup_printf ("%d", base);
+  g_autofree char *size_arg = g_strdup_printf ("%d", opt->size);
+  g_autofree char *batch_arg = g_strdup_printf ("%d", opt->batch);
+  g_autofree char *infer_arg = g_strdup_printf ("%d", opt->infer_iters);
+  g_autofree char *train_arg = g_strdup_printf ("%d", opt->train_iters);
+  g_autofree char *threads_arg = g_strdup_printf ("%d", pulmo_parallel_n_threads ());
+  char *argv[] = {
+    "/usr/bin/python3", script, "--base", base_arg, "--depth", "4", "--classes", "4",
+    "--in-channels", "1", "--size", size_arg, "--batch", batch_arg,
+    "--infer-iters", infer_arg, "--train-iters", train_arg, "--threads", threads_arg, NULL,
+  };
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error) ||
+      !g_spawn_check_wait_status (status, NULL))
+    {
+      const char *why = error ? error->message
+                      : (err && strstr (err, "No module named 'torch'")) ? "python3-torch is not installed"
+                      : "the script failed";
+      printf ("  PyTorch anchor unavailable (%s).\n"
+              "  Install it with: sudo apt-get install python3-torch\n", why);
+      if (err != NULL && error == NULL && strstr (err, "No module named") == NULL)
+        printf ("%s", err);
+      return FALSE;
+    }
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (int i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "infer_ms "))
+        figures->infer_ms = g_ascii_strtod (lines[i] + 9, NULL);
+      else if (g_str_has_prefix (lines[i], "train_ms_per_sample "))
+        figures->train_ms_per_sample = g_ascii_strtod (lines[i] + 20, NULL);
+      else if (g_str_has_prefix (lines[i], "torch_version ") && *torch_version == NULL)
+        *torch_version = g_strdup (lines[i] + 14);
+    }
+  return TRUE;
+}
+
+static void
+print_row (const char *what, const char *unit, double pulmo_ms, double gflop, double anchor_ms,
+           double target)
+{
+  printf ("  %-26s Pulmo %8.1f ms/%s (%5.0f GFLOPS)", what, pulmo_ms, unit, gflop / pulmo_ms * 1e3);
+  if (anchor_ms > 0)
+    printf ("   PyTorch %8.1f ms/%s (%5.0f GFLOPS)   Pulmo %.2fx faster (target %.1fx)",
+            anchor_ms, unit, gflop / anchor_ms * 1e3, anchor_ms / pulmo_ms, target);
+  printf ("\n");
+}
+
+static void
+bench_base (int base, const BenchOptions *opt, gboolean anchor, char **torch_version)
+{
+  PulmoUNetConfig config = { 1, base, BENCH_DEPTH, BENCH_CLASSES };
+  g_autoptr (PulmoUNet) net = pulmo_unet_new (&config, 1);
+  PulmoRng rng;
+  pulmo_rng_init (&rng, 2);
+  double forward_gflop = 2 * pulmo_unet_macs (net, opt->size, opt->size) / 1e9;
+  printf ("base %d: %" G_GUINT64_FORMAT " parameters, %.2f GFLOP per forward pass "
+          "(training step counted as 3x)\n", base, pulmo_unet_n_trainable (net), forward_gflop);
+  fflush (stdout);
+
+  Figures pulmo = { -1, -1 }, torch = { -1, -1 };
+  if (opt->infer_iters > 0)
+    pulmo.infer_ms = measure_inference (net, opt, &rng);
+  if (opt->train_iters > 0)
+    pulmo.train_ms_per_sample = measure_training (net, opt, &rng);
+  if (anchor)
+    run_anchor (base, opt, &torch, torch_version);
+
+  if (pulmo.infer_ms > 0)
+    print_row ("inference, batch 1", "slice", pulmo.infer_ms, forward_gflop, torch.infer_ms, 2.0);
+  if (pulmo.train_ms_per_sample > 0)
+    print_row ("training step, batch 8", "sample", pulmo.train_ms_per_sample, 3 * forward_gflop,
+               torch.train_ms_per_sample, 1.5);
+  fflush (stdout);
+}
+
+int
+pulmo_bench_nn (int argc, char **argv)
+{
+  BenchOptions opt = { .size = 256, .batch = 8, .infer_iters = 10, .train_iters = 5 };
+  int only_base = 0;
+  gboolean no_anchor = FALSE;
+  GOptionEntry entries[] = {
+    { "base", 0, 0, G_OPTION_ARG_INT, &only_base, "Only this base width (default: 32 and 16)", "N" },
+    { "infer-iters", 0, 0, G_OPTION_ARG_INT, &opt.infer_iters, "Timed inferences (default 10; 0 skips)", "N" },
+    { "train-iters", 0, 0, G_OPTION_ARG_INT, &opt.train_iters, "Timed training steps (default 5; 0 skips)", "N" },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &opt.profile, "Show where a training step's time goes", NULL },
+    { "no-anchor", 0, 0, G_OPTION_ARG_NONE, &no_anchor, "Skip the PyTorch anchor", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- U-Net inference and training against PyTorch");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "pulmo bench nn: %s\n", error->message);
+      return 2;
+    }
+  if (opt.infer_iters < 0 || opt.infer_iters > 1000 || opt.train_iters < 0 || opt.train_iters > 1000 ||
+      (only_base != 0 && (only_base < 1 || only_base > 128)))
+    {
+      fprintf (stderr, "pulmo bench nn: iterations must be 0 to 1000, the base 1 to 128\n");
+      return 2;
+    }
+
+  printf ("pulmo bench nn: U-Net depth %d, 1 -> %d classes, %dx%d, %d threads, OpenBLAS core %s (%s)\n",
+          BENCH_DEPTH, BENCH_CLASSES, opt.size, opt.size, pulmo_parallel_n_threads (),
+          pulmo_cpu_core_name (), pulmo_cpu_core_origin ());
+  g_autofree char *torch_version = NULL;
+  int bases[] = { 32, 16 };
+  for (size_t b = 0; b < G_N_ELEMENTS (bases); b++)
+    if (only_base == 0 || only_base == bases[b])
+      bench_base (bases[b], &opt, !no_anchor, &torch_version);
+  if (only_base != 0 && only_base != 32 && only_base != 16)
+    bench_base (only_base, &opt, !no_anchor, &torch_version);
+  if (torch_version != NULL)
+    printf ("anchor: PyTorch %s (tests/anchors/pytorch_unet.py), medians; eval mode without "
+            "BN folding, training with AdamW and CE + Dice\n", torch_version);
+  return 0;
+}

@@ -1,0 +1,464 @@
+/* The viewer driven through its actions, properties and the views' pointer
+ * handlers, under Xvfb: opening real CTs from ../shared/data, crosshair syncing,
+ * window presets on rendered pixels, the readout, orientation letters, labels,
+ * layout, ruler and export.
+ *
+ * Known values were read once with nibabel 5.0 (python3-nibabel, np.asarray(img.dataobj)):
+ *   cip-chest-ct/ct-64.nii.gz voxel (16, 32, 40) = -962 HU (inside the right lung;
+ *   wholeLung-64 is 1 there). */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "app/pulmo-slice-view-private.h"
+#include "app/pulmo-window.h"
+#include "pulmo-test.h"
+#include "render/slice-render.h"
+
+typedef struct {
+  PulmoWindow *window;
+  PulmoViewState *state;
+} Fixture;
+
+static void
+wait_until_loaded (PulmoWindow *window)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (pulmo_window_is_loading (window))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  /* Let the views take their new size and draw. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+wait_for_allocation (PulmoWindow *window)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
+    {
+      GtkWidget *view = GTK_WIDGET (pulmo_window_get_view (window, axis));
+      while (gtk_widget_get_visible (view) && gtk_widget_get_width (view) < 50)
+        {
+          g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+          g_main_context_iteration (NULL, TRUE);
+        }
+    }
+}
+
+static void
+open_shared (Fixture *f, const char *relative)
+{
+  g_autofree char *path = pulmo_test_data (relative);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  pulmo_window_open (f->window, file);
+  g_assert_true (pulmo_window_is_loading (f->window));
+  wait_until_loaded (f->window);
+  g_assert_null (pulmo_window_get_error (f->window));
+  g_assert_nonnull (pulmo_view_state_get_volume (f->state));
+  wait_for_allocation (f->window);
+}
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  f->window = pulmo_window_new (NULL);
+  f->state = pulmo_window_get_state (f->window);
+  gtk_window_present (GTK_WINDOW (f->window));
+  if (data != NULL)
+    open_shared (f, data);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+activate (Fixture *f, const char *action, GVariant *parameter)
+{
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (f->window), action));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), action));
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), action, parameter);
+}
+
+/* Puts the crosshair on @ijk, so that every view shows a slice through it. */
+static void
+set_cursor (Fixture *f, int i, int j, int k)
+{
+  pulmo_view_state_set_cursor (f->state, (const int[3]) { i, j, k });
+  g_main_context_iteration (NULL, FALSE);
+}
+
+static uint8_t
+image_grey_at (PulmoSliceView *view, const int ijk[3])
+{
+  cairo_surface_t *image = pulmo_slice_view_get_image (view);
+  g_assert_nonnull (image);
+  /* The image is at voxel resolution in display order: find the voxel's pixel. */
+  double x, y;
+  pulmo_slice_view_voxel_to_widget (view, ijk, &x, &y);
+  int found[3];
+  g_assert_true (pulmo_slice_view_widget_to_voxel (view, x, y, found));
+  g_assert_cmpmem (found, sizeof found, ijk, sizeof found);
+  PulmoReslice reslice;
+  PulmoVolume *ct = pulmo_view_state_get_volume (g_object_get_data (G_OBJECT (view), "test-state"));
+  int dims[3], u, v, slice;
+  pulmo_volume_get_dims (ct, dims);
+  pulmo_reslice_init (&reslice, pulmo_slice_view_get_axis (view), pulmo_volume_get_affine (ct), dims);
+  pulmo_reslice_from_voxel (&reslice, ijk, &u, &v, &slice);
+  const uint8_t *row = cairo_image_surface_get_data (image) + (size_t) v * cairo_image_surface_get_stride (image);
+  uint32_t pixel = ((const uint32_t *) row)[u];
+  g_assert_cmpuint ((pixel >> 16) & 0xff, ==, pixel & 0xff); /* grey: no overlay here */
+  return pixel & 0xff;
+}
+
+static PulmoSliceView *
+view_of (Fixture *f, PulmoViewAxis axis)
+{
+  PulmoSliceView *view = pulmo_window_get_view (f->window, axis);
+  g_object_set_data (G_OBJECT (view), "test-state", f->state);
+  return view;
+}
+
+/* Opening ----------------------------------------------------------------- */
+
+static void
+test_open_ct (Fixture *f, gconstpointer data)
+{
+  PulmoVolume *volume = pulmo_view_state_get_volume (f->state);
+  int dims[3], cursor[3];
+  pulmo_volume_get_dims (volume, dims);
+  g_assert_cmpint (dims[0], ==, 64);
+  g_assert_cmpint (dims[1], ==, 64);
+  g_assert_cmpint (dims[2], ==, 79);
+  /* The crosshair starts in the middle; each view shows the slice through it. */
+  pulmo_view_state_get_cursor (f->state, cursor);
+  g_assert_cmpint (cursor[0], ==, 32);
+  g_assert_cmpint (cursor[1], ==, 32);
+  g_assert_cmpint (cursor[2], ==, 39);
+  g_assert_cmpint (pulmo_slice_view_get_slice (view_of (f, PULMO_VIEW_AXIAL)), ==, 39);
+  g_assert_cmpint (pulmo_slice_view_get_slice (view_of (f, PULMO_VIEW_CORONAL)), ==, 32);
+  g_assert_cmpint (pulmo_slice_view_get_slice (view_of (f, PULMO_VIEW_SAGITTAL)), ==, 32);
+  /* A HU CT opens in the lung window. */
+  g_assert_cmpfloat (pulmo_view_state_get_window (f->state), ==, 1500);
+  g_assert_cmpfloat (pulmo_view_state_get_level (f->state), ==, -600);
+}
+
+/* A failed open says why and leaves the CT that was open, and the window, usable. */
+static void
+test_open_error_keeps_window (Fixture *f, gconstpointer data)
+{
+  PulmoVolume *before = pulmo_view_state_get_volume (f->state);
+  g_autoptr (GFile) missing = g_file_new_for_path ("/nonexistent/ct.nii.gz");
+  pulmo_window_open (f->window, missing);
+  wait_until_loaded (f->window);
+  const char *error = pulmo_window_get_error (f->window);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error, "/nonexistent/ct.nii.gz"));
+  g_assert_true (pulmo_view_state_get_volume (f->state) == before);
+  activate (f, "preset", g_variant_new_string ("bone"));
+  g_assert_cmpfloat (pulmo_view_state_get_window (f->state), ==, 1800);
+
+  /* Labels on another grid are refused with a message, the CT stays. */
+  g_autofree char *other = pulmo_test_data ("totalsegmentator-example-ct/example_seg_fast_force_split.nii.gz");
+  g_autoptr (GFile) other_file = g_file_new_for_path (other);
+  pulmo_window_open_labels (f->window, other_file);
+  wait_until_loaded (f->window);
+  g_assert_nonnull (pulmo_window_get_error (f->window));
+  g_assert_null (pulmo_view_state_get_labels (f->state));
+}
+
+static void
+test_open_dicom_folder (Fixture *f, gconstpointer data)
+{
+  if (g_find_program_in_path ("dcm2niix") == NULL)
+    {
+      g_test_skip ("dcm2niix is not installed");
+      return;
+    }
+  open_shared (f, "dicom-series/cip-ct-64Dicom");
+  PulmoVolume *volume = pulmo_view_state_get_volume (f->state);
+  int dims[3];
+  pulmo_volume_get_dims (volume, dims);
+  g_assert_cmpint (dims[0], ==, 64);
+  g_assert_cmpint (dims[1], ==, 64);
+  g_assert_cmpint (dims[2], ==, 79);
+  /* dcm2niix writes this series LAS: ct-64's voxel (16, 32, 40) is (16, 63 - 32, 40). */
+  g_assert_cmpstr (pulmo_volume_get_orientation (volume), ==, "LAS");
+  g_assert_cmpfloat (pulmo_volume_get_value (volume, 16, 31, 40), ==, -962);
+  g_assert_cmpstr (pulmo_view_state_get_display_name (f->state), ==, "cip-ct-64Dicom");
+}
+
+/* Crosshair --------------------------------------------------------------- */
+
+static void
+test_crosshair_sync (Fixture *f, gconstpointer data)
+{
+  PulmoSliceView *axial = view_of (f, PULMO_VIEW_AXIAL);
+  PulmoSliceView *coronal = view_of (f, PULMO_VIEW_CORONAL);
+  PulmoSliceView *sagittal = view_of (f, PULMO_VIEW_SAGITTAL);
+  double x, y;
+  int cursor[3];
+
+  /* Click voxel (16, 20, 39) in the axial view (slice 39): the coronal view moves
+   * to j = 20, the sagittal to i = 16. */
+  pulmo_slice_view_voxel_to_widget (axial, (const int[3]) { 16, 20, 39 }, &x, &y);
+  _pulmo_slice_view_primary_press (axial, x, y);
+  pulmo_view_state_get_cursor (f->state, cursor);
+  g_assert_cmpint (cursor[0], ==, 16);
+  g_assert_cmpint (cursor[1], ==, 20);
+  g_assert_cmpint (cursor[2], ==, 39);
+  g_assert_cmpint (pulmo_slice_view_get_slice (coronal), ==, 20);
+  g_assert_cmpint (pulmo_slice_view_get_slice (sagittal), ==, 16);
+
+  /* Drag in the coronal view to (40, 20, 60): the axial view follows to k = 60. */
+  pulmo_slice_view_voxel_to_widget (coronal, (const int[3]) { 40, 20, 60 }, &x, &y);
+  _pulmo_slice_view_primary_drag (coronal, x, y);
+  g_assert_cmpint (pulmo_slice_view_get_slice (axial), ==, 60);
+  g_assert_cmpint (pulmo_slice_view_get_slice (sagittal), ==, 40);
+  g_assert_cmpint (pulmo_slice_view_get_slice (coronal), ==, 20);
+
+  /* And the sagittal view sets j and k. */
+  pulmo_slice_view_voxel_to_widget (sagittal, (const int[3]) { 40, 10, 30 }, &x, &y);
+  _pulmo_slice_view_primary_press (sagittal, x, y);
+  g_assert_cmpint (pulmo_slice_view_get_slice (axial), ==, 30);
+  g_assert_cmpint (pulmo_slice_view_get_slice (coronal), ==, 10);
+}
+
+/* Window and level -------------------------------------------------------- */
+
+static void
+test_presets_change_pixels (Fixture *f, gconstpointer data)
+{
+  const int voxel[3] = { 16, 32, 40 }; /* -962 HU */
+  set_cursor (f, voxel[0], voxel[1], voxel[2]);
+  PulmoSliceView *axial = view_of (f, PULMO_VIEW_AXIAL);
+
+  /* Lung W 1500 / L -600: (-962 + 1350) · 255 / 1500 = 65.96 → grey 66. */
+  activate (f, "preset", g_variant_new_string ("lung"));
+  g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
+  /* Mediastinum W 350 / L 50: below -125 is black. */
+  activate (f, "preset", g_variant_new_string ("mediastinum"));
+  g_assert_cmpfloat (pulmo_view_state_get_window (f->state), ==, 350);
+  g_assert_cmpfloat (pulmo_view_state_get_level (f->state), ==, 50);
+  g_assert_cmpuint (image_grey_at (axial, voxel), ==, 0);
+  /* A hand-set window -1100..-800: (-962 + 1100) · 255 / 300 = 117.3 → 117, in every view. */
+  g_object_set (f->state, "window", 300.0, "level", -950.0, NULL);
+  for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
+    g_assert_cmpuint (image_grey_at (view_of (f, axis), voxel), ==, 117);
+
+  /* The exported view (scaled, with crosshair and text) shows the same grey at the
+   * voxel: the crosshair leaves a gap around its centre. */
+  g_autofree char *dir = g_dir_make_tmp ("pulmo-viewer-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "axial.png", NULL);
+  int width = gtk_widget_get_width (GTK_WIDGET (axial)), height = gtk_widget_get_height (GTK_WIDGET (axial));
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pulmo_slice_view_export_png (axial, png, width, height, &error));
+  g_assert_no_error (error);
+  cairo_surface_t *surface = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_surface_status (surface), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (surface), ==, width);
+  double x, y;
+  pulmo_slice_view_voxel_to_widget (axial, voxel, &x, &y);
+  const uint8_t *row = cairo_image_surface_get_data (surface) + (int) y * cairo_image_surface_get_stride (surface);
+  uint32_t pixel = ((const uint32_t *) row)[(int) x];
+  g_assert_cmphex (pixel & 0xffffff, ==, 117u * 0x010101u);
+  cairo_surface_destroy (surface);
+  g_unlink (png);
+  g_rmdir (dir);
+
+  /* Automatic window: from the histogram, neither preset. */
+  activate (f, "auto-window", NULL);
+  g_assert_cmpfloat (pulmo_view_state_get_window (f->state), !=, 300);
+}
+
+static void
+test_readout (Fixture *f, gconstpointer data)
+{
+  const int voxel[3] = { 16, 32, 40 };
+  set_cursor (f, voxel[0], voxel[1], voxel[2]);
+  PulmoSliceView *axial = view_of (f, PULMO_VIEW_AXIAL);
+  double x, y;
+  pulmo_slice_view_voxel_to_widget (axial, voxel, &x, &y);
+  _pulmo_slice_view_hover (axial, x, y);
+  const char *status = pulmo_window_get_status (f->window);
+  g_assert_nonnull (strstr (status, "-962 HU"));
+  g_assert_nonnull (strstr (status, "voxel [16, 32, 40]"));
+  /* World: the affine of ct-64 gives x = -4.171872 · 16 + 128.4138 = 61.7, y = -4.171872 · 32 + 264.4138
+   * = 130.9, z = 3.987342 · 40 - 360.2563 = -200.8. */
+  g_assert_nonnull (strstr (status, "RAS (61.7, 130.9, -200.8) mm"));
+
+  /* With the lung mask on the CT, the readout names the label. */
+  g_autofree char *mask = pulmo_test_data ("cip-chest-ct/wholeLung-64.nii.gz");
+  g_autoptr (GFile) mask_file = g_file_new_for_path (mask);
+  pulmo_window_open_labels (f->window, mask_file);
+  wait_until_loaded (f->window);
+  g_assert_null (pulmo_window_get_error (f->window));
+  g_assert_nonnull (pulmo_view_state_get_labels (f->state));
+  _pulmo_slice_view_hover (axial, x, y);
+  g_assert_nonnull (strstr (pulmo_window_get_status (f->window), "label 1"));
+
+  /* The overlay tints the lung voxel; the O key's action hides it again. */
+  cairo_surface_t *image = pulmo_slice_view_get_image (axial);
+  PulmoReslice reslice;
+  int dims[3], u, v, slice;
+  PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
+  pulmo_volume_get_dims (ct, dims);
+  pulmo_reslice_init (&reslice, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (ct), dims);
+  pulmo_reslice_from_voxel (&reslice, voxel, &u, &v, &slice);
+  uint32_t tinted = ((uint32_t *) (cairo_image_surface_get_data (image)
+                                   + v * cairo_image_surface_get_stride (image)))[u];
+  g_assert_cmpuint ((tinted >> 16) & 0xff, !=, tinted & 0xff);
+  activate (f, "overlay-visible", NULL);
+  g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
+}
+
+/* Orientation letters -------------------------------------------------------- */
+
+/* Each edge letter names the patient direction the image runs toward there:
+ * compare the world positions of voxels a little left and right (up and down)
+ * of the view's centre. */
+static void
+assert_letters_match_anatomy (Fixture *f)
+{
+  PulmoVolume *volume = pulmo_view_state_get_volume (f->state);
+  const PulmoAffine *affine = pulmo_volume_get_affine (volume);
+  static const char *expected[PULMO_N_VIEWS][4] = {
+    { "R", "L", "A", "P" }, { "R", "L", "S", "I" }, { "A", "P", "S", "I" },
+  };
+  for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
+    {
+      PulmoSliceView *view = view_of (f, axis);
+      const char *edges[4];
+      pulmo_slice_view_get_edge_letters (view, edges);
+      int cursor[3];
+      double cx, cy;
+      pulmo_view_state_get_cursor (f->state, cursor);
+      pulmo_slice_view_voxel_to_widget (view, cursor, &cx, &cy);
+      for (int pair = 0; pair < 2; pair++)
+        {
+          g_assert_cmpstr (edges[2 * pair], ==, expected[axis][2 * pair]);
+          g_assert_cmpstr (edges[2 * pair + 1], ==, expected[axis][2 * pair + 1]);
+          /* pair 0: left vs right edge; pair 1: top vs bottom edge. */
+          double step = 40.0;
+          int near_first[3], near_second[3];
+          g_assert_true (pulmo_slice_view_widget_to_voxel (view, cx - (pair == 0 ? step : 0),
+                                                           cy - (pair == 1 ? step : 0), near_first));
+          g_assert_true (pulmo_slice_view_widget_to_voxel (view, cx + (pair == 0 ? step : 0),
+                                                           cy + (pair == 1 ? step : 0), near_second));
+          double a[3] = { near_first[0], near_first[1], near_first[2] };
+          double b[3] = { near_second[0], near_second[1], near_second[2] };
+          double world_a[3], world_b[3];
+          pulmo_affine_apply (affine, a, world_a);
+          pulmo_affine_apply (affine, b, world_b);
+          /* R, A, S are the positive RAS directions; L, P, I the negative. */
+          const char *letter = edges[2 * pair];
+          int world_axis = strchr ("RL", letter[0]) ? 0 : strchr ("AP", letter[0]) ? 1 : 2;
+          double sign = strchr ("RAS", letter[0]) ? 1 : -1;
+          g_assert_cmpfloat (sign * (world_a[world_axis] - world_b[world_axis]), >, 0);
+        }
+    }
+}
+
+static void
+test_letters_lps (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpstr (pulmo_volume_get_orientation (pulmo_view_state_get_volume (f->state)), ==, "LPS");
+  assert_letters_match_anatomy (f);
+}
+
+static void
+test_letters_ras (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpstr (pulmo_volume_get_orientation (pulmo_view_state_get_volume (f->state)), ==, "RAS");
+  assert_letters_match_anatomy (f);
+}
+
+/* Layout, ruler, export ------------------------------------------------------ */
+
+static void
+test_layout (Fixture *f, gconstpointer data)
+{
+  GtkWidget *axial = GTK_WIDGET (view_of (f, PULMO_VIEW_AXIAL));
+  GtkWidget *coronal = GTK_WIDGET (view_of (f, PULMO_VIEW_CORONAL));
+  GtkWidget *sagittal = GTK_WIDGET (view_of (f, PULMO_VIEW_SAGITTAL));
+  activate (f, "layout", g_variant_new_string ("coronal"));
+  g_assert_false (gtk_widget_get_visible (axial));
+  g_assert_true (gtk_widget_get_visible (coronal));
+  g_assert_false (gtk_widget_get_visible (sagittal));
+  activate (f, "layout", g_variant_new_string ("all"));
+  g_assert_true (gtk_widget_get_visible (axial) && gtk_widget_get_visible (coronal)
+                 && gtk_widget_get_visible (sagittal));
+  /* A double-click toggles one view maximised, and back. */
+  activate (f, "toggle-maximized", g_variant_new_string ("Sagittal"));
+  g_assert_false (gtk_widget_get_visible (axial));
+  g_assert_true (gtk_widget_get_visible (sagittal));
+  activate (f, "toggle-maximized", g_variant_new_string ("Sagittal"));
+  g_assert_true (gtk_widget_get_visible (axial));
+}
+
+static void
+test_ruler (Fixture *f, gconstpointer data)
+{
+  PulmoSliceView *axial = view_of (f, PULMO_VIEW_AXIAL);
+  int cursor_before[3], cursor_after[3];
+  double x0, y0, x1, y1;
+  activate (f, "ruler", NULL);
+  g_assert_cmpint (pulmo_view_state_get_tool (f->state), ==, PULMO_TOOL_RULER);
+  pulmo_view_state_get_cursor (f->state, cursor_before);
+  /* From voxel (10, 30) to (20, 30): ten voxels of 4.171872 mm along i. */
+  pulmo_slice_view_voxel_to_widget (axial, (const int[3]) { 10, 30, cursor_before[2] }, &x0, &y0);
+  pulmo_slice_view_voxel_to_widget (axial, (const int[3]) { 20, 30, cursor_before[2] }, &x1, &y1);
+  _pulmo_slice_view_primary_press (axial, x0, y0);
+  _pulmo_slice_view_primary_drag (axial, x1, y1);
+  _pulmo_slice_view_primary_release (axial, x1, y1);
+  g_assert_cmpfloat_with_epsilon (_pulmo_slice_view_get_ruler_mm (axial), 41.71872, 1e-3);
+  /* Measuring does not move the crosshair. */
+  pulmo_view_state_get_cursor (f->state, cursor_after);
+  g_assert_cmpmem (cursor_before, sizeof cursor_before, cursor_after, sizeof cursor_after);
+  /* The ruler belongs to its slice. */
+  set_cursor (f, cursor_before[0], cursor_before[1], cursor_before[2] + 1);
+  g_assert_cmpfloat (_pulmo_slice_view_get_ruler_mm (axial), <, 0);
+  activate (f, "ruler", NULL);
+  g_assert_cmpint (pulmo_view_state_get_tool (f->state), ==, PULMO_TOOL_CROSSHAIR);
+}
+
+static void
+no_display (void)
+{
+  g_test_skip ("no display: run under xvfb-run");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* Under Xvfb there is no session bus for the accessibility bridge, and its
+   * warning would be fatal in a test. */
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  if (!gtk_init_check ())
+    {
+      g_test_add_func ("/viewer/no-display", no_display);
+      return g_test_run ();
+    }
+  const char *lps = "cip-chest-ct/ct-64.nii.gz";
+  const char *ras = "totalsegmentator-example-ct/example_ct.nii.gz";
+  g_test_add ("/viewer/open-ct", Fixture, lps, setup, test_open_ct, teardown);
+  g_test_add ("/viewer/open-error-keeps-window", Fixture, lps, setup, test_open_error_keeps_window, teardown);
+  g_test_add ("/viewer/open-dicom-folder", Fixture, NULL, setup, test_open_dicom_folder, teardown);
+  g_test_add ("/viewer/crosshair-sync", Fixture, lps, setup, test_crosshair_sync, teardown);
+  g_test_add ("/viewer/presets-change-pixels", Fixture, lps, setup, test_presets_change_pixels, teardown);
+  g_test_add ("/viewer/readout", Fixture, lps, setup, test_readout, teardown);
+  g_test_add ("/viewer/letters-lps", Fixture, lps, setup, test_letters_lps, teardown);
+  g_test_add ("/viewer/letters-ras", Fixture, ras, setup, test_letters_ras, teardown);
+  g_test_add ("/viewer/layout", Fixture, lps, setup, test_layout, teardown);
+  g_test_add ("/viewer/ruler", Fixture, lps, setup, test_ruler, teardown);
+  return g_test_run ();
+}

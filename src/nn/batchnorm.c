@@ -8,35 +8,32 @@
 #include "nn/parallel.h"
 #include "nn/vec4.h"
 
-/* Σ (x - centre) and Σ (x - centre)² over one plane, in eight float lanes per
- * short block (vectorisable) added in double. */
+/* Σ (x - centre) and Σ (x - centre)² over one plane: float lanes over short
+ * blocks (in registers), blocks added in double. */
 static void
 plane_moments (const float *x, size_t n, float centre, double *sum, double *sum_sq)
 {
+  PulmoVec4 c4 = pulmo_vec4_splat (centre);
   double s = 0.0, q = 0.0;
   size_t i = 0;
   while (i < n)
     {
       size_t stop = MIN (n, i + 1024);
-      float ls[8] = { 0 }, lq[8] = { 0 };
-      for (; i + 8 <= stop; i += 8)
-        for (int k = 0; k < 8; k++)
-          {
-            float d = x[i + k] - centre;
-            ls[k] += d;
-            lq[k] += d * d;
-          }
+      PulmoVec4 ls = { 0 }, lq = { 0 };
+      for (; i + 4 <= stop; i += 4)
+        {
+          PulmoVec4 d = pulmo_vec4_load (x + i) - c4;
+          ls += d;
+          lq += d * d;
+        }
       for (; i < stop; i++)
         {
           float d = x[i] - centre;
           ls[0] += d;
           lq[0] += d * d;
         }
-      for (int k = 0; k < 8; k++)
-        {
-          s += ls[k];
-          q += lq[k];
-        }
+      s += (double) ls[0] + ls[1] + ls[2] + ls[3];
+      q += (double) lq[0] + lq[1] + lq[2] + lq[3];
     }
   *sum = s;
   *sum_sq = q;
@@ -276,27 +273,25 @@ batchnorm_backward_channels (void *data, int begin, int end, int worker)
         {
           const float *xp = pulmo_tensor_plane (x, n, c);
           const float *dp = pulmo_tensor_plane (job->dy, n, c);
+          PulmoVec4 mean4 = pulmo_vec4_splat (mean);
           size_t i = 0;
           while (i < plane)
             {
               size_t stop = MIN (plane, i + 1024);
-              float ls[8] = { 0 }, lp[8] = { 0 };
-              for (; i + 8 <= stop; i += 8)
-                for (int k = 0; k < 8; k++)
-                  {
-                    ls[k] += dp[i + k];
-                    lp[k] += dp[i + k] * (xp[i + k] - mean);
-                  }
+              PulmoVec4 ls = { 0 }, lp = { 0 };
+              for (; i + 4 <= stop; i += 4)
+                {
+                  PulmoVec4 d = pulmo_vec4_load (dp + i);
+                  ls += d;
+                  lp += d * (pulmo_vec4_load (xp + i) - mean4);
+                }
               for (; i < stop; i++)
                 {
                   ls[0] += dp[i];
                   lp[0] += dp[i] * (xp[i] - mean);
                 }
-              for (int k = 0; k < 8; k++)
-                {
-                  sum_dy += ls[k];
-                  sum_dy_xhat += lp[k];
-                }
+              sum_dy += (double) ls[0] + ls[1] + ls[2] + ls[3];
+              sum_dy_xhat += (double) lp[0] + lp[1] + lp[2] + lp[3];
             }
         }
       sum_dy_xhat *= inv_std;
@@ -316,7 +311,11 @@ batchnorm_backward_channels (void *data, int begin, int end, int worker)
           const float *xp = pulmo_tensor_plane (x, n, c);
           const float *dp = pulmo_tensor_plane (job->dy, n, c);
           float *o = pulmo_tensor_plane (job->out, n, c);
-          for (size_t i = 0; i < plane; i++)
+          PulmoVec4 a4 = pulmo_vec4_splat (a), b4 = pulmo_vec4_splat (b), k4 = pulmo_vec4_splat (k);
+          size_t i = 0;
+          for (; i + 4 <= plane; i += 4)
+            pulmo_vec4_store (o + i, a4 * pulmo_vec4_load (dp + i) + b4 * pulmo_vec4_load (xp + i) + k4);
+          for (; i < plane; i++)
             o[i] = a * dp[i] + b * xp[i] + k;
         }
     }

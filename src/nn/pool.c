@@ -9,23 +9,6 @@
 
 typedef uint8_t Bytes4 __attribute__ ((vector_size (4)));
 
-/* Four windows side by side: the even and odd columns of eight inputs. */
-static inline void
-load_windows (const float *row, PulmoVec4 *even, PulmoVec4 *odd)
-{
-  PulmoVec4 lo = pulmo_vec4_load (row), hi = pulmo_vec4_load (row + 4);
-  *even = __builtin_shufflevector (lo, hi, 0, 2, 4, 6);
-  *odd = __builtin_shufflevector (lo, hi, 1, 3, 5, 7);
-}
-
-/* The inverse: interleave even and odd lanes back into eight floats. */
-static inline void
-store_windows (float *row, PulmoVec4 even, PulmoVec4 odd)
-{
-  pulmo_vec4_store (row, __builtin_shufflevector (even, odd, 0, 4, 1, 5));
-  pulmo_vec4_store (row + 4, __builtin_shufflevector (even, odd, 2, 6, 3, 7));
-}
-
 /* The maximum of a window with "strictly greater wins", so the first of equal
  * values is kept, and the same order in every code path. */
 static inline PulmoVec4
@@ -74,8 +57,8 @@ pool_forward_planes (void *data, int begin, int end, int worker)
           for (; j + 4 <= out_w; j += 4)
             {
               PulmoVec4 v0, v1, v2, v3;
-              load_windows (r0 + 2 * j, &v0, &v1);
-              load_windows (r1 + 2 * j, &v2, &v3);
+              pulmo_vec4_load_deinterleave (r0 + 2 * j, &v0, &v1);
+              pulmo_vec4_load_deinterleave (r1 + 2 * j, &v2, &v3);
               PulmoVec4 m = window_max (v0, v1, v2, v3);
               pulmo_vec4_store (o + j, m);
               if (a == NULL)
@@ -153,15 +136,15 @@ pool_backward_planes (void *data, int begin, int end, int worker)
               if (job->accumulate)
                 {
                   PulmoVec4 e0, e1, e2, e3;
-                  load_windows (r0 + 2 * j, &e0, &e1);
-                  load_windows (r1 + 2 * j, &e2, &e3);
+                  pulmo_vec4_load_deinterleave (r0 + 2 * j, &e0, &e1);
+                  pulmo_vec4_load_deinterleave (r1 + 2 * j, &e2, &e3);
                   d0 += e0;
                   d1 += e1;
                   d2 += e2;
                   d3 += e3;
                 }
-              store_windows (r0 + 2 * j, d0, d1);
-              store_windows (r1 + 2 * j, d2, d3);
+              pulmo_vec4_store_interleave (r0 + 2 * j, d0, d1);
+              pulmo_vec4_store_interleave (r1 + 2 * j, d2, d3);
             }
           for (; j < out_w; j++)
             {

@@ -1,4 +1,5 @@
 #include "nn/tensor.h"
+#include "nn/vec4.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +53,18 @@ pulmo_sum_floats (const float *values, size_t n)
   while (i < n)
     {
       size_t stop = MIN (n, i + 1024);
-      float lanes[8] = { 0 };
+      /* Two vector accumulators: independent chains, in registers. */
+      PulmoVec4 a = { 0 }, b = { 0 };
       for (; i + 8 <= stop; i += 8)
-        for (int k = 0; k < 8; k++)
-          lanes[k] += values[i + k];
+        {
+          a += pulmo_vec4_load (values + i);
+          b += pulmo_vec4_load (values + i + 4);
+        }
+      a += b;
+      float tail = 0.0f;
       for (; i < stop; i++)
-        lanes[0] += values[i];
-      for (int k = 0; k < 8; k++)
-        total += lanes[k];
+        tail += values[i];
+      total += (double) a[0] + a[1] + a[2] + a[3] + tail;
     }
   return total;
 }

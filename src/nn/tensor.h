@@ -19,7 +19,7 @@ void pulmo_tensor_free (PulmoTensor *tensor);
 size_t pulmo_tensor_numel (const PulmoTensor *tensor);
 void pulmo_tensor_zero (PulmoTensor *tensor);
 /* Σ values[i], accurate for millions of terms (float sums in eight lanes over
- * short blocks, blocks added in double) and vectorisable. */
+ * short blocks, blocks added in double) and fast. */
 double pulmo_sum_floats (const float *values, size_t n);
 /* Pointer to sample @n, channel @c. */
 static inline float *

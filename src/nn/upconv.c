@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "nn/parallel.h"
+#include "nn/vec4.h"
 
 /* Scratch per worker, in floats (512 KiB: half of a Zen core's L2). */
 #define UPCONV_SCRATCH_FLOATS (128 * 1024)
@@ -74,7 +75,12 @@ upconv_forward_bands (void *data, int begin, int end, int worker)
                   float *row = out + (size_t) (2 * (i0 + i) + ky) * out_w;
                   const float *s0 = t0 + (size_t) i * w;
                   const float *s1 = t1 + (size_t) i * w;
-                  for (int j = 0; j < w; j++)
+                  PulmoVec4 b4 = pulmo_vec4_splat (b);
+                  int j = 0;
+                  for (; j + 4 <= w; j += 4)
+                    pulmo_vec4_store_interleave (row + 2 * j, pulmo_vec4_load (s0 + j) + b4,
+                                                 pulmo_vec4_load (s1 + j) + b4);
+                  for (; j < w; j++)
                     {
                       row[2 * j] = s0[j] + b;
                       row[2 * j + 1] = s1[j] + b;
@@ -124,7 +130,15 @@ gather_dy (const PulmoTensor *dy, int n, int o0, int n_o, int i0, int rows, floa
               const float *row = in + (size_t) (2 * (i0 + i) + ky) * out_w;
               float *d0 = g0 + (size_t) i * w;
               float *d1 = g1 + (size_t) i * w;
-              for (int j = 0; j < w; j++)
+              int j = 0;
+              for (; j + 4 <= w; j += 4)
+                {
+                  PulmoVec4 even, odd;
+                  pulmo_vec4_load_deinterleave (row + 2 * j, &even, &odd);
+                  pulmo_vec4_store (d0 + j, even);
+                  pulmo_vec4_store (d1 + j, odd);
+                }
+              for (; j < w; j++)
                 {
                   d0[j] = row[2 * j];
                   d1[j] = row[2 * j + 1];

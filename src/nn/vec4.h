@@ -45,3 +45,21 @@ pulmo_vec4_relu (PulmoVec4 v)
 {
   return (PulmoVec4) ((PulmoMask4) v & (v > pulmo_vec4_splat (0.0f)));
 }
+
+/* Eight consecutive floats split into their even and odd elements (the
+ * left and right columns of four 2×2 windows). */
+static inline void
+pulmo_vec4_load_deinterleave (const float *p, PulmoVec4 *even, PulmoVec4 *odd)
+{
+  PulmoVec4 lo = pulmo_vec4_load (p), hi = pulmo_vec4_load (p + 4);
+  *even = __builtin_shufflevector (lo, hi, 0, 2, 4, 6);
+  *odd = __builtin_shufflevector (lo, hi, 1, 3, 5, 7);
+}
+
+/* The inverse: even and odd elements woven back into eight floats. */
+static inline void
+pulmo_vec4_store_interleave (float *p, PulmoVec4 even, PulmoVec4 odd)
+{
+  pulmo_vec4_store (p, __builtin_shufflevector (even, odd, 0, 4, 1, 5));
+  pulmo_vec4_store (p + 4, __builtin_shufflevector (even, odd, 2, 6, 3, 7));
+}

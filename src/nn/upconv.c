@@ -18,6 +18,8 @@
 
 /* Scratch per worker, in floats (512 KiB: half of a Zen core's L2). */
 #define UPCONV_SCRATCH_FLOATS (128 * 1024)
+/* Output channels per work item of the weight gradient. */
+#define UPCONV_BLOCK_CHANNELS 16
 
 /* Input rows per band so that c_out·4 rows of band pixels fit the scratch. */
 static int
@@ -253,8 +255,10 @@ pulmo_upconv2_backward (const PulmoTensor *x,
 
   if (dweight != NULL || dbias != NULL)
     {
-      /* About two blocks per worker for balance; bands bound the scratch. */
-      job.block = MAX (1, dy->c / (2 * n_threads));
+      /* Blocks and bands follow from the shape alone, never from the number
+       * of threads, so the summation order (and every bit of dW) is the same
+       * on any machine. 64 columns keep the GEMM efficient. */
+      job.block = MIN (dy->c, UPCONV_BLOCK_CHANNELS);
       job.rows = band_rows (job.block, x->h, x->w);
       job.scratch_floats = (size_t) job.block * 4 * job.rows * x->w;
       job.scratch = g_new (float, job.scratch_floats * n_threads);

@@ -37,15 +37,21 @@ typedef struct {
   float dice_b[PULMO_LOSS_MAX_CLASSES];
 } LossJob;
 
-/* The softmax of a run and, per pixel, the log-sum-exp of its allowed
- * classes. mask[i] is the pixel's allowed set cut to the model's classes. */
+/* Below this, Σ_{c∈S} exp (z_c - max) is recomputed about the set's own
+ * maximum: the allowed classes are then so unlikely (-log P(S) > 69) that
+ * their exponentials relative to the overall maximum may underflow. */
+#define SET_SUM_FLOOR 1e-30f
+
+/* The softmax of a run and, per pixel, what the cross-entropy of its allowed
+ * set S needs. mask[i] is the pixel's allowed set cut to the model's
+ * classes. */
 typedef struct {
   int len;
   uint16_t mask[RUN_PIXELS];
   float prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
+  float set_prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS]; /* q_c = p_c / Σ_{S} p, 0 outside S */
   float log_sum_all[RUN_PIXELS];   /* log Σ_c exp z_c */
-  float set_max[RUN_PIXELS];       /* max of z over the allowed classes */
-  float set_sum[RUN_PIXELS];       /* Σ_{c∈S} exp (z_c - set_max) */
+  float log_sum_set[RUN_PIXELS];   /* log Σ_{c∈S} exp z_c */
   float set_weight[RUN_PIXELS];    /* w(S) */
 } LossRun;
 
@@ -53,6 +59,29 @@ static gboolean
 labelled (const LossJob *job, uint16_t mask)
 {
   return mask != 0 && mask != job->all;
+}
+
+/* The rare pixel whose allowed classes all lie far below the maximum: its
+ * set terms from the logits about the set's own maximum. */
+static void
+load_far_set (const LossJob *job, int n, size_t p, int i, LossRun *run)
+{
+  float set_max = -INFINITY;
+  for (int c = 0; c < job->n_classes; c++)
+    if ((run->mask[i] >> c) & 1)
+      set_max = MAX (set_max, pulmo_tensor_plane (job->logits, n, c)[p]);
+  float set_sum = 0.0f;
+  for (int c = 0; c < job->n_classes; c++)
+    {
+      float e = 0.0f;
+      if ((run->mask[i] >> c) & 1)
+        e = expf (pulmo_tensor_plane (job->logits, n, c)[p] - set_max);
+      run->set_prob[c][i] = e;
+      set_sum += e;
+    }
+  for (int c = 0; c < job->n_classes; c++)
+    run->set_prob[c][i] /= set_sum;
+  run->log_sum_set[i] = set_max + logf (set_sum);
 }
 
 static void
@@ -63,15 +92,14 @@ load_run (const LossJob *job, int item, LossRun *run)
   size_t p0 = (size_t) (item % job->runs_per_sample) * RUN_PIXELS;
   int len = run->len = (int) MIN ((size_t) RUN_PIXELS, plane - p0);
   const uint16_t *masks = job->masks + (size_t) n * plane + p0;
-  float max[RUN_PIXELS], sum[RUN_PIXELS], n_allowed[RUN_PIXELS];
+  float max[RUN_PIXELS], sum[RUN_PIXELS], set_sum[RUN_PIXELS], n_allowed[RUN_PIXELS];
 
   for (int i = 0; i < len; i++)
     {
       run->mask[i] = masks[i] & job->all;
       max[i] = -INFINITY;
-      run->set_max[i] = -INFINITY;
       sum[i] = 0.0f;
-      run->set_sum[i] = 0.0f;
+      set_sum[i] = 0.0f;
       run->set_weight[i] = 0.0f;
       n_allowed[i] = 0.0f;
     }
@@ -82,33 +110,40 @@ load_run (const LossJob *job, int item, LossRun *run)
         {
           gboolean allowed = (run->mask[i] >> c) & 1;
           max[i] = z[i] > max[i] ? z[i] : max[i];
-          if (allowed && z[i] > run->set_max[i])
-            run->set_max[i] = z[i];
           run->set_weight[i] += allowed ? job->weight[c] : 0.0f;
           n_allowed[i] += allowed ? 1.0f : 0.0f;
         }
     }
+  /* One exponential per class and pixel serves the softmax and the set. */
   for (int c = 0; c < job->n_classes; c++)
     {
       const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
-      float *p = run->prob[c];
+      float *e = run->prob[c];
       for (int i = 0; i < len; i++)
         {
-          p[i] = expf (z[i] - max[i]);
-          sum[i] += p[i];
-          if ((run->mask[i] >> c) & 1)
-            run->set_sum[i] += expf (z[i] - run->set_max[i]);
+          e[i] = expf (z[i] - max[i]);
+          sum[i] += e[i];
+          set_sum[i] += ((run->mask[i] >> c) & 1) ? e[i] : 0.0f;
         }
     }
   for (int i = 0; i < len; i++)
     {
       run->log_sum_all[i] = max[i] + logf (sum[i]);
-      sum[i] = 1.0f / sum[i];
+      run->log_sum_set[i] = max[i] + logf (MAX (set_sum[i], SET_SUM_FLOOR));
       run->set_weight[i] = n_allowed[i] > 0.0f ? run->set_weight[i] / n_allowed[i] : 0.0f;
+      sum[i] = 1.0f / sum[i];
+      set_sum[i] = set_sum[i] >= SET_SUM_FLOOR ? 1.0f / set_sum[i] : 0.0f;
     }
   for (int c = 0; c < job->n_classes; c++)
     for (int i = 0; i < len; i++)
-      run->prob[c][i] *= sum[i];
+      {
+        float e = run->prob[c][i];
+        run->set_prob[c][i] = ((run->mask[i] >> c) & 1) ? e * set_sum[i] : 0.0f;
+        run->prob[c][i] = e * sum[i];
+      }
+  for (int i = 0; i < len; i++)
+    if (set_sum[i] == 0.0f && labelled (job, run->mask[i]))
+      load_far_set (job, n, p0 + i, i, run);
 }
 
 static void
@@ -128,8 +163,7 @@ loss_sum_runs (void *data, int begin, int end, int worker)
           if (!labelled (job, run.mask[i]))
             continue;
           /* -log Σ_{c∈S} p_c = log Σ_c e^z - log Σ_{c∈S} e^z */
-          float log_set = run.set_max[i] + logf (run.set_sum[i]);
-          ce += (double) run.set_weight[i] * (run.log_sum_all[i] - log_set);
+          ce += (double) run.set_weight[i] * (run.log_sum_all[i] - run.log_sum_set[i]);
           weight += run.set_weight[i];
           count += 1.0;
         }
@@ -190,22 +224,15 @@ loss_gradient_runs (void *data, int begin, int end, int worker)
 
       for (int c = 0; c < job->n_classes; c++)
         {
-          const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
           float *dz = pulmo_tensor_plane (job->dlogits, n, c) + p0;
           const float *p = run.prob[c];
+          const float *q = run.set_prob[c];
           for (int i = 0; i < run.len; i++)
             {
-              uint16_t m = run.mask[i];
-              if (!labelled (job, m))
-                {
-                  dz[i] = 0.0f;
-                  continue;
-                }
-              /* CE: w(S) · (p_c - q_c), q_c = p_c / Σ_{S} p (0 outside S),
-               * computed from the logits so it survives underflow. */
-              float q = ((m >> c) & 1) ? expf (z[i] - run.set_max[i]) / run.set_sum[i] : 0.0f;
-              dz[i] = job->ce_scale * run.set_weight[i] * (p[i] - q)
-                      + p[i] * (grad[c][i] - dot[i]);
+              /* CE: w(S) · (p_c - q_c); Dice through the softmax. */
+              float g = job->ce_scale * run.set_weight[i] * (p[i] - q[i])
+                        + p[i] * (grad[c][i] - dot[i]);
+              dz[i] = labelled (job, run.mask[i]) ? g : 0.0f;
             }
         }
     }

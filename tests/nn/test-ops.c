@@ -732,6 +732,12 @@ test_loss_partial_ce (void)
   for (int c = 0; c < 4; c++)
     sum += exp (logits->data[c]);
   g_assert_cmpfloat_with_epsilon (loss, log (sum) + 200, 1e-3);
+  /* ... and so does its gradient: p - q with q = (0, 0, 0, 0, 1). */
+  g_autoptr (PulmoTensor) grad = pulmo_tensor_new (1, k, 1, 1);
+  pulmo_seg_loss (logits, &mask, &ce_only, grad, NULL);
+  for (int c = 0; c < 4; c++)
+    g_assert_cmpfloat_with_epsilon (grad->data[c], exp (logits->data[c]) / sum, 1e-6);
+  g_assert_cmpfloat_with_epsilon (grad->data[4], -1.0, 1e-6);
 
   /* Class weights with mixed pixels, against the definition. */
   int n = 2, h = 3, w = 5;

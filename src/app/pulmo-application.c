@@ -5,6 +5,7 @@
 
 struct _PulmoApplication {
   GtkApplication parent_instance;
+  GFile *labels;   /* --labels FILE: opened onto the CT given with it */
 };
 
 G_DEFINE_FINAL_TYPE (PulmoApplication, pulmo_application, GTK_TYPE_APPLICATION)
@@ -25,16 +26,41 @@ pulmo_application_activate (GApplication *application)
   gtk_window_present (window);
 }
 
-/* `pulmo FILE…`: each file or DICOM folder in its own window. */
+/* `pulmo FILE…`: each file or DICOM folder in its own window; `--labels` goes
+ * onto the first. */
 static void
 pulmo_application_open (GApplication *application, GFile **files, int n_files, const char *hint)
 {
+  PulmoApplication *self = PULMO_APPLICATION (application);
   for (int f = 0; f < n_files; f++)
     {
       PulmoWindow *window = pulmo_window_new (GTK_APPLICATION (application));
-      pulmo_window_open (window, files[f]);
+      if (f == 0 && self->labels != NULL)
+        pulmo_window_open_with_labels (window, files[f], self->labels);
+      else
+        pulmo_window_open (window, files[f]);
       gtk_window_present (GTK_WINDOW (window));
     }
+}
+
+static int
+pulmo_application_handle_local_options (GApplication *application, GVariantDict *options)
+{
+  PulmoApplication *self = PULMO_APPLICATION (application);
+  const char *labels = NULL;
+  if (g_variant_dict_lookup (options, "labels", "^&ay", &labels))
+    {
+      g_clear_object (&self->labels);
+      self->labels = g_file_new_for_commandline_arg (labels);
+    }
+  return -1; /* carry on */
+}
+
+static void
+pulmo_application_finalize (GObject *object)
+{
+  g_clear_object (&PULMO_APPLICATION (object)->labels);
+  G_OBJECT_CLASS (pulmo_application_parent_class)->finalize (object);
 }
 
 static void
@@ -89,6 +115,8 @@ static void
 pulmo_application_class_init (PulmoApplicationClass *klass)
 {
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+  G_OBJECT_CLASS (klass)->finalize = pulmo_application_finalize;
+  app_class->handle_local_options = pulmo_application_handle_local_options;
   app_class->activate = pulmo_application_activate;
   app_class->open = pulmo_application_open;
   app_class->startup = pulmo_application_startup;
@@ -97,4 +125,10 @@ pulmo_application_class_init (PulmoApplicationClass *klass)
 static void
 pulmo_application_init (PulmoApplication *self)
 {
+  static const GOptionEntry options[] = {
+    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, NULL, "Open FILE as the label map of the CT", "FILE" },
+    { NULL },
+  };
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), "[CT.nii.gz | DICOM-FOLDER…]");
 }

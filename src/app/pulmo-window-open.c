@@ -129,11 +129,17 @@ load_finished (GObject *source, GAsyncResult *result, gpointer data)
   g_autofree char *uri = g_file_get_uri (job->file);
   gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
   g_action_group_activate_action (G_ACTION_GROUP (self), "layout", g_variant_new_string ("all"));
+  if (self->pending_labels != NULL)
+    {
+      g_autoptr (GFile) labels = g_steal_pointer (&self->pending_labels);
+      pulmo_window_open_labels (self, labels);
+    }
 }
 
 void
 _pulmo_window_cancel_load (PulmoWindow *self)
 {
+  g_clear_object (&self->pending_labels);
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_task);
@@ -185,6 +191,13 @@ pulmo_window_open (PulmoWindow *self, GFile *file)
   g_return_if_fail (PULMO_IS_WINDOW (self));
   gboolean folder = g_file_query_file_type (file, G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY;
   start_load (self, folder ? LOAD_DICOM : LOAD_CT, file);
+}
+
+void
+pulmo_window_open_with_labels (PulmoWindow *self, GFile *ct, GFile *labels)
+{
+  pulmo_window_open (self, ct);
+  g_set_object (&self->pending_labels, labels);
 }
 
 void

@@ -16,6 +16,7 @@ struct _PulmoWindow {
 
   GTask *load_task;              /* the running load, if any */
   GCancellable *load_cancellable;
+  GFile *pending_labels;         /* opened onto the CT being loaded, once it is there */
   guint progress_timeout;
   GMenu *recent_submenu;         /* template: rebuilt from GtkRecentManager */
 
@@ -30,6 +31,7 @@ struct _PulmoWindow {
   PulmoSliceView *axial_view;
   PulmoSliceView *coronal_view;
   PulmoSliceView *sagittal_view;
+  GtkWidget *panel_scroller;
   PulmoPanel *panel;
   GtkLabel *status_label;
   GtkProgressBar *progress_bar;

@@ -120,6 +120,7 @@ on_volume_changed (PulmoViewState *state, PulmoWindow *self)
   gtk_label_set_text (self->subtitle_label, has ? name : "");
   gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), has);
   gtk_stack_set_visible_child_name (self->main_stack, has ? "views" : "empty");
+  gtk_widget_set_visible (self->panel_scroller, has);
   _pulmo_window_update_actions (self);
 }
 
@@ -181,6 +182,7 @@ pulmo_window_class_init (PulmoWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, axial_view);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, coronal_view);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, sagittal_view);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, panel_scroller);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, panel);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, status_label);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, progress_bar);

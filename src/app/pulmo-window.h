@@ -16,6 +16,8 @@ PulmoWindow *pulmo_window_new (GtkApplication *application);
 
 /* Opens a NIfTI file or a DICOM folder as the CT, in the background. */
 void pulmo_window_open (PulmoWindow *window, GFile *file);
+/* Opens @ct, then @labels onto it once it has loaded. */
+void pulmo_window_open_with_labels (PulmoWindow *window, GFile *ct, GFile *labels);
 /* Opens a label file onto the current CT, in the background. */
 void pulmo_window_open_labels (PulmoWindow *window, GFile *file);
 gboolean pulmo_window_is_loading (PulmoWindow *window);

@@ -169,10 +169,17 @@ show_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double 
   pango_layout_get_pixel_size (layout, &text_width, &text_height);
   x -= align_x * text_width;
   y -= align_y * text_height;
-  /* A dark shadow keeps text legible over bright bone and white overlays. */
-  cairo_set_source_rgba (cr, 0, 0, 0, 0.85);
-  cairo_move_to (cr, x + 1, y + 1);
-  pango_cairo_show_layout (cr, layout);
+  /* A translucent dark plate keeps text legible over bone, contrast and overlays. */
+  const double pad = 3.0, radius = 3.0;
+  double left = x - pad, top = y - pad / 2, right = x + text_width + pad, bottom = y + text_height + pad / 2;
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, right - radius, top + radius, radius, -G_PI / 2, 0);
+  cairo_arc (cr, right - radius, bottom - radius, radius, 0, G_PI / 2);
+  cairo_arc (cr, left + radius, bottom - radius, radius, G_PI / 2, G_PI);
+  cairo_arc (cr, left + radius, top + radius, radius, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.55);
+  cairo_fill (cr);
   cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
   cairo_move_to (cr, x, y);
   pango_cairo_show_layout (cr, layout);

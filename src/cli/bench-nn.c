@@ -3,7 +3,10 @@
  * for a training step (batch 8: forward, loss, backward, AdamW), with the
  * GFLOPS reached, beside PyTorch on the identical network measured the same
  * way in the same run (tests/anchors/pytorch_unet.py, Debian's python3-torch).
- * The two run one after the other, never at once. */
+ * The anchor runs as a child process that waits for commands: each timed run
+ * of Pulmo is followed by one of PyTorch, never at the same time, so that
+ * both see the same machine even when other work comes and goes; the figures
+ * are the medians. */
 #include "cli/pulmo-cli.h"
 
 #include "nn/cpu-setup.h"
@@ -13,6 +16,7 @@
 #include "nn/unet.h"
 #include "pulmo-config.h"
 
+#include <gio/gio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,13 +54,117 @@ fill_uniform (PulmoTensor *t, PulmoRng *rng)
     t->data[i] = (float) pulmo_rng_uniform (rng);
 }
 
+/* ---- The PyTorch anchor, a child process answering "infer" and "train" ---- */
+
+typedef struct {
+  GSubprocess *process;
+  GDataInputStream *out;
+  char *torch_version;
+} Anchor;
+
+static void
+anchor_stop (Anchor *anchor)
+{
+  if (anchor->process != NULL)
+    {
+      g_output_stream_close (g_subprocess_get_stdin_pipe (anchor->process), NULL, NULL);
+      g_subprocess_wait (anchor->process, NULL, NULL);
+    }
+  g_clear_object (&anchor->out);
+  g_clear_object (&anchor->process);
+  g_clear_pointer (&anchor->torch_version, g_free);
+}
+
+/* Why the child failed, from its standard error. */
+static char *
+anchor_failure (Anchor *anchor)
+{
+  GInputStream *err = g_subprocess_get_stderr_pipe (anchor->process);
+  char buffer[4096];
+  gsize got = 0;
+  g_input_stream_read_all (err, buffer, sizeof buffer - 1, &got, NULL, NULL);
+  buffer[got] = '\0';
+  if (strstr (buffer, "No module named 'torch'") != NULL)
+    return g_strdup ("python3-torch is not installed");
+  const char *last = buffer;
+  for (const char *p = buffer; *p != '\0'; p++)
+    if (*p == '\n' && p[1] != '\0')
+      last = p + 1;
+  return g_strdup_printf ("the anchor script failed: %s", got > 0 ? g_strstrip ((char *) last) : "no output");
+}
+
+static gboolean
+anchor_start (Anchor *anchor, int base, const BenchOptions *opt)
+{
+  g_autofree char *script = g_build_filename (PULMO_SOURCE_DIR, "tests", "anchors",
+                                              "pytorch_unet.py", NULL);
+  g_autofree char *base_arg = g_strdup_printf ("%d", base);
+  g_autofree char *size_arg = g_strdup_printf ("%d", opt->size);
+  g_autofree char *batch_arg = g_strdup_printf ("%d", opt->batch);
+  g_autofree char *threads_arg = g_strdup_printf ("%d", pulmo_parallel_n_threads ());
+  g_autoptr (GError) error = NULL;
+  anchor->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                      | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                                      "/usr/bin/python3", script, "--serve", "--base", base_arg,
+                                      "--depth", "4", "--classes", "4", "--in-channels", "1",
+                                      "--size", size_arg, "--batch", batch_arg,
+                                      "--threads", threads_arg, NULL);
+  g_autofree char *why = NULL;
+  if (anchor->process != NULL)
+    {
+      anchor->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (anchor->process));
+      for (;;)
+        {
+          g_autofree char *line = g_data_input_stream_read_line (anchor->out, NULL, NULL, NULL);
+          if (line == NULL)
+            {
+              why = anchor_failure (anchor);
+              break;
+            }
+          if (g_str_has_prefix (line, "torch_version "))
+            anchor->torch_version = g_strdup (line + 14);
+          if (strcmp (line, "ready") == 0)
+            return TRUE;
+        }
+    }
+  else
+    why = g_strdup (error->message);
+  printf ("  PyTorch anchor unavailable (%s).\n"
+          "  Install it with: sudo apt-get install python3-torch\n", why);
+  anchor_stop (anchor);
+  return FALSE;
+}
+
+/* Milliseconds of one run of @command in the anchor, or -1 if it failed. */
+static double
+anchor_run (Anchor *anchor, const char *command)
+{
+  if (anchor->process == NULL)
+    return -1;
+  GOutputStream *in = g_subprocess_get_stdin_pipe (anchor->process);
+  g_autofree char *line = NULL;
+  if (g_output_stream_write_all (in, command, strlen (command), NULL, NULL, NULL) &&
+      g_output_stream_write_all (in, "\n", 1, NULL, NULL, NULL) && g_output_stream_flush (in, NULL, NULL))
+    line = g_data_input_stream_read_line (anchor->out, NULL, NULL, NULL);
+  if (line == NULL || !g_str_has_prefix (line, "ms "))
+    {
+      g_autofree char *why = anchor_failure (anchor);
+      printf ("  PyTorch anchor stopped (%s)\n", why);
+      anchor_stop (anchor);
+      return -1;
+    }
+  return g_ascii_strtod (line + 3, NULL);
+}
+
+/* ---- Measurements ------------------------------------------------------ */
+
 /* Milliseconds per sample by stage and by resolution level. */
 static void
 print_profile (const char *title, const PulmoUNetProfile *profile, double samples,
                const char *const *extra_names, const double *extra_s, int n_extra)
 {
   double per = 1e3 / samples;
-  printf ("    %s, ms per sample:\n", title);
+  printf ("    Pulmo %s, ms per sample:\n", title);
   for (int s = 0; s < PULMO_UNET_N_STAGES; s++)
     if (profile->seconds[s] > 0)
       printf ("      %-24s %8.2f\n", pulmo_unet_stage_name (s), profile->seconds[s] * per);
@@ -68,8 +176,9 @@ print_profile (const char *title, const PulmoUNetProfile *profile, double sample
   printf ("\n");
 }
 
-static double
-measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
+static void
+measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Anchor *anchor,
+                   Figures *pulmo, Figures *torch)
 {
   g_autoptr (PulmoUNetWorkspace) ws = pulmo_unet_workspace_new (net, opt->size, opt->size);
   g_autoptr (PulmoTensor) input = pulmo_tensor_new (1, 1, opt->size, opt->size);
@@ -77,21 +186,30 @@ measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
   fill_uniform (input, rng);
   PulmoUNetProfile profile = { { 0 }, { 0 } };
   g_autofree double *ms = g_new (double, opt->infer_iters);
+  g_autofree double *anchor_ms = g_new (double, opt->infer_iters);
   for (int i = -2; i < opt->infer_iters; i++)   /* two warm-up runs: folding, page faults */
     {
       pulmo_unet_workspace_set_profile (ws, opt->profile && i >= 0 ? &profile : NULL);
       gint64 start = g_get_monotonic_time ();
       pulmo_unet_infer (net, ws, input, logits);
+      double elapsed = (g_get_monotonic_time () - start) / 1e3;
+      double anchor_elapsed = anchor_run (anchor, "infer");
       if (i >= 0)
-        ms[i] = (g_get_monotonic_time () - start) / 1e3;
+        {
+          ms[i] = elapsed;
+          anchor_ms[i] = anchor_elapsed;
+        }
     }
   if (opt->profile)
     print_profile ("inference", &profile, opt->infer_iters, NULL, NULL, 0);
-  return median (ms, opt->infer_iters);
+  pulmo->infer_ms = median (ms, opt->infer_iters);
+  if (anchor->process != NULL)
+    torch->infer_ms = median (anchor_ms, opt->infer_iters);
 }
 
-static double
-measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
+static void
+measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Anchor *anchor,
+                  Figures *pulmo, Figures *torch)
 {
   int size = opt->size, batch = opt->batch;
   g_autoptr (PulmoUNetActivations) acts = pulmo_unet_activations_new (net, batch, size, size);
@@ -108,6 +226,7 @@ measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
   double loss_s = 0, optim_s = 0;
 
   g_autofree double *ms = g_new (double, opt->train_iters);
+  g_autofree double *anchor_ms = g_new (double, opt->train_iters);
   for (int i = -1; i < opt->train_iters; i++)   /* one warm-up step */
     {
       pulmo_unet_activations_set_profile (acts, opt->profile && i >= 0 ? &profile : NULL);
@@ -121,9 +240,11 @@ measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
       gint64 optim_start = g_get_monotonic_time ();
       pulmo_unet_adamw_step (net, optim);
       gint64 end = g_get_monotonic_time ();
+      double anchor_elapsed = anchor_run (anchor, "train");
       if (i < 0)
         continue;
       ms[i] = (end - start) / 1e3 / batch;
+      anchor_ms[i] = anchor_elapsed / batch;
       loss_s += (loss_end - loss_start) * 1e-6;
       optim_s += (end - optim_start) * 1e-6;
     }
@@ -133,52 +254,9 @@ measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng)
       double seconds[] = { loss_s, optim_s };
       print_profile ("training step", &profile, (double) opt->train_iters * batch, names, seconds, 2);
     }
-  return median (ms, opt->train_iters);
-}
-
-/* Runs the PyTorch anchor; FALSE (and a line saying why) if it cannot. */
-static gboolean
-run_anchor (int base, const BenchOptions *opt, Figures *figures, char **torch_version)
-{
-  g_autofree char *script = g_build_filename (PULMO_SOURCE_DIR, "tests", "anchors",
-                                              "pytorch_unet.py", NULL);
-  g_autofree char *base_arg = g_strdup_printf ("%d", base);
-  g_autofree char *size_arg = g_strdup_printf ("%d", opt->size);
-  g_autofree char *batch_arg = g_strdup_printf ("%d", opt->batch);
-  g_autofree char *infer_arg = g_strdup_printf ("%d", opt->infer_iters);
-  g_autofree char *train_arg = g_strdup_printf ("%d", opt->train_iters);
-  g_autofree char *threads_arg = g_strdup_printf ("%d", pulmo_parallel_n_threads ());
-  char *argv[] = {
-    "/usr/bin/python3", script, "--base", base_arg, "--depth", "4", "--classes", "4",
-    "--in-channels", "1", "--size", size_arg, "--batch", batch_arg,
-    "--infer-iters", infer_arg, "--train-iters", train_arg, "--threads", threads_arg, NULL,
-  };
-  g_autofree char *out = NULL, *err = NULL;
-  g_autoptr (GError) error = NULL;
-  int status = 0;
-  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error) ||
-      !g_spawn_check_wait_status (status, NULL))
-    {
-      const char *why = error ? error->message
-                      : (err && strstr (err, "No module named 'torch'")) ? "python3-torch is not installed"
-                      : "the script failed";
-      printf ("  PyTorch anchor unavailable (%s).\n"
-              "  Install it with: sudo apt-get install python3-torch\n", why);
-      if (err != NULL && error == NULL && strstr (err, "No module named") == NULL)
-        printf ("%s", err);
-      return FALSE;
-    }
-  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
-  for (int i = 0; lines[i] != NULL; i++)
-    {
-      if (g_str_has_prefix (lines[i], "infer_ms "))
-        figures->infer_ms = g_ascii_strtod (lines[i] + 9, NULL);
-      else if (g_str_has_prefix (lines[i], "train_ms_per_sample "))
-        figures->train_ms_per_sample = g_ascii_strtod (lines[i] + 20, NULL);
-      else if (g_str_has_prefix (lines[i], "torch_version ") && *torch_version == NULL)
-        *torch_version = g_strdup (lines[i] + 14);
-    }
-  return TRUE;
+  pulmo->train_ms_per_sample = median (ms, opt->train_iters);
+  if (anchor->process != NULL)
+    torch->train_ms_per_sample = median (anchor_ms, opt->train_iters);
 }
 
 static void
@@ -193,7 +271,7 @@ print_row (const char *what, const char *unit, double pulmo_ms, double gflop, do
 }
 
 static void
-bench_base (int base, const BenchOptions *opt, gboolean anchor, char **torch_version)
+bench_base (int base, const BenchOptions *opt, gboolean use_anchor, char **torch_version)
 {
   PulmoUNetConfig config = { 1, base, BENCH_DEPTH, BENCH_CLASSES };
   g_autoptr (PulmoUNet) net = pulmo_unet_new (&config, 1);
@@ -205,12 +283,14 @@ bench_base (int base, const BenchOptions *opt, gboolean anchor, char **torch_ver
   fflush (stdout);
 
   Figures pulmo = { -1, -1 }, torch = { -1, -1 };
+  Anchor anchor = { NULL, NULL, NULL };
+  if (use_anchor && anchor_start (&anchor, base, opt) && *torch_version == NULL)
+    *torch_version = g_strdup (anchor.torch_version);
   if (opt->infer_iters > 0)
-    pulmo.infer_ms = measure_inference (net, opt, &rng);
+    measure_inference (net, opt, &rng, &anchor, &pulmo, &torch);
   if (opt->train_iters > 0)
-    pulmo.train_ms_per_sample = measure_training (net, opt, &rng);
-  if (anchor)
-    run_anchor (base, opt, &torch, torch_version);
+    measure_training (net, opt, &rng, &anchor, &pulmo, &torch);
+  anchor_stop (&anchor);
 
   if (pulmo.infer_ms > 0)
     print_row ("inference, batch 1", "slice", pulmo.infer_ms, forward_gflop, torch.infer_ms, 2.0);
@@ -260,7 +340,8 @@ pulmo_bench_nn (int argc, char **argv)
   if (only_base != 0 && only_base != 32 && only_base != 16)
     bench_base (only_base, &opt, !no_anchor, &torch_version);
   if (torch_version != NULL)
-    printf ("anchor: PyTorch %s (tests/anchors/pytorch_unet.py), medians; eval mode without "
-            "BN folding, training with AdamW and CE + Dice\n", torch_version);
+    printf ("anchor: PyTorch %s (tests/anchors/pytorch_unet.py), same network; runs alternate "
+            "with Pulmo's, medians of each; eval mode (BN not folded), training with CE + Dice "
+            "and AdamW\n", torch_version);
   return 0;
 }

@@ -7,11 +7,13 @@ state_dict keys are the tensor names of Pulmo's model files): per level two
 transposed conv with bias, concat [skip ; up], two (conv -> BN -> ReLU); 1x1
 head with bias. Base 32, depth 4, 1 -> 4 classes: 7,762,564 parameters.
 
-Prints one line per measurement, "key value", for the benchmark to parse.
+Run alone, it prints its medians ("key value" lines). `pulmo bench nn` runs it
+with --serve and alternates single runs of its own with single runs here.
 Also imported by make_unet_reference.py.
 """
 import argparse
 import statistics
+import sys
 import time
 
 import torch
@@ -88,6 +90,37 @@ def median_ms(fn, iterations, warmup):
     return statistics.median(times)
 
 
+def serve(model, args):
+    """Answers "infer" and "train" lines on stdin with "ms T" (one inference at
+    batch 1, one training step of the whole batch), so that `pulmo bench nn`
+    can alternate its own runs with these and both see the same machine."""
+    infer_x = torch.rand(1, args.in_channels, args.size, args.size)
+    train_x = torch.rand(args.batch, args.in_channels, args.size, args.size)
+    target = torch.randint(0, args.classes, (args.batch, args.size, args.size))
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            model(infer_x)
+
+    def train():
+        model.train()
+        optim.zero_grad(set_to_none=False)
+        seg_loss(model(train_x), target, args.classes).backward()
+        optim.step()
+
+    commands = {"infer": infer, "train": train}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        fn = commands.get(line.strip())
+        if fn is None:
+            break
+        start = time.perf_counter()
+        fn()
+        print(f"ms {(time.perf_counter() - start) * 1000:.3f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", type=int, default=32)
@@ -99,6 +132,8 @@ def main():
     parser.add_argument("--infer-iters", type=int, default=10)
     parser.add_argument("--train-iters", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--serve", action="store_true",
+                        help="answer infer/train commands on stdin (for pulmo bench nn)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -107,6 +142,9 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     print(f"torch_version {torch.__version__}")
     print(f"parameters {n_params}")
+    if args.serve:
+        serve(model, args)
+        return
 
     if args.infer_iters > 0:
         model.eval()

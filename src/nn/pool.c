@@ -53,9 +53,15 @@ pool_forward_planes (void *data, int begin, int end, int worker)
           const float *r1 = r0 + w;
           float *o = out + (size_t) i * out_w;
           uint8_t *a = arg != NULL ? arg + (size_t) i * out_w : NULL;
+          /* Rows two pairs ahead, fetched while this pair is worked on: the
+           * hardware prefetcher alone left this loop at half the speed of a
+           * memcpy of the same size (measured at 8×32×256²). */
+          const float *next = i + 2 < out_h ? r0 + 4 * w : r0;
           int j = 0;
           for (; j + 4 <= out_w; j += 4)
             {
+              __builtin_prefetch (next + 2 * j);
+              __builtin_prefetch (next + w + 2 * j);
               PulmoVec4 v0, v1, v2, v3;
               pulmo_vec4_load_deinterleave (r0 + 2 * j, &v0, &v1);
               pulmo_vec4_load_deinterleave (r1 + 2 * j, &v2, &v3);
@@ -124,9 +130,12 @@ pool_backward_planes (void *data, int begin, int end, int worker)
           /* Every element of the 2×2 block is written, so no separate
            * clearing pass is needed when overwriting (and stale values, even
            * NaN, never leak through). */
+          float *next = i + 2 < out_h ? r0 + 4 * w : r0;
           int j = 0;
           for (; j + 4 <= out_w; j += 4)
             {
+              __builtin_prefetch (next + 2 * j, 1);
+              __builtin_prefetch (next + w + 2 * j, 1);
               Bytes4 bytes;
               memcpy (&bytes, a + j, sizeof bytes);
               PulmoMask4 k = __builtin_convertvector (bytes, PulmoMask4);

@@ -66,29 +66,25 @@ upconv_forward_bands (void *data, int begin, int end, int worker)
 
       for (int o = 0; o < c_out; o++)
         {
-          float b = job->bias[o];
+          PulmoVec4 b4 = pulmo_vec4_splat (job->bias[o]);
           float *out = job->y->data + ((size_t) n * c_out + o) * out_plane;
-          for (int ky = 0; ky < 2; ky++)
-            {
-              const float *t0 = t + (size_t) (o * 4 + ky * 2) * pixels;
-              const float *t1 = t0 + pixels;
-              for (int i = 0; i < rows; i++)
-                {
-                  float *row = out + (size_t) (2 * (i0 + i) + ky) * out_w;
-                  const float *s0 = t0 + (size_t) i * w;
-                  const float *s1 = t1 + (size_t) i * w;
-                  PulmoVec4 b4 = pulmo_vec4_splat (b);
-                  int j = 0;
-                  for (; j + 4 <= w; j += 4)
-                    pulmo_vec4_store_interleave (row + 2 * j, pulmo_vec4_load (s0 + j) + b4,
-                                                 pulmo_vec4_load (s1 + j) + b4);
-                  for (; j < w; j++)
-                    {
-                      row[2 * j] = s0[j] + b;
-                      row[2 * j + 1] = s1[j] + b;
-                    }
-                }
-            }
+          /* Output rows in memory order, so the writes stream. */
+          for (int i = 0; i < rows; i++)
+            for (int ky = 0; ky < 2; ky++)
+              {
+                const float *s0 = t + (size_t) (o * 4 + ky * 2) * pixels + (size_t) i * w;
+                const float *s1 = s0 + pixels;
+                float *row = out + (size_t) (2 * (i0 + i) + ky) * out_w;
+                int j = 0;
+                for (; j + 4 <= w; j += 4)
+                  pulmo_vec4_store_interleave (row + 2 * j, pulmo_vec4_load (s0 + j) + b4,
+                                               pulmo_vec4_load (s1 + j) + b4);
+                for (; j < w; j++)
+                  {
+                    row[2 * j] = s0[j] + b4[0];
+                    row[2 * j + 1] = s1[j] + b4[0];
+                  }
+              }
         }
     }
 }
@@ -123,30 +119,27 @@ gather_dy (const PulmoTensor *dy, int n, int o0, int n_o, int i0, int rows, floa
   for (int o = 0; o < n_o; o++)
     {
       const float *in = dy->data + ((size_t) n * dy->c + o0 + o) * out_plane;
-      for (int ky = 0; ky < 2; ky++)
-        {
-          float *g0 = g + (size_t) (o * 4 + ky * 2) * pixels;
-          float *g1 = g0 + pixels;
-          for (int i = 0; i < rows; i++)
-            {
-              const float *row = in + (size_t) (2 * (i0 + i) + ky) * out_w;
-              float *d0 = g0 + (size_t) i * w;
-              float *d1 = g1 + (size_t) i * w;
-              int j = 0;
-              for (; j + 4 <= w; j += 4)
-                {
-                  PulmoVec4 even, odd;
-                  pulmo_vec4_load_deinterleave (row + 2 * j, &even, &odd);
-                  pulmo_vec4_store (d0 + j, even);
-                  pulmo_vec4_store (d1 + j, odd);
-                }
-              for (; j < w; j++)
-                {
-                  d0[j] = row[2 * j];
-                  d1[j] = row[2 * j + 1];
-                }
-            }
-        }
+      /* Input rows in memory order, so the reads stream. */
+      for (int i = 0; i < rows; i++)
+        for (int ky = 0; ky < 2; ky++)
+          {
+            const float *row = in + (size_t) (2 * (i0 + i) + ky) * out_w;
+            float *d0 = g + (size_t) (o * 4 + ky * 2) * pixels + (size_t) i * w;
+            float *d1 = d0 + pixels;
+            int j = 0;
+            for (; j + 4 <= w; j += 4)
+              {
+                PulmoVec4 even, odd;
+                pulmo_vec4_load_deinterleave (row + 2 * j, &even, &odd);
+                pulmo_vec4_store (d0 + j, even);
+                pulmo_vec4_store (d1 + j, odd);
+              }
+            for (; j < w; j++)
+              {
+                d0[j] = row[2 * j];
+                d1[j] = row[2 * j + 1];
+              }
+          }
     }
 }
 

@@ -8,7 +8,8 @@
  * M = N·H·W. Inference uses the running statistics, and is usually folded into
  * the preceding convolution with pulmo_batchnorm_fold().
  *
- * All per-channel arrays hold C floats and are owned by the caller. */
+ * All per-channel arrays hold C floats and are owned by the caller. Work is
+ * split over channels; results do not depend on the number of threads. */
 #pragma once
 
 #include "nn/tensor.h"

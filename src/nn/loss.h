@@ -21,7 +21,8 @@
  * rewards predicting none of it); a class with no known pixel is left out.
  * If no class has a known pixel the Dice loss is 0.
  *
- * loss = ce_weight · CE + dice_weight · Dice. */
+ * loss = ce_weight · CE + dice_weight · Dice. Partial sums are added in a
+ * fixed order: the result does not depend on the number of threads. */
 #pragma once
 
 #include <stdint.h>

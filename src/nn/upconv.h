@@ -5,7 +5,10 @@
  * (cblas_sgemm) over the input pixels.
  *
  * weight: c_in × c_out × 2 × 2 floats, row-major (PyTorch's ConvTranspose2d
- * layout). bias: c_out floats. */
+ * layout). bias: c_out floats.
+ *
+ * Work is split over pulmo_parallel_for(); results are bit-identical whatever
+ * the number of threads and whatever runs beside them. */
 #pragma once
 
 #include "nn/tensor.h"

@@ -15,7 +15,9 @@ what Pulmo's C U-Net must reproduce. Run once; the outputs are committed:
 Arrays: input (2x3x16x16); eval.logits (eval mode, running statistics);
 train.logits (training mode, batch statistics); train.grad_logits (a fixed
 upstream gradient G); grad.NAME for every trainable tensor (of sum(logits*G));
-after.NAME for every BN running statistic after that one training forward.
+after.NAME for every BN running statistic after that one training forward;
+adamw.NAME for every trainable tensor after two AdamW steps with those
+gradients (lr 0.01, weight decay 0.1 on kernels only, as Pulmo decays).
 """
 import os
 import struct
@@ -96,6 +98,14 @@ def main():
     arrays += [("grad." + name, p.grad) for name, p in model.named_parameters()]
     arrays += [("after." + name, b) for name, b in model.named_buffers()
                if not name.endswith("num_batches_tracked")]
+
+    kernels = [p for p in model.parameters() if p.dim() == 4]
+    others = [p for p in model.parameters() if p.dim() != 4]
+    optim = torch.optim.AdamW([{"params": kernels, "weight_decay": 0.1},
+                               {"params": others, "weight_decay": 0.0}], lr=0.01)
+    optim.step()
+    optim.step()
+    arrays += [("adamw." + name, p) for name, p in model.named_parameters()]
 
     os.makedirs(DATA, exist_ok=True)
     with open(os.path.join(DATA, "unet-tiny.pulmonet"), "wb") as f:

@@ -1,7 +1,7 @@
 /* The U-Net as a whole: its size, its outputs and gradients against PyTorch
  * (tests/anchors/make_unet_reference.py), learning a small segmentation task,
- * the model file (round trip and every kind of damage), two inferences at
- * once, and folded against unfolded batch norm. */
+ * AdamW against PyTorch's, the model file (round trip and every kind of
+ * damage), two inferences at once, and folded against unfolded batch norm. */
 #include "nn/unet.h"
 
 #include "core/pulmo-error.h"
@@ -243,6 +243,33 @@ test_reference (void)
       n_checked++;
     }
   g_assert_cmpint (n_checked, ==, n_params);
+
+  /* Two AdamW steps from PyTorch's own gradients, so that the optimiser is
+   * checked alone (a gradient that is nearly zero could flip sign between two
+   * implementations and AdamW would magnify it to a full step). */
+  for (int i = 0; i < n_params; i++)
+    if (params[i].grad != NULL)
+      {
+        g_autofree char *key = g_strconcat ("grad.", params[i].name, NULL);
+        size_t count = pulmo_tensor_numel (params[i].grad);
+        memcpy (params[i].grad->data, ref_array (&ref, key, count), count * sizeof (float));
+      }
+  PulmoAdamWConfig adam = pulmo_adamw_config_default ();
+  adam.lr = 0.01f;
+  adam.weight_decay = 0.1f;
+  g_autoptr (PulmoAdamW) optim = pulmo_unet_adamw_new (net, &adam);
+  pulmo_unet_adamw_step (net, optim);
+  pulmo_unet_adamw_step (net, optim);
+  g_assert_cmpint (pulmo_adamw_n_steps (optim), ==, 2);
+  for (int i = 0; i < n_params; i++)
+    if (params[i].grad != NULL)
+      {
+        g_autofree char *key = g_strconcat ("adamw.", params[i].name, NULL);
+        size_t count = pulmo_tensor_numel (params[i].value);
+        double diff = max_rel_diff (params[i].value->data, ref_array (&ref, key, count), count);
+        if (diff >= 1e-5)
+          g_error ("%s differs from PyTorch by %g (relative to its largest value)", key, diff);
+      }
   g_hash_table_unref (ref.arrays);
 }
 
@@ -408,6 +435,13 @@ test_round_trip (void)
   pulmo_unet_infer (net, ws, input, a);
   pulmo_unet_infer (loaded, ws, input, b);
   g_assert_cmpmem (a->data, pulmo_tensor_numel (a) * 4, b->data, pulmo_tensor_numel (b) * 4);
+
+  /* A folder that does not exist: an error, not a crash. */
+  g_autofree char *nowhere = g_build_filename (dir, "missing-folder", "model.pulmonet", NULL);
+  g_assert_false (pulmo_weights_save (nowhere, net, &info, &error));
+  g_assert_error (error, PULMO_ERROR, PULMO_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "model.pulmonet"));
+  g_clear_error (&error);
 
   /* No temporary file is left beside it. */
   g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);

@@ -3,10 +3,9 @@
  * for a training step (batch 8: forward, loss, backward, AdamW), with the
  * GFLOPS reached, beside PyTorch on the identical network measured the same
  * way in the same run (tests/anchors/pytorch_unet.py, Debian's python3-torch).
- * The anchor runs as a child process that waits for commands: each timed run
- * of Pulmo is followed by one of PyTorch, never at the same time, so that
- * both see the same machine even when other work comes and goes; the figures
- * are the medians. */
+ * The anchor runs as a child process that waits for commands, and the two
+ * take turns, never running at the same time, so that both see the same
+ * machine even when other work comes and goes; the figures are medians. */
 #include "cli/pulmo-cli.h"
 
 #include "nn/cpu-setup.h"
@@ -176,6 +175,12 @@ print_profile (const char *title, const PulmoUNetProfile *profile, double sample
   printf ("\n");
 }
 
+/* Inference takes turns: Pulmo runs once untimed (to warm its caches again
+ * after the other process) and then INFER_TURN timed times, then PyTorch the
+ * same, so that both are measured as a volume is segmented, slice after
+ * slice with warm caches, and both see the same machine over the run. */
+#define INFER_TURN 3
+
 static void
 measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Anchor *anchor,
                    Figures *pulmo, Figures *torch)
@@ -187,18 +192,24 @@ measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Ancho
   PulmoUNetProfile profile = { { 0 }, { 0 } };
   g_autofree double *ms = g_new (double, opt->infer_iters);
   g_autofree double *anchor_ms = g_new (double, opt->infer_iters);
-  for (int i = -2; i < opt->infer_iters; i++)   /* two warm-up runs: folding, page faults */
+  pulmo_unet_infer (net, ws, input, logits);   /* folds BN, faults pages in */
+  anchor_run (anchor, "infer");
+  for (int done = 0; done < opt->infer_iters;)
     {
-      pulmo_unet_workspace_set_profile (ws, opt->profile && i >= 0 ? &profile : NULL);
-      gint64 start = g_get_monotonic_time ();
+      int turn = MIN (INFER_TURN, opt->infer_iters - done);
       pulmo_unet_infer (net, ws, input, logits);
-      double elapsed = (g_get_monotonic_time () - start) / 1e3;
-      double anchor_elapsed = anchor_run (anchor, "infer");
-      if (i >= 0)
+      pulmo_unet_workspace_set_profile (ws, opt->profile ? &profile : NULL);
+      for (int i = done; i < done + turn; i++)
         {
-          ms[i] = elapsed;
-          anchor_ms[i] = anchor_elapsed;
+          gint64 start = g_get_monotonic_time ();
+          pulmo_unet_infer (net, ws, input, logits);
+          ms[i] = (g_get_monotonic_time () - start) / 1e3;
         }
+      pulmo_unet_workspace_set_profile (ws, NULL);
+      anchor_run (anchor, "infer");
+      for (int i = done; i < done + turn; i++)
+        anchor_ms[i] = anchor_run (anchor, "infer");
+      done += turn;
     }
   if (opt->profile)
     print_profile ("inference", &profile, opt->infer_iters, NULL, NULL, 0);
@@ -340,8 +351,9 @@ pulmo_bench_nn (int argc, char **argv)
   if (only_base != 0 && only_base != 32 && only_base != 16)
     bench_base (only_base, &opt, !no_anchor, &torch_version);
   if (torch_version != NULL)
-    printf ("anchor: PyTorch %s (tests/anchors/pytorch_unet.py), same network; runs alternate "
-            "with Pulmo's, medians of each; eval mode (BN not folded), training with CE + Dice "
-            "and AdamW\n", torch_version);
+    printf ("anchor: PyTorch %s (tests/anchors/pytorch_unet.py), same network, taking turns with "
+            "Pulmo (inference: %d runs per turn after one untimed; training: one step per turn), "
+            "medians; eval mode (BN not folded), training with CE + Dice and AdamW\n",
+            torch_version, INFER_TURN);
   return 0;
 }

@@ -287,7 +287,7 @@ print_row (const char *what, const char *unit, double pulmo_ms, double gflop, do
 {
   printf ("  %-26s Pulmo %8.1f ms/%s (%5.0f GFLOPS)", what, pulmo_ms, unit, gflop / pulmo_ms * 1e3);
   if (anchor_ms > 0)
-    printf ("   PyTorch %8.1f ms/%s (%5.0f GFLOPS)   Pulmo %.2fx faster (target %.1fx)",
+    printf ("   PyTorch %8.1f ms/%s (%5.0f GFLOPS)   speed-up %.2fx (target %.1fx)",
             anchor_ms, unit, gflop / anchor_ms * 1e3, anchor_ms / pulmo_ms, target);
   printf ("\n");
 }

@@ -50,6 +50,10 @@ typedef struct {
   uint16_t mask[RUN_PIXELS];
   float prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
   float set_prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS]; /* q_c = p_c / Σ_{S} p, 0 outside S */
+  /* Dice: 1 where membership in c is known, and then the target (0 or 1).
+   * As numbers rather than branches: masks vary from pixel to pixel. */
+  float known[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
+  float target[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
   float log_sum_all[RUN_PIXELS];   /* log Σ_c exp z_c */
   float log_sum_set[RUN_PIXELS];   /* log Σ_{c∈S} exp z_c */
   float set_weight[RUN_PIXELS];    /* w(S) */
@@ -106,12 +110,18 @@ load_run (const LossJob *job, int item, LossRun *run)
   for (int c = 0; c < job->n_classes; c++)
     {
       const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
+      unsigned only_c = 1u << c;
       for (int i = 0; i < len; i++)
         {
-          gboolean allowed = (run->mask[i] >> c) & 1;
+          unsigned m = run->mask[i];
+          float allowed = (float) ((m >> c) & 1);
+          float t = (float) (m == only_c);
           max[i] = z[i] > max[i] ? z[i] : max[i];
-          run->set_weight[i] += allowed ? job->weight[c] : 0.0f;
-          n_allowed[i] += allowed ? 1.0f : 0.0f;
+          run->set_weight[i] += allowed * job->weight[c];
+          n_allowed[i] += allowed;
+          /* known: c alone (t = 1) or c excluded, on a labelled pixel. */
+          run->known[c][i] = (float) ((m != 0) & (m != job->all)) * (t + 1.0f - allowed);
+          run->target[c][i] = t;
         }
     }
   /* One exponential per class and pixel serves the softmax and the set. */
@@ -123,7 +133,7 @@ load_run (const LossJob *job, int item, LossRun *run)
         {
           e[i] = expf (z[i] - max[i]);
           sum[i] += e[i];
-          set_sum[i] += ((run->mask[i] >> c) & 1) ? e[i] : 0.0f;
+          set_sum[i] += (float) ((run->mask[i] >> c) & 1) * e[i];
         }
     }
   for (int i = 0; i < len; i++)
@@ -138,7 +148,7 @@ load_run (const LossJob *job, int item, LossRun *run)
     for (int i = 0; i < len; i++)
       {
         float e = run->prob[c][i];
-        run->set_prob[c][i] = ((run->mask[i] >> c) & 1) ? e * set_sum[i] : 0.0f;
+        run->set_prob[c][i] = (float) ((run->mask[i] >> c) & 1) * e * set_sum[i];
         run->prob[c][i] = e * sum[i];
       }
   for (int i = 0; i < len; i++)
@@ -173,17 +183,13 @@ loss_sum_runs (void *data, int begin, int end, int worker)
 
       for (int c = 0; c < job->n_classes; c++)
         {
-          uint16_t only_c = (uint16_t) (1u << c);
           float inter = 0.0f, pred = 0.0f, target = 0.0f;
-          const float *p = run.prob[c];
+          const float *p = run.prob[c], *known = run.known[c], *t = run.target[c];
           for (int i = 0; i < run.len; i++)
             {
-              uint16_t m = run.mask[i];
-              gboolean known = labelled (job, m) && (m == only_c || !((m >> c) & 1));
-              float t = m == only_c ? 1.0f : 0.0f;
-              inter += known ? p[i] * t : 0.0f;
-              pred += known ? p[i] : 0.0f;
-              target += known ? t : 0.0f;
+              inter += known[i] * p[i] * t[i];
+              pred += known[i] * p[i];
+              target += known[i] * t[i];
             }
           sums[SUM_CLASS (0, c)] = inter;
           sums[SUM_CLASS (1, c)] = pred;
@@ -210,17 +216,11 @@ loss_gradient_runs (void *data, int begin, int end, int worker)
       for (int i = 0; i < run.len; i++)
         dot[i] = 0.0f;
       for (int c = 0; c < job->n_classes; c++)
-        {
-          uint16_t only_c = (uint16_t) (1u << c);
-          for (int i = 0; i < run.len; i++)
-            {
-              uint16_t m = run.mask[i];
-              gboolean known = labelled (job, m) && (m == only_c || !((m >> c) & 1));
-              float t = m == only_c ? 1.0f : 0.0f;
-              grad[c][i] = known ? job->dice_a[c] * t + job->dice_b[c] : 0.0f;
-              dot[i] += run.prob[c][i] * grad[c][i];
-            }
-        }
+        for (int i = 0; i < run.len; i++)
+          {
+            grad[c][i] = run.known[c][i] * (job->dice_a[c] * run.target[c][i] + job->dice_b[c]);
+            dot[i] += run.prob[c][i] * grad[c][i];
+          }
 
       for (int c = 0; c < job->n_classes; c++)
         {

@@ -19,6 +19,7 @@ int pulmo_cmd_bench (int argc, char **argv);
 int pulmo_bench_conv (int argc, char **argv);
 int pulmo_bench_load (int argc, char **argv);
 int pulmo_bench_nn (int argc, char **argv);
+int pulmo_bench_ops (int argc, char **argv);
 int pulmo_bench_render (int argc, char **argv);
 
 G_END_DECLS

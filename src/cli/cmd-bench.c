@@ -16,7 +16,7 @@ static const PulmoBenchmark benchmarks[] = {
   { "load", pulmo_bench_load, "load a 512×512×400 int16 .nii.gz, against gzip -dc" },
   { "render", pulmo_bench_render, "render 512×512 slices with overlay in three orientations, against memcpy" },
   { "nn", pulmo_bench_nn, "U-Net inference and training step, against PyTorch" },
-  { "ops", pulmo_bench_ops, "U-Net operations other than convolution, against memcpy and sgemm" },
+  { "ops", pulmo_bench_ops, "U-Net operations other than convolution, against memcpy, sgemm and expf" },
 };
 
 int

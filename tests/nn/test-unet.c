@@ -390,6 +390,60 @@ test_learns (void)
   g_assert_cmpint (step, <=, max_steps);
 }
 
+/* Five training steps from the same seed and data, twice: bit-identical
+ * weights and running statistics (the kernels never depend on which thread
+ * does what). */
+static void
+train_a_little (PulmoUNet *net)
+{
+  const int size = 32, batch = 4;
+  g_autoptr (PulmoAdamW) optim = pulmo_unet_adamw_new (net, &(PulmoAdamWConfig) {
+    .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f });
+  g_autoptr (PulmoUNetActivations) acts = pulmo_unet_activations_new (net, batch, size, size);
+  g_autoptr (PulmoTensor) images = pulmo_tensor_new (batch, 1, size, size);
+  g_autoptr (PulmoTensor) grad = pulmo_tensor_new (batch, 3, size, size);
+  g_autofree guint8 *labels = g_new (guint8, batch * size * size);
+  g_autofree guint16 *masks = g_new (guint16, batch * size * size);
+  PulmoSegLossOptions loss_options = { NULL, 1.0f, 1.0f, 1.0f };
+  PulmoRng rng;
+  pulmo_rng_init (&rng, 77);
+  for (int step = 0; step < 5; step++)
+    {
+      make_batch (&rng, images, labels);
+      for (int i = 0; i < batch * size * size; i++)
+        masks[i] = (guint16) (1u << labels[i]);
+      pulmo_unet_zero_grad (net);
+      const PulmoTensor *logits = pulmo_unet_forward_train (net, acts, images);
+      pulmo_seg_loss (logits, masks, &loss_options, grad, NULL);
+      pulmo_unet_backward (net, acts, grad);
+      pulmo_unet_adamw_step (net, optim);
+    }
+}
+
+static void
+test_reproducible (void)
+{
+  PulmoUNetConfig config = { .in_channels = 1, .base = 8, .depth = 2, .classes = 3 };
+  g_autoptr (PulmoUNet) a = pulmo_unet_new (&config, 3);
+  g_autoptr (PulmoUNet) b = pulmo_unet_new (&config, 3);
+  train_a_little (a);
+  train_a_little (b);
+  int n_params;
+  const PulmoUNetParam *pa = pulmo_unet_get_params (a, &n_params);
+  const PulmoUNetParam *pb = pulmo_unet_get_params (b, &n_params);
+  for (int i = 0; i < n_params; i++)
+    {
+      size_t bytes = pulmo_tensor_numel (pa[i].value) * sizeof (float);
+      g_assert_cmpmem (pa[i].value->data, bytes, pb[i].value->data, bytes);
+    }
+  /* And training did change the weights. */
+  g_autoptr (PulmoUNet) fresh = pulmo_unet_new (&config, 3);
+  const PulmoUNetParam *w = pulmo_unet_find_param (fresh, "dec0.conv2.weight");
+  const PulmoUNetParam *trained = pulmo_unet_find_param (a, "dec0.conv2.weight");
+  g_assert_true (memcmp (w->value->data, trained->value->data,
+                         pulmo_tensor_numel (w->value) * sizeof (float)) != 0);
+}
+
 /* ---- Model file -------------------------------------------------------- */
 
 static PulmoUNet *
@@ -673,6 +727,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/two-threads", test_two_threads);
   g_test_add_func ("/unet/weights-round-trip", test_round_trip);
   g_test_add_func ("/unet/weights-rejected", test_corrupt);
+  g_test_add_func ("/unet/reproducible-training", test_reproducible);
   g_test_add_func ("/unet/learns-discs-and-squares", test_learns);
   return g_test_run ();
 }

@@ -984,6 +984,96 @@ test_threads_identical (void)
     }
 }
 
+/* FNV-1a over the bytes of @n floats, continuing from @hash. */
+static guint64
+fingerprint_floats (guint64 hash, const float *values, size_t n)
+{
+  const guint8 *bytes = (const guint8 *) values;
+  for (size_t i = 0; i < n * sizeof (float); i++)
+    hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+/* Every operation with a reduction, on shapes that need several bands, blocks
+ * and work items, reduced to one number. */
+static guint64
+ops_fingerprint (void)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (22);
+  int n = 3, c_in = 24, c_out = 20, h = 48, w = 80;
+  size_t n_weights = (size_t) c_in * c_out * 4;
+  g_autoptr (PulmoTensor) x = random_tensor (rng, n, c_in, h, w, -1, 1);
+  g_autofree float *weight = random_floats (rng, n_weights, -0.5, 0.5);
+  g_autofree float *bias = random_floats (rng, c_out, -0.1, 0.1);
+  g_autoptr (PulmoTensor) y = pulmo_tensor_new (n, c_out, 2 * h, 2 * w);
+  g_autoptr (PulmoTensor) bn = pulmo_tensor_new (n, c_out, 2 * h, 2 * w);
+  g_autoptr (PulmoTensor) dy = random_tensor (rng, n, c_out, 2 * h, 2 * w, -1, 1);
+  g_autoptr (PulmoTensor) dx = pulmo_tensor_new (n, c_in, h, w);
+  g_autofree float *dweight = g_new0 (float, n_weights);
+  g_autofree float *dbias = g_new0 (float, c_out);
+  g_autofree float *gamma = random_floats (rng, c_out, 0.5, 2);
+  g_autofree float *beta = random_floats (rng, c_out, -1, 1);
+  g_autofree float *running_mean = g_new0 (float, c_out);
+  g_autofree float *running_var = g_new0 (float, c_out);
+  g_autofree float *mean = g_new (float, c_out);
+  g_autofree float *inv_std = g_new (float, c_out);
+  g_autofree float *dgamma = g_new0 (float, c_out);
+  g_autofree float *dbeta = g_new0 (float, c_out);
+
+  pulmo_upconv2_forward (x, weight, bias, y);
+  pulmo_upconv2_backward (x, weight, dy, dx, dweight, dbias);
+  pulmo_batchnorm_relu_forward_train (y, gamma, beta, running_mean, running_var,
+                                      PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, bn, mean, inv_std);
+  pulmo_relu_backward (bn, dy, dy);
+  pulmo_batchnorm_backward (y, dy, gamma, mean, inv_std, dy, dgamma, dbeta);
+
+  int k = 5;
+  g_autoptr (PulmoTensor) logits = random_tensor (rng, n, k, 2 * h, 2 * w, -3, 3);
+  g_autoptr (PulmoTensor) grad = pulmo_tensor_new (n, k, 2 * h, 2 * w);
+  size_t pixels = (size_t) n * 4 * h * w;
+  g_autofree uint16_t *masks = g_new (uint16_t, pixels);
+  for (size_t i = 0; i < pixels; i++)
+    masks[i] = pulmo_label_mask ((unsigned) g_rand_int_range (rng, 0, 10), k);
+  PulmoSegLossOptions options = { NULL, 1, 1, 1 };
+  float loss = (float) pulmo_seg_loss (logits, masks, &options, grad, NULL);
+
+  guint64 hash = 0xcbf29ce484222325ull;
+  hash = fingerprint_floats (hash, y->data, pulmo_tensor_numel (y));
+  hash = fingerprint_floats (hash, dx->data, pulmo_tensor_numel (dx));
+  hash = fingerprint_floats (hash, dweight, n_weights);
+  hash = fingerprint_floats (hash, dbias, c_out);
+  hash = fingerprint_floats (hash, bn->data, pulmo_tensor_numel (bn));
+  hash = fingerprint_floats (hash, dy->data, pulmo_tensor_numel (dy));
+  hash = fingerprint_floats (hash, running_var, c_out);
+  hash = fingerprint_floats (hash, dgamma, c_out);
+  hash = fingerprint_floats (hash, &loss, 1);
+  hash = fingerprint_floats (hash, grad->data, pulmo_tensor_numel (grad));
+  return hash;
+}
+
+/* Reproducible runs: the same bits with 1, 2 or 3 worker threads (each count
+ * in its own process, as the pool is sized once per process). */
+static void
+test_thread_count_independent (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_print ("fingerprint %016" G_GINT64_MODIFIER "x\n", ops_fingerprint ());
+      return;
+    }
+  g_autofree char *expected = g_strdup_printf ("*fingerprint %016" G_GINT64_MODIFIER "x*",
+                                               ops_fingerprint ());
+  const char *counts[] = { "1", "2", "3" };
+  for (size_t i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      g_setenv ("PULMO_NUM_THREADS", counts[i], TRUE);
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      g_test_trap_assert_stdout (expected);
+    }
+  g_unsetenv ("PULMO_NUM_THREADS");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1006,6 +1096,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/ops/loss/gradient", test_loss_gradient);
   g_test_add_func ("/nn/ops/label-mask", test_label_mask);
   g_test_add_func ("/nn/ops/threads-identical", test_threads_identical);
+  g_test_add_func ("/nn/ops/thread-count-independent", test_thread_count_independent);
 
   return g_test_run ();
 }

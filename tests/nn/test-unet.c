@@ -106,8 +106,8 @@ test_architecture (void)
 
   int n_params;
   const PulmoUNetParam *params = pulmo_unet_get_params (net, &n_params);
-  /* 9 BN layers... per conv: weight + 4 BN tensors; per decoder: up weight,
-   * bias; head: weight, bias. 18 convs → 90, + 8 + 2. */
+  /* Per 3×3 conv (18): its kernel and four BN tensors; per decoder level (4):
+   * the transposed conv's weight and bias; the head's weight and bias. */
   g_assert_cmpint (n_params, ==, 18 * 5 + 4 * 2 + 2);
   g_assert_cmpstr (params[0].name, ==, "enc0.conv1.weight");
   g_assert_cmpint (params[0].shape[0], ==, 32);

@@ -647,6 +647,62 @@ test_corrupt (void)
   g_rmdir (dir);
 }
 
+/* Every byte of the header and metadata, and a spread of tensor bytes, set to
+ * hostile values with the CRC made valid again, so the parser itself sees the
+ * damage: each file either loads or gives a PULMO_ERROR, never anything else
+ * (run under ASan/UBSan this also checks every read stays in bounds). */
+static void
+test_hostile_bytes (void)
+{
+  g_autoptr (PulmoUNet) net = small_net ();
+  g_autofree char *dir = g_dir_make_tmp ("pulmo-weights-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "good.pulmonet", NULL);
+  PulmoModelInfo info = test_info (pulmo_unet_get_config (net), 32);
+  g_assert_true (pulmo_weights_save (path, net, &info, NULL));
+  pulmo_model_info_clear (&info);
+  g_autofree guint8 *good = NULL;
+  gsize size;
+  g_assert_true (g_file_get_contents (path, (char **) &good, &size, NULL));
+  g_autofree guint8 *bad = g_malloc (size);
+
+  static const guint8 values[] = { 0x00, 0xff, 0x80, 0x01 };
+  int n_loaded = 0, n_rejected = 0;
+  for (gsize at = 0; at < size; at += at < 700 ? 1 : 997)
+    for (size_t v = 0; v < G_N_ELEMENTS (values); v++)
+      {
+        memcpy (bad, good, size);
+        if (bad[at] == values[v])
+          continue;
+        bad[at] = values[v];
+        if (at >= 32)
+          set_crc (bad, size);
+        g_autoptr (GError) error = NULL;
+        PulmoModelInfo loaded_info;
+        g_autoptr (PulmoUNet) loaded = pulmo_weights_load_bytes (bad, size, "hostile.pulmonet",
+                                                                 &loaded_info, &error);
+        if (loaded != NULL)
+          {
+            g_assert_no_error (error);
+            pulmo_model_info_clear (&loaded_info);
+            n_loaded++;
+          }
+        else
+          {
+            g_assert_nonnull (error);
+            g_assert_true (error->domain == PULMO_ERROR);
+            g_assert_true (g_str_has_prefix (error->message, "hostile.pulmonet: "));
+            g_assert_null (loaded_info.labels);
+            n_rejected++;
+          }
+      }
+  /* Changed weights and label colours load; broken structure does not. */
+  g_assert_cmpint (n_loaded, >, 0);
+  g_assert_cmpint (n_rejected, >, 0);
+  g_test_message ("%d variants loaded, %d rejected", n_loaded, n_rejected);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* ---- Threads and folding ----------------------------------------------- */
 
 typedef struct {
@@ -727,6 +783,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/two-threads", test_two_threads);
   g_test_add_func ("/unet/weights-round-trip", test_round_trip);
   g_test_add_func ("/unet/weights-rejected", test_corrupt);
+  g_test_add_func ("/unet/weights-hostile-bytes", test_hostile_bytes);
   g_test_add_func ("/unet/reproducible-training", test_reproducible);
   g_test_add_func ("/unet/learns-discs-and-squares", test_learns);
   return g_test_run ();

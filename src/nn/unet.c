@@ -167,7 +167,7 @@ init_conv_bn (ConvBn *layer, PulmoRng *rng)
 }
 
 PulmoUNet *
-pulmo_unet_new (const PulmoUNetConfig *config, guint64 seed)
+pulmo_unet_new_empty (const PulmoUNetConfig *config)
 {
   g_return_val_if_fail (pulmo_unet_config_check (config, NULL), NULL);
 
@@ -202,6 +202,16 @@ pulmo_unet_new (const PulmoUNetConfig *config, guint64 seed)
                                 channels (config, 0), 1, 1, &net->grad_head_weight, TRUE);
   net->head_bias = add_param (net, g_strdup ("head.bias"), 1, config->classes, 0, 0, 0,
                               &net->grad_head_bias, FALSE);
+  return net;
+}
+
+PulmoUNet *
+pulmo_unet_new (const PulmoUNetConfig *config, guint64 seed)
+{
+  PulmoUNet *net = pulmo_unet_new_empty (config);
+  if (net == NULL)
+    return NULL;
+  int depth = config->depth;
 
   /* Initialise in forward order so the seed fixes every number. */
   PulmoRng rng;

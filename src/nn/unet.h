@@ -56,6 +56,8 @@ guint64 pulmo_unet_config_n_values (const PulmoUNetConfig *config);
  * and variance 1. The same seed gives the same network. The config must pass
  * pulmo_unet_config_check(). */
 PulmoUNet *pulmo_unet_new (const PulmoUNetConfig *config, guint64 seed);
+/* All tensors zero, for a loader that fills every one of them. */
+PulmoUNet *pulmo_unet_new_empty (const PulmoUNetConfig *config);
 void pulmo_unet_free (PulmoUNet *net);
 const PulmoUNetConfig *pulmo_unet_get_config (const PulmoUNet *net);
 

@@ -503,7 +503,7 @@ pulmo_weights_load_bytes (const guint8 *data, gsize size, const char *display_na
       pulmo_model_info_clear (info);
       return NULL;
     }
-  g_autoptr (PulmoUNet) net = pulmo_unet_new (&config, 0);
+  g_autoptr (PulmoUNet) net = pulmo_unet_new_empty (&config);
   if (!read_tensors (&r, net))
     {
       pulmo_model_info_clear (info);

@@ -1,13 +1,15 @@
 /* loss.c: weighted partial-label cross-entropy plus batch soft Dice, from
  * logits (see loss.h for the definitions).
  *
- * Two passes over runs of pixels: the first sums the cross-entropy and the
- * per-class Dice terms (partial sums per run, added in run order so the result
- * does not depend on the threads); the second, given the totals, writes the
- * gradient. Both recompute the softmax of the run rather than keep it. */
+ * Two passes over runs of pixels: the first computes the softmax and sums the
+ * cross-entropy and the per-class Dice terms (partial sums per run, added in
+ * run order so the result does not depend on the threads), leaving the
+ * probabilities in dlogits; the second, given the totals, turns them into the
+ * gradient. */
 #include "nn/loss.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "nn/parallel.h"
 
@@ -37,97 +39,108 @@ typedef struct {
   float dice_b[PULMO_LOSS_MAX_CLASSES];
 } LossJob;
 
-/* Below this, Σ_{c∈S} exp (z_c - max) is recomputed about the set's own
- * maximum: the allowed classes are then so unlikely (-log P(S) > 69) that
- * their exponentials relative to the overall maximum may underflow. */
+/* Below this, the sum over the allowed set of exp (z_c - max) (or of the
+ * probabilities) is recomputed about the set's own maximum: the allowed classes
+ * are then so unlikely (-log P(S) > 69) that their terms may have underflowed. */
 #define SET_SUM_FLOOR 1e-30f
 
-/* The softmax of a run and, per pixel, what the cross-entropy of its allowed
- * set S needs. mask[i] is the pixel's allowed set cut to the model's
- * classes. */
+/* One run of pixels: the masks turned into numbers, and the probabilities.
+ * mask[i] is the pixel's allowed set cut to the model's classes. */
 typedef struct {
+  int n;           /* sample */
+  size_t p0;       /* first pixel in the plane */
   int len;
   uint16_t mask[RUN_PIXELS];
-  float prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
-  float set_prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS]; /* q_c = p_c / Σ_{S} p, 0 outside S */
+  float labelled[RUN_PIXELS];      /* 1 when the pixel takes part */
+  float set_weight[RUN_PIXELS];    /* w(S) */
   /* Dice: 1 where membership in c is known, and then the target (0 or 1).
    * As numbers rather than branches: masks vary from pixel to pixel. */
   float known[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
   float target[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
-  float log_sum_all[RUN_PIXELS];   /* log Σ_c exp z_c */
-  float log_sum_set[RUN_PIXELS];   /* log Σ_{c∈S} exp z_c */
-  float set_weight[RUN_PIXELS];    /* w(S) */
+  float prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
 } LossRun;
 
-static gboolean
-labelled (const LossJob *job, uint16_t mask)
-{
-  return mask != 0 && mask != job->all;
-}
-
-/* The rare pixel whose allowed classes all lie far below the maximum: its
- * set terms from the logits about the set's own maximum. */
 static void
-load_far_set (const LossJob *job, int n, size_t p, int i, LossRun *run)
+load_masks (const LossJob *job, int item, LossRun *run)
 {
-  float set_max = -INFINITY;
-  for (int c = 0; c < job->n_classes; c++)
-    if ((run->mask[i] >> c) & 1)
-      set_max = MAX (set_max, pulmo_tensor_plane (job->logits, n, c)[p]);
-  float set_sum = 0.0f;
-  for (int c = 0; c < job->n_classes; c++)
-    {
-      float e = 0.0f;
-      if ((run->mask[i] >> c) & 1)
-        e = expf (pulmo_tensor_plane (job->logits, n, c)[p] - set_max);
-      run->set_prob[c][i] = e;
-      set_sum += e;
-    }
-  for (int c = 0; c < job->n_classes; c++)
-    run->set_prob[c][i] /= set_sum;
-  run->log_sum_set[i] = set_max + logf (set_sum);
-}
-
-static void
-load_run (const LossJob *job, int item, LossRun *run)
-{
-  int n = item / job->runs_per_sample;
   size_t plane = (size_t) job->logits->h * job->logits->w;
-  size_t p0 = (size_t) (item % job->runs_per_sample) * RUN_PIXELS;
-  int len = run->len = (int) MIN ((size_t) RUN_PIXELS, plane - p0);
-  const uint16_t *masks = job->masks + (size_t) n * plane + p0;
-  float max[RUN_PIXELS], sum[RUN_PIXELS], set_sum[RUN_PIXELS], n_allowed[RUN_PIXELS];
+  run->n = item / job->runs_per_sample;
+  run->p0 = (size_t) (item % job->runs_per_sample) * RUN_PIXELS;
+  int len = run->len = (int) MIN ((size_t) RUN_PIXELS, plane - run->p0);
+  const uint16_t *masks = job->masks + (size_t) run->n * plane + run->p0;
+  float n_allowed[RUN_PIXELS];
 
   for (int i = 0; i < len; i++)
     {
-      run->mask[i] = masks[i] & job->all;
-      max[i] = -INFINITY;
-      sum[i] = 0.0f;
-      set_sum[i] = 0.0f;
+      unsigned m = run->mask[i] = masks[i] & job->all;
+      run->labelled[i] = (float) ((m != 0) & (m != job->all));
       run->set_weight[i] = 0.0f;
       n_allowed[i] = 0.0f;
     }
   for (int c = 0; c < job->n_classes; c++)
     {
-      const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
       unsigned only_c = 1u << c;
       for (int i = 0; i < len; i++)
         {
           unsigned m = run->mask[i];
           float allowed = (float) ((m >> c) & 1);
           float t = (float) (m == only_c);
-          max[i] = z[i] > max[i] ? z[i] : max[i];
           run->set_weight[i] += allowed * job->weight[c];
           n_allowed[i] += allowed;
           /* known: c alone (t = 1) or c excluded, on a labelled pixel. */
-          run->known[c][i] = (float) ((m != 0) & (m != job->all)) * (t + 1.0f - allowed);
+          run->known[c][i] = run->labelled[i] * (t + 1.0f - allowed);
           run->target[c][i] = t;
         }
     }
-  /* One exponential per class and pixel serves the softmax and the set. */
+  for (int i = 0; i < len; i++)
+    run->set_weight[i] = n_allowed[i] > 0.0f ? run->set_weight[i] / n_allowed[i] : 0.0f;
+}
+
+/* log Σ_{c∈S} exp z_c for one pixel, about the set's own maximum, and
+ * optionally q_c = exp z_c / Σ_{S} exp z (0 outside S): the rare pixel whose
+ * allowed classes all lie far below the most likely one. */
+static float
+far_set (const LossJob *job, int n, size_t p, unsigned mask, float *q)
+{
+  float set_max = -INFINITY;
+  for (int c = 0; c < job->n_classes; c++)
+    if ((mask >> c) & 1)
+      set_max = MAX (set_max, pulmo_tensor_plane (job->logits, n, c)[p]);
+  float e[PULMO_LOSS_MAX_CLASSES], set_sum = 0.0f;
   for (int c = 0; c < job->n_classes; c++)
     {
-      const float *z = pulmo_tensor_plane (job->logits, n, c) + p0;
+      e[c] = ((mask >> c) & 1) ? expf (pulmo_tensor_plane (job->logits, n, c)[p] - set_max) : 0.0f;
+      set_sum += e[c];
+    }
+  for (int c = 0; q != NULL && c < job->n_classes; c++)
+    q[c] = e[c] / set_sum;
+  return set_max + logf (set_sum);
+}
+
+/* Pass 1 for one run: the softmax into run->prob (and into dlogits, if
+ * given, for pass 2) and ce[i] = -log Σ_{c∈S} p_c. One exponential per class
+ * and pixel serves both. */
+static void
+softmax_run (const LossJob *job, LossRun *run, float *ce)
+{
+  int len = run->len;
+  float max[RUN_PIXELS], sum[RUN_PIXELS], set_sum[RUN_PIXELS];
+
+  for (int i = 0; i < len; i++)
+    {
+      max[i] = -INFINITY;
+      sum[i] = 0.0f;
+      set_sum[i] = 0.0f;
+    }
+  for (int c = 0; c < job->n_classes; c++)
+    {
+      const float *z = pulmo_tensor_plane (job->logits, run->n, c) + run->p0;
+      for (int i = 0; i < len; i++)
+        max[i] = z[i] > max[i] ? z[i] : max[i];
+    }
+  for (int c = 0; c < job->n_classes; c++)
+    {
+      const float *z = pulmo_tensor_plane (job->logits, run->n, c) + run->p0;
       float *e = run->prob[c];
       for (int i = 0; i < len; i++)
         {
@@ -138,22 +151,20 @@ load_run (const LossJob *job, int item, LossRun *run)
     }
   for (int i = 0; i < len; i++)
     {
-      run->log_sum_all[i] = max[i] + logf (sum[i]);
-      run->log_sum_set[i] = max[i] + logf (MAX (set_sum[i], SET_SUM_FLOOR));
-      run->set_weight[i] = n_allowed[i] > 0.0f ? run->set_weight[i] / n_allowed[i] : 0.0f;
+      /* -log P(S) = log (Σ_c e^z / Σ_{S} e^z), both relative to the maximum. */
+      ce[i] = logf (sum[i] / MAX (set_sum[i], SET_SUM_FLOOR));
+      if (set_sum[i] < SET_SUM_FLOOR && run->labelled[i] != 0.0f)
+        ce[i] = max[i] + logf (sum[i]) - far_set (job, run->n, run->p0 + i, run->mask[i], NULL);
       sum[i] = 1.0f / sum[i];
-      set_sum[i] = set_sum[i] >= SET_SUM_FLOOR ? 1.0f / set_sum[i] : 0.0f;
     }
   for (int c = 0; c < job->n_classes; c++)
-    for (int i = 0; i < len; i++)
-      {
-        float e = run->prob[c][i];
-        run->set_prob[c][i] = (float) ((run->mask[i] >> c) & 1) * e * set_sum[i];
-        run->prob[c][i] = e * sum[i];
-      }
-  for (int i = 0; i < len; i++)
-    if (set_sum[i] == 0.0f && labelled (job, run->mask[i]))
-      load_far_set (job, n, p0 + i, i, run);
+    {
+      float *p = run->prob[c];
+      for (int i = 0; i < len; i++)
+        p[i] *= sum[i];
+      if (job->dlogits != NULL)
+        memcpy (pulmo_tensor_plane (job->dlogits, run->n, c) + run->p0, p, len * sizeof (float));
+    }
 }
 
 static void
@@ -161,22 +172,22 @@ loss_sum_runs (void *data, int begin, int end, int worker)
 {
   const LossJob *job = data;
   LossRun run;
+  float ce_pixel[RUN_PIXELS];
 
   for (int item = begin; item < end; item++)
     {
       double *sums = job->sums + (size_t) item * N_SUMS (job->n_classes);
-      load_run (job, item, &run);
+      load_masks (job, item, &run);
+      softmax_run (job, &run, ce_pixel);
 
       double ce = 0.0, weight = 0.0, count = 0.0;
       for (int i = 0; i < run.len; i++)
-        {
-          if (!labelled (job, run.mask[i]))
-            continue;
-          /* -log Σ_{c∈S} p_c = log Σ_c e^z - log Σ_{c∈S} e^z */
-          ce += (double) run.set_weight[i] * (run.log_sum_all[i] - run.log_sum_set[i]);
-          weight += run.set_weight[i];
-          count += 1.0;
-        }
+        if (run.labelled[i] != 0.0f)
+          {
+            ce += (double) run.set_weight[i] * ce_pixel[i];
+            weight += run.set_weight[i];
+            count += 1.0;
+          }
       sums[SUM_CE] = ce;
       sums[SUM_WEIGHT] = weight;
       sums[SUM_LABELLED] = count;
@@ -198,41 +209,58 @@ loss_sum_runs (void *data, int begin, int end, int worker)
     }
 }
 
+/* Pass 2: the probabilities come back from dlogits, where pass 1 left them,
+ * and the gradient replaces them. */
 static void
 loss_gradient_runs (void *data, int begin, int end, int worker)
 {
   const LossJob *job = data;
   LossRun run;
-  float grad[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];
-  float dot[RUN_PIXELS];
+  float set_prob[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS]; /* q_c = p_c / Σ_{S} p, 0 outside S */
+  float grad[PULMO_LOSS_MAX_CLASSES][RUN_PIXELS];     /* Dice: dL/dp_c */
+  float set_sum[RUN_PIXELS], inv_set_sum[RUN_PIXELS], dot[RUN_PIXELS];
 
   for (int item = begin; item < end; item++)
     {
-      int n = item / job->runs_per_sample;
-      size_t p0 = (size_t) (item % job->runs_per_sample) * RUN_PIXELS;
-      load_run (job, item, &run);
+      load_masks (job, item, &run);
+      for (int c = 0; c < job->n_classes; c++)
+        memcpy (run.prob[c], pulmo_tensor_plane (job->dlogits, run.n, c) + run.p0,
+                run.len * sizeof (float));
 
-      /* Dice: g_c = dL/dp_c on known pixels; dot = Σ_c p_c g_c. */
       for (int i = 0; i < run.len; i++)
-        dot[i] = 0.0f;
+        set_sum[i] = dot[i] = 0.0f;
       for (int c = 0; c < job->n_classes; c++)
         for (int i = 0; i < run.len; i++)
           {
+            set_prob[c][i] = (float) ((run.mask[i] >> c) & 1) * run.prob[c][i];
+            set_sum[i] += set_prob[c][i];
             grad[c][i] = run.known[c][i] * (job->dice_a[c] * run.target[c][i] + job->dice_b[c]);
             dot[i] += run.prob[c][i] * grad[c][i];
+          }
+      for (int i = 0; i < run.len; i++)
+        inv_set_sum[i] = 1.0f / MAX (set_sum[i], SET_SUM_FLOOR);
+      for (int c = 0; c < job->n_classes; c++)
+        for (int i = 0; i < run.len; i++)
+          set_prob[c][i] *= inv_set_sum[i];
+      for (int i = 0; i < run.len; i++)
+        if (set_sum[i] < SET_SUM_FLOOR && run.labelled[i] != 0.0f)
+          {
+            float q[PULMO_LOSS_MAX_CLASSES];
+            far_set (job, run.n, run.p0 + i, run.mask[i], q);
+            for (int c = 0; c < job->n_classes; c++)
+              set_prob[c][i] = q[c];
           }
 
       for (int c = 0; c < job->n_classes; c++)
         {
-          float *dz = pulmo_tensor_plane (job->dlogits, n, c) + p0;
+          float *dz = pulmo_tensor_plane (job->dlogits, run.n, c) + run.p0;
           const float *p = run.prob[c];
-          const float *q = run.set_prob[c];
           for (int i = 0; i < run.len; i++)
             {
               /* CE: w(S) · (p_c - q_c); Dice through the softmax. */
-              float g = job->ce_scale * run.set_weight[i] * (p[i] - q[i])
+              float g = job->ce_scale * run.set_weight[i] * (p[i] - set_prob[c][i])
                         + p[i] * (grad[c][i] - dot[i]);
-              dz[i] = labelled (job, run.mask[i]) ? g : 0.0f;
+              dz[i] = run.labelled[i] != 0.0f ? g : 0.0f;
             }
         }
     }

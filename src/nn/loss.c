@@ -275,6 +275,7 @@ pulmo_seg_loss (const PulmoTensor *logits,
 {
   g_return_val_if_fail (logits != NULL && masks != NULL && options != NULL, 0.0);
   g_return_val_if_fail (logits->c >= 2 && logits->c <= PULMO_LOSS_MAX_CLASSES, 0.0);
+  g_return_val_if_fail (dlogits != logits, 0.0);
   g_return_val_if_fail (dlogits == NULL || (dlogits->n == logits->n && dlogits->c == logits->c
                                             && dlogits->h == logits->h && dlogits->w == logits->w), 0.0);
 

@@ -47,8 +47,9 @@ typedef struct {
 } PulmoSegLossParts;
 
 /* logits: (N, K, H, W), 2 <= K <= PULMO_LOSS_MAX_CLASSES. masks: N·H·W
- * bitmasks in (n, i, j) order. dlogits: NULL, or (N, K, H, W), overwritten
- * with d(loss)/d(logits). parts: NULL, or receives the two terms.
+ * bitmasks in (n, i, j) order. dlogits: NULL, or (N, K, H, W), not logits
+ * itself, overwritten with d(loss)/d(logits). parts: NULL, or receives the
+ * two terms.
  * Returns the loss. */
 double pulmo_seg_loss (const PulmoTensor *logits,
                        const uint16_t *masks,

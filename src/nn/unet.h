@@ -30,8 +30,9 @@ typedef struct {
 } PulmoUNetConfig;
 
 /* Limits checked by pulmo_unet_config_check(): in_channels 1..16, base
- * 1..256, depth 1..PULMO_UNET_MAX_DEPTH, classes 2..16 (the loss's limit), and at most
- * PULMO_UNET_MAX_PARAMS numbers in all tensors together. */
+ * 1..256, depth 1..PULMO_UNET_MAX_DEPTH, classes 2..16 (the loss's limit),
+ * and at most PULMO_UNET_MAX_PARAMS numbers in all tensors together. */
+#define PULMO_UNET_MAX_DEPTH 6
 #define PULMO_UNET_MAX_PARAMS (256u * 1024 * 1024)
 
 /* One named tensor of the model, in a fixed order (forward order). */
@@ -85,7 +86,8 @@ void pulmo_unet_activations_free (PulmoUNetActivations *acts);
 
 /* Forward with BN batch statistics (running statistics are updated), keeping
  * every activation. @input: batch × in_channels × height × width as the
- * activations were made for. Returns the logits, owned by @acts. */
+ * activations were made for; it is kept by reference and must stay unchanged
+ * until pulmo_unet_backward(). Returns the logits, owned by @acts. */
 const PulmoTensor *pulmo_unet_forward_train (PulmoUNet *net,
                                              PulmoUNetActivations *acts,
                                              const PulmoTensor *input);
@@ -136,8 +138,6 @@ typedef enum {
   PULMO_UNET_STAGE_CONCAT,        /* concat forward and backward */
   PULMO_UNET_N_STAGES
 } PulmoUNetStage;
-
-#define PULMO_UNET_MAX_DEPTH 6
 
 typedef struct {
   double seconds[PULMO_UNET_N_STAGES];

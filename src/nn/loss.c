@@ -17,12 +17,16 @@
 #define RUN_PIXELS 256
 
 /* Partial sums of one run: CE numerator, Σ w(S), labelled pixels, then per
- * class Σ p·t, Σ p, Σ t over the pixels where the class is known. */
+ * class Σ p·t, Σ p, Σ t and the count of the pixels where the class is known. */
 #define SUM_CE 0
 #define SUM_WEIGHT 1
 #define SUM_LABELLED 2
-#define SUM_CLASS(k, c) (3 + 3 * (c) + (k))
-#define N_SUMS(n_classes) (3 + 3 * (n_classes))
+#define SUM_INTER 0
+#define SUM_PRED 1
+#define SUM_TARGET 2
+#define SUM_KNOWN 3
+#define SUM_CLASS(k, c) (3 + 4 * (c) + (k))
+#define N_SUMS(n_classes) (3 + 4 * (n_classes))
 
 typedef struct {
   const PulmoTensor *logits;
@@ -194,17 +198,19 @@ loss_sum_runs (void *data, int begin, int end, int worker)
 
       for (int c = 0; c < job->n_classes; c++)
         {
-          float inter = 0.0f, pred = 0.0f, target = 0.0f;
+          float inter = 0.0f, pred = 0.0f, target = 0.0f, n_known = 0.0f;
           const float *p = run.prob[c], *known = run.known[c], *t = run.target[c];
           for (int i = 0; i < run.len; i++)
             {
               inter += known[i] * p[i] * t[i];
               pred += known[i] * p[i];
               target += known[i] * t[i];
+              n_known += known[i];
             }
-          sums[SUM_CLASS (0, c)] = inter;
-          sums[SUM_CLASS (1, c)] = pred;
-          sums[SUM_CLASS (2, c)] = target;
+          sums[SUM_CLASS (SUM_INTER, c)] = inter;
+          sums[SUM_CLASS (SUM_PRED, c)] = pred;
+          sums[SUM_CLASS (SUM_TARGET, c)] = target;
+          sums[SUM_CLASS (SUM_KNOWN, c)] = n_known;
         }
     }
 }
@@ -276,6 +282,7 @@ pulmo_seg_loss (const PulmoTensor *logits,
   g_return_val_if_fail (logits != NULL && masks != NULL && options != NULL, 0.0);
   g_return_val_if_fail (logits->c >= 2 && logits->c <= PULMO_LOSS_MAX_CLASSES, 0.0);
   g_return_val_if_fail (dlogits != logits, 0.0);
+  g_return_val_if_fail (options->dice_smooth > 0.0f, 0.0);
   g_return_val_if_fail (dlogits == NULL || (dlogits->n == logits->n && dlogits->c == logits->c
                                             && dlogits->h == logits->h && dlogits->w == logits->w), 0.0);
 
@@ -302,18 +309,16 @@ pulmo_seg_loss (const PulmoTensor *logits,
 
   double ce = total[SUM_WEIGHT] > 0.0 ? total[SUM_CE] / total[SUM_WEIGHT] : 0.0;
 
-  /* Classes with a known pixel: Σ p + Σ t over known pixels is 0 only when
-   * there are none (p > 0 always, at worst by underflow: then the class counts
-   * as absent, which changes nothing since its D_c has no gradient). */
+  /* Dice over the classes with at least one known pixel. */
   double smooth = options->dice_smooth;
   double dice_sum = 0.0;
   int n_present = 0;
   for (int c = 0; c < n_classes; c++)
     {
-      double union_sum = total[SUM_CLASS (1, c)] + total[SUM_CLASS (2, c)];
-      if (union_sum <= 0.0)
+      if (total[SUM_CLASS (SUM_KNOWN, c)] == 0.0)
         continue;
-      dice_sum += (2.0 * total[SUM_CLASS (0, c)] + smooth) / (union_sum + smooth);
+      double union_sum = total[SUM_CLASS (SUM_PRED, c)] + total[SUM_CLASS (SUM_TARGET, c)];
+      dice_sum += (2.0 * total[SUM_CLASS (SUM_INTER, c)] + smooth) / (union_sum + smooth);
       n_present++;
     }
   double dice = n_present > 0 ? 1.0 - dice_sum / n_present : 0.0;
@@ -330,10 +335,10 @@ pulmo_seg_loss (const PulmoTensor *logits,
       job.ce_scale = total[SUM_WEIGHT] > 0.0 ? (float) (options->ce_weight / total[SUM_WEIGHT]) : 0.0f;
       for (int c = 0; c < n_classes; c++)
         {
-          double inter = total[SUM_CLASS (0, c)];
-          double union_sum = total[SUM_CLASS (1, c)] + total[SUM_CLASS (2, c)];
-          if (union_sum <= 0.0)
+          if (total[SUM_CLASS (SUM_KNOWN, c)] == 0.0)
             continue;
+          double inter = total[SUM_CLASS (SUM_INTER, c)];
+          double union_sum = total[SUM_CLASS (SUM_PRED, c)] + total[SUM_CLASS (SUM_TARGET, c)];
           /* D = (2I + s) / (U + s); dD/dp = (2t (U + s) - (2I + s)) / (U + s)². */
           double scale = -options->dice_weight / n_present;
           double denom = union_sum + smooth;

@@ -37,7 +37,7 @@ typedef struct {
   const float *class_weights; /* n_classes floats (> 0), or NULL for all 1 */
   float ce_weight;            /* weight of the cross-entropy term, e.g. 1 */
   float dice_weight;          /* weight of the Dice term, e.g. 1 */
-  float dice_smooth;          /* s above, e.g. 1 */
+  float dice_smooth;          /* s above (> 0), e.g. 1 */
 } PulmoSegLossOptions;
 
 typedef struct {

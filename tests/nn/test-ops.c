@@ -786,6 +786,18 @@ test_loss_dice (void)
   g_assert_cmpfloat_with_epsilon (pulmo_seg_loss (many, many_masks, &both, NULL, NULL),
                                   reference_loss (many, many_masks, &both), 1e-5);
 
+  /* A class known only as absent, predicted so unlikely that its float
+   * probabilities underflow to 0, still counts (D = s / s = 1). */
+  g_autoptr (PulmoTensor) three = random_tensor (rng, 2, 3, 3, 5, -1, 1);
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < 15; i++)
+      pulmo_tensor_plane (three, s, 2)[i] = -200;
+  uint16_t only_0[30];
+  for (int i = 0; i < 30; i++)
+    only_0[i] = i % 2 ? 1 : 3;
+  g_assert_cmpfloat_with_epsilon (pulmo_seg_loss (three, only_0, &both, NULL, NULL),
+                                  reference_loss (three, only_0, &both), 1e-5);
+
   /* Nothing labelled: loss 0, gradient 0. */
   for (int i = 0; i < 30; i++)
     many_masks[i] = i % 2 ? 15 : 0;

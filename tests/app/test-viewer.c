@@ -20,6 +20,13 @@ typedef struct {
   PulmoViewState *state;
 } Fixture;
 
+static gboolean
+have_dcm2niix (void)
+{
+  g_autofree char *program = g_find_program_in_path ("dcm2niix");
+  return program != NULL;
+}
+
 static void
 wait_until_loaded (PulmoWindow *window)
 {
@@ -178,7 +185,7 @@ test_open_error_keeps_window (Fixture *f, gconstpointer data)
 static void
 test_open_dicom_folder (Fixture *f, gconstpointer data)
 {
-  if (g_find_program_in_path ("dcm2niix") == NULL)
+  if (!have_dcm2niix ())
     {
       g_test_skip ("dcm2niix is not installed");
       return;

@@ -7,6 +7,13 @@
 #include "core/pulmo-error.h"
 #include "pulmo-test.h"
 
+static gboolean
+have_dcm2niix (void)
+{
+  g_autofree char *program = g_find_program_in_path ("dcm2niix");
+  return program != NULL;
+}
+
 static int
 count_conversion_folders (void)
 {
@@ -21,7 +28,7 @@ count_conversion_folders (void)
 static void
 test_cip_series (void)
 {
-  if (g_find_program_in_path ("dcm2niix") == NULL)
+  if (!have_dcm2niix ())
     {
       g_test_skip ("dcm2niix is not installed");
       return;
@@ -52,7 +59,7 @@ test_cip_series (void)
 static void
 test_no_series (void)
 {
-  if (g_find_program_in_path ("dcm2niix") == NULL)
+  if (!have_dcm2niix ())
     {
       g_test_skip ("dcm2niix is not installed");
       return;

@@ -19,6 +19,7 @@ struct _PulmoSliceView {
   double pan_x, pan_y;           /* widget pixels from centred */
   double scroll_rest;            /* fraction of a slice left over from smooth scrolling */
   double pointer_x, pointer_y;   /* last pointer position, the centre of Ctrl+wheel zoom */
+  gboolean pointer_inside;
 
   /* Drag state: where it started and what it changes. */
   double drag_x, drag_y;
@@ -437,6 +438,9 @@ move_slices (PulmoSliceView *self, int steps)
   pulmo_view_state_get_cursor (self->state, cursor);
   cursor[self->reslice.slice_axis] += steps * self->next_sign;
   pulmo_view_state_set_cursor (self->state, cursor);
+  /* The pointer now lies over another voxel: keep the readout true. */
+  if (self->pointer_inside)
+    _pulmo_slice_view_hover (self, self->pointer_x, self->pointer_y);
 }
 
 static void
@@ -599,12 +603,16 @@ motion (GtkEventControllerMotion *controller, double x, double y, PulmoSliceView
 {
   self->pointer_x = x;
   self->pointer_y = y;
+  self->pointer_inside = TRUE;
   _pulmo_slice_view_hover (self, x, y);
 }
 
 static void
 enter (GtkEventControllerMotion *controller, double x, double y, PulmoSliceView *self)
 {
+  self->pointer_x = x;
+  self->pointer_y = y;
+  self->pointer_inside = TRUE;
   /* The view under the pointer takes the keys, as in ITK-SNAP. */
   gtk_widget_grab_focus (GTK_WIDGET (self));
 }
@@ -612,6 +620,7 @@ enter (GtkEventControllerMotion *controller, double x, double y, PulmoSliceView 
 static void
 leave (GtkEventControllerMotion *controller, PulmoSliceView *self)
 {
+  self->pointer_inside = FALSE;
   if (self->state != NULL)
     pulmo_view_state_hover (self->state, NULL);
 }

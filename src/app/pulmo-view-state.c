@@ -59,6 +59,8 @@ pulmo_view_state_set_volume (PulmoViewState *state, PulmoVolume *volume, const c
 {
   g_return_if_fail (PULMO_IS_VIEW_STATE (state));
 
+  if (state->labels != NULL)
+    g_signal_handlers_disconnect_by_data (state->labels, state);
   g_clear_object (&state->labels);
   g_clear_pointer (&state->volume, pulmo_volume_unref);
   g_clear_pointer (&state->display_name, g_free);
@@ -102,8 +104,15 @@ void
 pulmo_view_state_set_labels (PulmoViewState *state, PulmoLabelMap *labels)
 {
   g_return_if_fail (labels == NULL || pulmo_label_map_get_volume (labels) == state->volume);
+  if (state->labels == labels)
+    return;
+  if (state->labels != NULL)
+    g_signal_handlers_disconnect_by_data (state->labels, state);
   if (g_set_object (&state->labels, labels))
     {
+      /* Edits (brush, model output) redraw the views. */
+      if (labels != NULL)
+        g_signal_connect_swapped (labels, "changed", G_CALLBACK (display_changed), state);
       if (labels != NULL)
         state->overlay_visible = TRUE;
       g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_LABELS]);
@@ -209,6 +218,8 @@ static void
 pulmo_view_state_finalize (GObject *object)
 {
   PulmoViewState *state = PULMO_VIEW_STATE (object);
+  if (state->labels != NULL)
+    g_signal_handlers_disconnect_by_data (state->labels, state);
   g_clear_object (&state->labels);
   g_clear_pointer (&state->volume, pulmo_volume_unref);
   g_free (state->display_name);

@@ -323,6 +323,20 @@ test_readout (Fixture *f, gconstpointer data)
   uint32_t tinted = ((uint32_t *) (cairo_image_surface_get_data (image)
                                    + v * cairo_image_surface_get_stride (image)))[u];
   g_assert_cmpuint ((tinted >> 16) & 0xff, !=, tinted & 0xff);
+
+  /* An edit of the label map (as the brush or the model make) redraws the views. */
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (f->state);
+  size_t index = ((size_t) voxel[2] * dims[1] + voxel[1]) * dims[0] + voxel[0];
+  const PulmoBox box = { { voxel[0], voxel[1], voxel[2] }, { voxel[0], voxel[1], voxel[2] } };
+  pulmo_label_map_get_data_mutable (labels)[index] = 0;
+  pulmo_label_map_changed (labels, &box);
+  g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
+  pulmo_label_map_get_data_mutable (labels)[index] = 1;
+  pulmo_label_map_changed (labels, &box);
+  image = pulmo_slice_view_get_image (axial);
+  g_assert_cmphex (((uint32_t *) (cairo_image_surface_get_data (image) + v * cairo_image_surface_get_stride (image)))[u],
+                   ==, tinted);
+
   activate (f, "overlay-visible", NULL);
   g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
 }

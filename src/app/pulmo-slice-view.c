@@ -9,6 +9,9 @@ struct _PulmoSliceView {
   PulmoViewAxis axis;
   PulmoReslice reslice;          /* valid while the state has a volume */
   int next_sign;                 /* voxel step toward S, A or R: the "next" slice */
+  /* The crosshair's vertical line is the plane of the view slicing along u, its
+   * horizontal line that of the view slicing along v; each takes that view's colour. */
+  PulmoViewAxis vertical_line_view, horizontal_line_view;
 
   PulmoSliceRenderer *renderer;
   cairo_surface_t *image;        /* the rendered slice, voxel resolution */
@@ -189,39 +192,23 @@ show_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double 
 static void
 draw_crosshair (PulmoSliceView *self, cairo_t *cr, double width, double height)
 {
-  int cursor[3];
-  double x, y;
+  int cursor[3], u, v, slice;
+  double su, sv, ox, oy;
   pulmo_view_state_get_cursor (self->state, cursor);
-  pulmo_slice_view_voxel_to_widget (self, cursor, &x, &y);
-  x = floor (x) + 0.5;
-  y = floor (y) + 0.5;
-
-  /* The vertical line is the plane of the view that slices along u, the
-   * horizontal one the plane of the view that slices along v. */
-  PulmoViewAxis vertical_view = PULMO_VIEW_AXIAL, horizontal_view = PULMO_VIEW_AXIAL;
-  for (int view = 0; view < PULMO_N_VIEWS; view++)
-    {
-      PulmoReslice other;
-      int dims[3];
-      PulmoVolume *volume = pulmo_view_state_get_volume (self->state);
-      pulmo_volume_get_dims (volume, dims);
-      pulmo_reslice_init (&other, view, pulmo_volume_get_affine (volume), dims);
-      if (other.slice_axis == self->reslice.u_axis)
-        vertical_view = view;
-      if (other.slice_axis == self->reslice.v_axis)
-        horizontal_view = view;
-    }
+  pulmo_reslice_from_voxel (&self->reslice, cursor, &u, &v, &slice);
+  view_transform (self, width, height, &su, &sv, &ox, &oy);
+  double x = floor (ox + (u + 0.5) * su) + 0.5, y = floor (oy + (v + 0.5) * sv) + 0.5;
 
   const double gap = 10.0; /* leave the voxel under the crosshair visible */
   cairo_set_line_width (cr, 1.0);
-  const double *c = view_colours[vertical_view];
+  const double *c = view_colours[self->vertical_line_view];
   cairo_set_source_rgba (cr, c[0], c[1], c[2], 0.75);
   cairo_move_to (cr, x, 0);
   cairo_line_to (cr, x, y - gap);
   cairo_move_to (cr, x, y + gap);
   cairo_line_to (cr, x, height);
   cairo_stroke (cr);
-  c = view_colours[horizontal_view];
+  c = view_colours[self->horizontal_line_view];
   cairo_set_source_rgba (cr, c[0], c[1], c[2], 0.75);
   cairo_move_to (cr, 0, y);
   cairo_line_to (cr, x - gap, y);
@@ -390,6 +377,15 @@ on_volume_changed (PulmoSliceView *self)
       pulmo_reslice_init (&self->reslice, self->axis, affine, dims);
       pulmo_affine_nearest_axes (affine, world_axis, sign);
       self->next_sign = sign[self->reslice.slice_axis];
+      for (int view = 0; view < PULMO_N_VIEWS; view++)
+        {
+          PulmoReslice other;
+          pulmo_reslice_init (&other, view, affine, dims);
+          if (other.slice_axis == self->reslice.u_axis)
+            self->vertical_line_view = view;
+          if (other.slice_axis == self->reslice.v_axis)
+            self->horizontal_line_view = view;
+        }
     }
   self->image_dirty = TRUE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -613,8 +609,11 @@ enter (GtkEventControllerMotion *controller, double x, double y, PulmoSliceView 
   self->pointer_x = x;
   self->pointer_y = y;
   self->pointer_inside = TRUE;
-  /* The view under the pointer takes the keys, as in ITK-SNAP. */
-  gtk_widget_grab_focus (GTK_WIDGET (self));
+  /* The view under the pointer takes the keys, as in ITK-SNAP, unless the user
+   * is typing a number into the panel. */
+  GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
+  if (focus == NULL || !GTK_IS_EDITABLE (focus))
+    gtk_widget_grab_focus (GTK_WIDGET (self));
 }
 
 static void

@@ -41,9 +41,9 @@ chooser_response (GtkNativeDialog *dialog, int response, PulmoWindow *self)
   g_object_unref (dialog);
 }
 
-/* Shows a native file chooser; @chosen gets the file once the user accepts. */
-static GtkFileChooser *
-run_chooser (PulmoWindow *self, const char *title, GtkFileChooserAction action, const char *accept,
+/* A native file chooser, to be shown; @chosen gets the file once the user accepts. */
+static GtkNativeDialog *
+new_chooser (PulmoWindow *self, const char *title, GtkFileChooserAction action, const char *accept,
              ChosenFunc chosen, gboolean nifti_filters)
 {
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, NULL);
@@ -52,27 +52,28 @@ run_chooser (PulmoWindow *self, const char *title, GtkFileChooserAction action, 
     add_nifti_filters (GTK_FILE_CHOOSER (dialog));
   g_object_set_data (G_OBJECT (dialog), "pulmo-chosen", chosen);
   g_signal_connect (dialog, "response", G_CALLBACK (chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
-  return GTK_FILE_CHOOSER (dialog);
+  return GTK_NATIVE_DIALOG (dialog);
 }
 
 static void
 open_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  run_chooser (data, "Open CT", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", pulmo_window_open, TRUE);
+  gtk_native_dialog_show (new_chooser (data, "Open CT", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open",
+                                       pulmo_window_open, TRUE));
 }
 
 static void
 open_dicom_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  run_chooser (data, "Open DICOM Folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Open",
-               pulmo_window_open, FALSE);
+  gtk_native_dialog_show (new_chooser (data, "Open DICOM Folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                       "_Open", pulmo_window_open, FALSE));
 }
 
 static void
 open_labels_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  run_chooser (data, "Open Labels", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", pulmo_window_open_labels, TRUE);
+  gtk_native_dialog_show (new_chooser (data, "Open Labels", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open",
+                                       pulmo_window_open_labels, TRUE));
 }
 
 static void
@@ -101,14 +102,15 @@ static void
 export_png_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   PulmoWindow *self = data;
-  GtkFileChooser *chooser = run_chooser (self, "Export View as PNG", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export",
-                                         export_to, FALSE);
+  GtkNativeDialog *chooser = new_chooser (self, "Export View as PNG", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export",
+                                          export_to, FALSE);
   g_autofree char *base = g_path_get_basename (pulmo_view_state_get_display_name (self->state));
   char *dot = strchr (base, '.');
   if (dot != NULL)
     *dot = '\0';
   g_autofree char *name = g_strdup_printf ("%s-%s.png", base, pulmo_view_axis_name (self->active_view));
-  gtk_file_chooser_set_current_name (chooser, name);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_native_dialog_show (chooser);
 }
 
 static void

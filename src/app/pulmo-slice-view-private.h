@@ -10,6 +10,9 @@ void _pulmo_slice_view_primary_press (PulmoSliceView *view, double x, double y);
 void _pulmo_slice_view_primary_drag (PulmoSliceView *view, double x, double y);
 void _pulmo_slice_view_primary_release (PulmoSliceView *view, double x, double y);
 void _pulmo_slice_view_hover (PulmoSliceView *view, double x, double y);
+/* Moves @steps slices toward the head (axial), the front (coronal) or the
+ * patient's right (sagittal), as the wheel, arrows and Page Up/Down do. */
+void _pulmo_slice_view_step (PulmoSliceView *view, int steps);
 /* Length of the ruler on the shown slice in mm, or -1 when there is none. */
 double _pulmo_slice_view_get_ruler_mm (PulmoSliceView *view);
 

@@ -425,8 +425,8 @@ pulmo_slice_view_set_state (PulmoSliceView *self, PulmoViewState *state)
 
 /* Input ------------------------------------------------------------------- */
 
-static void
-move_slices (PulmoSliceView *self, int steps)
+void
+_pulmo_slice_view_step (PulmoSliceView *self, int steps)
 {
   if (!has_volume (self) || steps == 0)
     return;
@@ -590,7 +590,7 @@ scrolled (GtkEventControllerScroll *controller, double dx, double dy, PulmoSlice
   self->scroll_rest -= dy;
   int steps = (int) trunc (self->scroll_rest);
   self->scroll_rest -= steps;
-  move_slices (self, steps);
+  _pulmo_slice_view_step (self, steps);
   return TRUE;
 }
 
@@ -633,16 +633,16 @@ key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, Gdk
   switch (keyval)
     {
     case GDK_KEY_Up: case GDK_KEY_KP_Up: case GDK_KEY_Right: case GDK_KEY_KP_Right:
-      move_slices (self, 1);
+      _pulmo_slice_view_step (self, 1);
       return TRUE;
     case GDK_KEY_Down: case GDK_KEY_KP_Down: case GDK_KEY_Left: case GDK_KEY_KP_Left:
-      move_slices (self, -1);
+      _pulmo_slice_view_step (self, -1);
       return TRUE;
     case GDK_KEY_Page_Up: case GDK_KEY_KP_Page_Up:
-      move_slices (self, 5);
+      _pulmo_slice_view_step (self, 5);
       return TRUE;
     case GDK_KEY_Page_Down: case GDK_KEY_KP_Page_Down:
-      move_slices (self, -5);
+      _pulmo_slice_view_step (self, -5);
       return TRUE;
     default:
       return FALSE;

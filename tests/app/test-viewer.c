@@ -239,6 +239,28 @@ test_crosshair_sync (Fixture *f, gconstpointer data)
   g_assert_cmpint (pulmo_slice_view_get_slice (coronal), ==, 10);
 }
 
+/* The wheel, arrows and Page Up/Down step toward S, A and R whatever the storage
+ * order: ct-64 is LPS, so k grows toward S but i and j toward L and P. */
+static void
+test_slice_steps (Fixture *f, gconstpointer data)
+{
+  int cursor[3];
+  _pulmo_slice_view_step (view_of (f, PULMO_VIEW_AXIAL), 1);
+  _pulmo_slice_view_step (view_of (f, PULMO_VIEW_CORONAL), 2);
+  _pulmo_slice_view_step (view_of (f, PULMO_VIEW_SAGITTAL), 3);
+  pulmo_view_state_get_cursor (f->state, cursor);
+  g_assert_cmpint (cursor[2], ==, 39 + 1);
+  g_assert_cmpint (cursor[1], ==, 32 - 2);
+  g_assert_cmpint (cursor[0], ==, 32 - 3);
+  /* The first and last slices hold. */
+  _pulmo_slice_view_step (view_of (f, PULMO_VIEW_AXIAL), 1000);
+  pulmo_view_state_get_cursor (f->state, cursor);
+  g_assert_cmpint (cursor[2], ==, 78);
+  _pulmo_slice_view_step (view_of (f, PULMO_VIEW_AXIAL), -1000);
+  pulmo_view_state_get_cursor (f->state, cursor);
+  g_assert_cmpint (cursor[2], ==, 0);
+}
+
 /* Window and level -------------------------------------------------------- */
 
 static void
@@ -475,6 +497,7 @@ main (int argc, char **argv)
   g_test_add ("/viewer/open-error-keeps-window", Fixture, lps, setup, test_open_error_keeps_window, teardown);
   g_test_add ("/viewer/open-dicom-folder", Fixture, NULL, setup, test_open_dicom_folder, teardown);
   g_test_add ("/viewer/crosshair-sync", Fixture, lps, setup, test_crosshair_sync, teardown);
+  g_test_add ("/viewer/slice-steps", Fixture, lps, setup, test_slice_steps, teardown);
   g_test_add ("/viewer/presets-change-pixels", Fixture, lps, setup, test_presets_change_pixels, teardown);
   g_test_add ("/viewer/readout", Fixture, lps, setup, test_readout, teardown);
   g_test_add ("/viewer/letters-lps", Fixture, lps, setup, test_letters_lps, teardown);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "app/pulmo-slice-view-private.h"
-#include "app/pulmo-window.h"
+#include "app/pulmo-window-private.h"
 #include "pulmo-test.h"
 #include "render/slice-render.h"
 
@@ -201,6 +201,35 @@ test_open_dicom_folder (Fixture *f, gconstpointer data)
   g_assert_cmpstr (pulmo_volume_get_orientation (volume), ==, "LAS");
   g_assert_cmpfloat (pulmo_volume_get_value (volume, 16, 31, 40), ==, -962);
   g_assert_cmpstr (pulmo_view_state_get_display_name (f->state), ==, "cip-ct-64Dicom");
+}
+
+/* An opened file joins the Open Recent menu, and its item opens it again. */
+static void
+test_recent_files (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = pulmo_test_data ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autofree char *uri = g_file_get_uri (file);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gboolean listed = FALSE;
+  while (!listed)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      GMenuModel *menu = G_MENU_MODEL (f->window->recent_submenu);
+      for (int item = 0; item < g_menu_model_get_n_items (menu); item++)
+        {
+          g_autofree char *target = NULL;
+          if (g_menu_model_get_item_attribute (menu, item, G_MENU_ATTRIBUTE_TARGET, "s", &target))
+            listed |= g_strcmp0 (target, uri) == 0;
+        }
+    }
+
+  /* Open another CT, then the recent item: ct-64 is back. */
+  open_shared (f, "totalsegmentator-example-ct/example_ct.nii.gz");
+  activate (f, "open-recent", g_variant_new_string (uri));
+  wait_until_loaded (f->window);
+  g_assert_cmpstr (pulmo_view_state_get_display_name (f->state), ==, "ct-64.nii.gz");
 }
 
 /* Crosshair --------------------------------------------------------------- */
@@ -496,6 +525,7 @@ main (int argc, char **argv)
   g_test_add ("/viewer/open-ct", Fixture, lps, setup, test_open_ct, teardown);
   g_test_add ("/viewer/open-error-keeps-window", Fixture, lps, setup, test_open_error_keeps_window, teardown);
   g_test_add ("/viewer/open-dicom-folder", Fixture, NULL, setup, test_open_dicom_folder, teardown);
+  g_test_add ("/viewer/recent-files", Fixture, lps, setup, test_recent_files, teardown);
   g_test_add ("/viewer/crosshair-sync", Fixture, lps, setup, test_crosshair_sync, teardown);
   g_test_add ("/viewer/slice-steps", Fixture, lps, setup, test_slice_steps, teardown);
   g_test_add ("/viewer/presets-change-pixels", Fixture, lps, setup, test_presets_change_pixels, teardown);

@@ -141,6 +141,17 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, PulmoWi
   return TRUE;
 }
 
+/* Dropped on the side panel, a file is the label map of the open CT. */
+static gboolean
+on_drop_labels (GtkDropTarget *target, const GValue *value, double x, double y, PulmoWindow *self)
+{
+  GSList *files = g_value_get_boxed (value);
+  if (files == NULL || pulmo_view_state_get_volume (self->state) == NULL)
+    return FALSE;
+  pulmo_window_open_labels (self, files->data);
+  return TRUE;
+}
+
 static void
 pulmo_window_dispose (GObject *object)
 {
@@ -212,6 +223,9 @@ pulmo_window_init (PulmoWindow *self)
   GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+  GtkDropTarget *drop_labels = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop_labels, "drop", G_CALLBACK (on_drop_labels), self);
+  gtk_widget_add_controller (self->panel_scroller, GTK_EVENT_CONTROLLER (drop_labels));
 
   _pulmo_window_install_actions (self);
   _pulmo_window_update_recent_menu (self);

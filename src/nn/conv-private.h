@@ -1,4 +1,5 @@
-/* conv-plan.h: how conv.c and conv-winograd.c cut a layer into work items.
+/* conv-private.h: what conv.c and conv-winograd.c share: how a layer is cut
+ * into work items, and the vector type of their hand-vectorised loops.
  * Decisions depend on shapes only (never on the thread count), which keeps
  * results bit-identical whatever the machine is doing. */
 #pragma once
@@ -20,3 +21,9 @@ pulmo_conv_plan_cout_blocks (int cout, int units, int *block, int *n_blocks)
   *block = MIN (b, cout);
   *n_blocks = (cout + *block - 1) / *block;
 }
+
+/* Eight floats: one AVX register, two SSE ones. Loops written on these are
+ * compiled for AVX2 and for plain x86-64 (target_clones), chosen at load time. */
+#define PULMO_LANES 8
+typedef float PulmoLanes __attribute__ ((vector_size (PULMO_LANES * sizeof (float))));
+typedef int PulmoLaneMask __attribute__ ((vector_size (PULMO_LANES * sizeof (int))));

@@ -9,17 +9,17 @@
  *
  * Tiles are handled in groups of 8 along a tile row: the 8 tiles are the 8
  * lanes of a vector, so the transforms are vector arithmetic on whole groups
- * (compiled for AVX2 and for plain x86-64, chosen at load time). V and M only
+ * (see conv-private.h). V and M only
  * hold the columns of real tiles, so ragged image edges waste no sgemm work. */
 #include "nn/conv-winograd.h"
 
-#include "nn/conv-plan.h"
+#include "nn/conv-private.h"
 #include "nn/parallel.h"
 
 #include <cblas.h>
 #include <string.h>
 
-#define LANES 8
+#define LANES PULMO_LANES
 #define POSITIONS 36
 /* Floats of V and M per worker (3 MiB): the block of tiles in flight. */
 #define BLOCK_BUDGET_FLOATS (768 * 1024)
@@ -28,8 +28,8 @@
  * passes instead of blocks (small images with many channels). */
 #define LAYER_BUDGET_FLOATS (3 * 1024 * 1024)
 
-typedef float Lanes __attribute__ ((vector_size (LANES * sizeof (float))));
-typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
+typedef PulmoLanes Lanes;
+typedef PulmoLaneMask LaneMask;
 
 /* ---- Weight transform: U[ξ][o][c] = (G g Gᵀ)[ξ] ---- */
 

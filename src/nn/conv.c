@@ -7,7 +7,7 @@
  * is what makes results bit-identical run to run. */
 #include "nn/conv.h"
 
-#include "nn/conv-plan.h"
+#include "nn/conv-private.h"
 #include "nn/conv-winograd.h"
 #include "nn/parallel.h"
 
@@ -18,8 +18,11 @@
  * small enough to stay in L2/L3 next to the output band. */
 #define COL_BUDGET_FLOATS (1 << 20)
 /* Floats of partial weight gradients kept at once (8 MiB). */
+/* Below these, sgemm costs more than plain multiply-adds (pulmo bench conv). */
+#define DIRECT_MAX_KDIM 16
+#define DIRECT_BELOW_COUT 8
 /* Below these, Winograd's transforms cost more than they save (pulmo bench conv). */
-#define WINOGRAD_MIN_TILES 256
+#define WINOGRAD_MIN_TILES 64
 #define WINOGRAD_MIN_CHANNELS 8
 #define GRAD_BUDGET_FLOATS (2 << 20)
 #define MAX_GRAD_GROUPS 16
@@ -93,25 +96,78 @@ typedef struct {
   gboolean relu;
   PulmoTensor *output;
   int rows, n_bands, cout_block, n_cout_blocks;
+  gboolean direct; /* plain multiply-adds instead of sgemm */
   PulmoWorkerScratch scratch;
 } ForwardJob;
 
+/* out[o][p] = out[o][p] + bias[o], then max (0, ·) if @relu, over a band
+ * still in cache; eight pixels at a time. */
+__attribute__ ((target_clones ("avx2", "default")))
 static void
 bias_relu_rows (float *out, size_t ld, int n_rows, size_t n_px, const float *bias, gboolean relu)
 {
+  if (bias == NULL && !relu)
+    return;
+
+  PulmoLanes zero = { 0 };
   for (int o = 0; o < n_rows; o++)
     {
       float *row = out + (size_t) o * ld;
       float b = bias != NULL ? bias[o] : 0.0f;
-      if (relu)
-        for (size_t i = 0; i < n_px; i++)
-          {
-            float v = row[i] + b;
-            row[i] = v > 0.0f ? v : 0.0f;
-          }
-      else if (bias != NULL)
-        for (size_t i = 0; i < n_px; i++)
-          row[i] += b;
+      size_t i = 0;
+      for (; i + PULMO_LANES <= n_px; i += PULMO_LANES)
+        {
+          PulmoLanes v;
+          memcpy (&v, row + i, sizeof v);
+          v += b;
+          if (relu)
+            v = (PulmoLanes) ((PulmoLaneMask) v & (v > zero));
+          memcpy (row + i, &v, sizeof v);
+        }
+      for (; i < n_px; i++)
+        {
+          float v = row[i] + b;
+          row[i] = relu && !(v > 0.0f) ? 0.0f : v;
+        }
+    }
+}
+
+/* C (m × n_px, ld ldc) = A (m × kdim) · B (kdim × n_px, ld ldb) by plain
+ * multiply-adds, for layers with very few input rows (the first layer) or
+ * outputs (the classifier), where sgemm spends more on packing than on
+ * arithmetic. Pixels go in chunks whose accumulator stays in L1. */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+direct_rows (const float *a, int m, int kdim, const float *b, size_t ldb, size_t n_px, float *c,
+             size_t ldc)
+{
+  enum { CHUNK = 512 };
+  float acc[CHUNK] __attribute__ ((aligned (32)));
+
+  for (size_t p0 = 0; p0 < n_px; p0 += CHUNK)
+    {
+      size_t n = MIN ((size_t) CHUNK, n_px - p0);
+      size_t n_vec = n / PULMO_LANES * PULMO_LANES;
+      for (int o = 0; o < m; o++)
+        {
+          memset (acc, 0, n * sizeof (float));
+          for (int k = 0; k < kdim; k++)
+            {
+              float weight = a[(size_t) o * kdim + k];
+              const float *row = b + (size_t) k * ldb + p0;
+              for (size_t i = 0; i < n_vec; i += PULMO_LANES)
+                {
+                  PulmoLanes sum, x;
+                  memcpy (&sum, acc + i, sizeof sum);
+                  memcpy (&x, row + i, sizeof x);
+                  sum += weight * x;
+                  memcpy (acc + i, &sum, sizeof sum);
+                }
+              for (size_t i = n_vec; i < n; i++)
+                acc[i] += weight * row[i];
+            }
+          memcpy (c + (size_t) o * ldc + p0, acc, n * sizeof (float));
+        }
     }
 }
 
@@ -152,8 +208,12 @@ forward_items (void *data, int begin, int end, int worker)
         }
 
       float *c_mat = pulmo_tensor_plane (out, n, o0) + (size_t) y0 * w;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int) band_px, kdim, 1.0f,
-                   job->weight->data + (size_t) o0 * kdim, kdim, b_mat, ldb, 0.0f, c_mat, (int) hw);
+      const float *a_mat = job->weight->data + (size_t) o0 * kdim;
+      if (job->direct)
+        direct_rows (a_mat, m, kdim, b_mat, ldb, band_px, c_mat, hw);
+      else
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int) band_px, kdim, 1.0f, a_mat,
+                     kdim, b_mat, ldb, 0.0f, c_mat, (int) hw);
       bias_relu_rows (c_mat, hw, m, band_px, job->bias != NULL ? job->bias + o0 : NULL, job->relu);
     }
 }
@@ -165,6 +225,7 @@ forward_im2col (const PulmoTensor *input, const PulmoTensor *weight, const float
   int k = weight->h;
   int kdim = input->c * k * k;
   ForwardJob job = { .input = input, .weight = weight, .bias = bias, .relu = relu, .output = output };
+  job.direct = kdim <= DIRECT_MAX_KDIM || output->c < DIRECT_BELOW_COUT;
 
   plan_bands (input->h, input->w, kdim, &job.rows, &job.n_bands);
   pulmo_conv_plan_cout_blocks (output->c, input->n * job.n_bands, &job.cout_block, &job.n_cout_blocks);

@@ -99,12 +99,52 @@ input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
   out[5 * out_stride] = 4.0f * d1 - 5.0f * d3 + d5;
 }
 
+/* d[j][lane] = row[4·lane + j] for j < 6: the six columns of eight tiles,
+ * by shuffles rather than 48 scalar moves. Columns 4 and 5 are columns 0 and
+ * 1 of the row shifted by one tile. */
+static inline __attribute__ ((always_inline)) void
+deinterleave_row (const float *row, Lanes *d)
+{
+  const LaneMask low = { 0, 4, 8, 12, 0, 0, 0, 0 }, join = { 0, 1, 2, 3, 8, 9, 10, 11 };
+
+  for (int shift = 0; shift <= 4; shift += 4)
+    {
+      Lanes r[4];
+      memcpy (r, row + shift, sizeof r);
+      for (int j = 0; j < (shift == 0 ? 4 : 2); j++)
+        {
+          LaneMask pick = low + j;
+          Lanes first = __builtin_shuffle (r[0], r[1], pick);  /* tiles 0–3 */
+          Lanes second = __builtin_shuffle (r[2], r[3], pick); /* tiles 4–7 */
+          d[shift + j] = __builtin_shuffle (first, second, join);
+        }
+    }
+}
+
+/* row[4·lane + j] = y[j][lane] for j < 4: the inverse, for four columns. */
+static inline __attribute__ ((always_inline)) void
+interleave_row (const Lanes *y, float *row)
+{
+  const LaneMask pairs_low = { 0, 8, 1, 9, 2, 10, 3, 11 }, pairs_high = { 4, 12, 5, 13, 6, 14, 7, 15 };
+  const LaneMask quads_low = { 0, 1, 8, 9, 2, 3, 10, 11 }, quads_high = { 4, 5, 12, 13, 6, 7, 14, 15 };
+  Lanes a = __builtin_shuffle (y[0], y[1], pairs_low), b = __builtin_shuffle (y[2], y[3], pairs_low);
+  Lanes c = __builtin_shuffle (y[0], y[1], pairs_high), d = __builtin_shuffle (y[2], y[3], pairs_high);
+  Lanes out[4] = {
+    __builtin_shuffle (a, b, quads_low),
+    __builtin_shuffle (a, b, quads_high),
+    __builtin_shuffle (c, d, quads_low),
+    __builtin_shuffle (c, d, quads_high),
+  };
+  memcpy (row, out, sizeof out);
+}
+
 /* Transforms channel plane @plane for the group of tiles whose first tile's
  * input window starts at (y0, x0) and writes the 36 positions to
  * v[ξ·v_stride .. + LANES). The lanes past the group's real tiles are written
  * too (the caller's buffer has room): the next group overwrites them. */
 static inline __attribute__ ((always_inline)) void
-input_group (const float *plane, int h, int w, int y0, int x0, float *v, size_t v_stride)
+input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int x0, float *v,
+             size_t v_stride)
 {
   /* A row of the group's window: 8 tiles × 4 + 2 pixels, zero outside the image. */
   enum { SPAN = LANES * 4 + 2 };
@@ -113,11 +153,20 @@ input_group (const float *plane, int h, int w, int y0, int x0, float *v, size_t 
   for (int i = 0; i < 6; i++)
     {
       int y = y0 + i;
-      float row[SPAN + 2];
+      float row[SPAN + 6]; /* + 6: the shifted loads below read up to row[39] */
       if (y < 0 || y >= h)
         memset (row, 0, sizeof row);
       else if (x0 >= 0 && x0 + SPAN <= w)
-        memcpy (row, plane + (size_t) y * w + x0, SPAN * sizeof (float));
+        {
+          const float *src = plane + (size_t) y * w + x0;
+          /* The same window of the next channel comes next: start loading it
+           * now, since short row streams defeat the hardware prefetcher. */
+          __builtin_prefetch (src + plane_stride);
+          __builtin_prefetch (src + plane_stride + 16);
+          __builtin_prefetch (src + plane_stride + SPAN - 1);
+          memcpy (row, src, SPAN * sizeof (float));
+          memset (row + SPAN, 0, sizeof row - SPAN * sizeof (float));
+        }
       else
         {
           /* The image's left or right edge: copy what is inside, zero the rest. */
@@ -126,9 +175,7 @@ input_group (const float *plane, int h, int w, int y0, int x0, float *v, size_t 
           if (k1 > k0)
             memcpy (row + k0, plane + (size_t) y * w + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
         }
-      for (int j = 0; j < 6; j++)
-        for (int lane = 0; lane < LANES; lane++)
-          d[i * 6 + j][lane] = row[lane * 4 + j];
+      deinterleave_row (row, d + i * 6);
     }
   for (int j = 0; j < 6; j++)
     input_transform_6 (d + j, 6, t + j, 6); /* columns: Bᵀ d */
@@ -178,10 +225,11 @@ output_group (const float *m, size_t m_stride, float bias, gboolean relu, float 
   for (int i = 0; i < 4 && y0 + i < h; i++)
     {
       float row[4 * LANES];
-      for (int lane = 0; lane < LANES; lane++)
-        for (int j = 0; j < 4; j++)
-          row[lane * 4 + j] = y[i * 4 + j][lane];
-      memcpy (plane + (size_t) (y0 + i) * w + x0, row, (size_t) n_x * sizeof (float));
+      interleave_row (y + i * 4, row);
+      if (n_x == 4 * LANES)
+        memcpy (plane + (size_t) (y0 + i) * w + x0, row, sizeof row); /* inlined: fixed size */
+      else
+        memcpy (plane + (size_t) (y0 + i) * w + x0, row, (size_t) n_x * sizeof (float));
     }
 }
 
@@ -238,7 +286,7 @@ transform_block_input (const ForwardJob *job, int g_begin, int g_end, int c0, in
       {
         int n, ty, tx0, n_tiles;
         group_position (job, g, &n, &ty, &tx0, &n_tiles);
-        input_group (pulmo_tensor_plane (in, n, c), in->h, in->w, ty * 4 - 1, tx0 * 4 - 1,
+        input_group (pulmo_tensor_plane (in, n, c), (size_t) in->h * in->w, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1,
                      v + (size_t) c * job->ld + group_column (job, g) - first, job->v_stride);
       }
 }

@@ -241,7 +241,7 @@ pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight)
 
   /* Winograd needs enough tiles for wide sgemms and enough input channels for
    * its transforms to pay off; small images and the first layer stay im2col. */
-  long tiles = (long) input->n * ((input->h + 3) / 4) * ((input->w + 3) / 4);
+  long tiles = (long) ((input->h + 3) / 4) * ((input->w + 3) / 4);
   if (weight->h == 3 && tiles >= WINOGRAD_MIN_TILES && input->c >= WINOGRAD_MIN_CHANNELS)
     return PULMO_CONV_WINOGRAD;
   return PULMO_CONV_IM2COL;

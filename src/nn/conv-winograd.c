@@ -378,17 +378,26 @@ layer_output_items (void *data, int begin, int end, int worker)
   transform_block_output (job, 0, job->n_groups, begin, end - begin, job->m + (size_t) begin * job->ld);
 }
 
+float *
+pulmo_conv_winograd_transform_weight (const PulmoTensor *weight)
+{
+  float *u = g_aligned_alloc ((size_t) POSITIONS * weight->n * weight->c, sizeof (float), 64);
+  WeightJob weight_job = { weight, u };
+  pulmo_parallel_for (weight->n, transform_weight_items, &weight_job);
+  return u;
+}
+
 void
 pulmo_conv_winograd_forward (const PulmoTensor *input,
                              const PulmoTensor *weight,
+                             const float *transformed_weight,
                              const float *bias,
                              gboolean relu,
                              PulmoTensor *output)
 {
   int cin = input->c, cout = output->c;
-  float *u = g_aligned_alloc ((size_t) POSITIONS * cout * cin, sizeof (float), 64);
-  WeightJob weight_job = { weight, u };
-  pulmo_parallel_for (cout, transform_weight_items, &weight_job);
+  float *owned = transformed_weight == NULL ? pulmo_conv_winograd_transform_weight (weight) : NULL;
+  const float *u = transformed_weight != NULL ? transformed_weight : owned;
 
   ForwardJob job = { .input = input, .output = output, .u = u, .bias = bias, .relu = relu };
   job.tiles_y = (input->h + 3) / 4;
@@ -427,5 +436,5 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
       pulmo_parallel_for (job.n_blocks * job.n_cout_blocks, block_items, &job);
       pulmo_worker_scratch_clear (&job.scratch);
     }
-  g_aligned_free (u);
+  g_aligned_free (owned);
 }

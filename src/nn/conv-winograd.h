@@ -12,8 +12,14 @@
 
 G_BEGIN_DECLS
 
+/* U[ξ][o][c] for 3×3 @weight: 36 × Cout × Cin floats, g_aligned_free() them. */
+float *pulmo_conv_winograd_transform_weight (const PulmoTensor *weight);
+
+/* @transformed_weight: from pulmo_conv_winograd_transform_weight(), or NULL
+ * to transform @weight for this call only. */
 void pulmo_conv_winograd_forward (const PulmoTensor *input,
                                   const PulmoTensor *weight,
+                                  const float *transformed_weight,
                                   const float *bias,
                                   gboolean relu,
                                   PulmoTensor *output);

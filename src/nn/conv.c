@@ -247,13 +247,9 @@ pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight)
   return PULMO_CONV_IM2COL;
 }
 
-void
-pulmo_conv2d_forward_with (const PulmoTensor *input,
-                           const PulmoTensor *weight,
-                           const PulmoTensor *bias,
-                           gboolean relu,
-                           PulmoTensor *output,
-                           PulmoConvAlgorithm algorithm)
+static void
+forward (const PulmoTensor *input, const PulmoTensor *weight, float **transformed,
+         const PulmoTensor *bias, gboolean relu, PulmoTensor *output, PulmoConvAlgorithm algorithm)
 {
   g_return_if_fail (input != NULL && weight != NULL && output != NULL);
   g_return_if_fail (check_conv_shapes (input, weight, output));
@@ -264,9 +260,66 @@ pulmo_conv2d_forward_with (const PulmoTensor *input,
     algorithm = pulmo_conv2d_choose (input, weight);
   const float *bias_data = bias != NULL ? bias->data : NULL;
   if (algorithm == PULMO_CONV_WINOGRAD && weight->h == 3)
-    pulmo_conv_winograd_forward (input, weight, bias_data, relu, output);
+    {
+      const float *u = NULL;
+      /* Prepared weights: transform once, whichever thread gets here first. */
+      if (transformed != NULL)
+        {
+          if (g_once_init_enter (transformed))
+            g_once_init_leave (transformed, pulmo_conv_winograd_transform_weight (weight));
+          u = *transformed;
+        }
+      pulmo_conv_winograd_forward (input, weight, u, bias_data, relu, output);
+    }
   else
     forward_im2col (input, weight, bias_data, relu, output);
+}
+
+void
+pulmo_conv2d_forward_with (const PulmoTensor *input,
+                           const PulmoTensor *weight,
+                           const PulmoTensor *bias,
+                           gboolean relu,
+                           PulmoTensor *output,
+                           PulmoConvAlgorithm algorithm)
+{
+  forward (input, weight, NULL, bias, relu, output, algorithm);
+}
+
+struct _PulmoConvPrepared {
+  const PulmoTensor *weight;
+  float *transformed; /* Winograd U, made on first use */
+};
+
+PulmoConvPrepared *
+pulmo_conv2d_prepare (const PulmoTensor *weight)
+{
+  g_return_val_if_fail (weight != NULL, NULL);
+  PulmoConvPrepared *prepared = g_new0 (PulmoConvPrepared, 1);
+  prepared->weight = weight;
+  return prepared;
+}
+
+void
+pulmo_conv2d_prepared_free (PulmoConvPrepared *prepared)
+{
+  if (prepared == NULL)
+    return;
+  g_aligned_free (prepared->transformed);
+  g_free (prepared);
+}
+
+void
+pulmo_conv2d_forward_prepared (const PulmoTensor *input,
+                               const PulmoConvPrepared *prepared,
+                               const PulmoTensor *bias,
+                               gboolean relu,
+                               PulmoTensor *output)
+{
+  g_return_if_fail (prepared != NULL);
+  /* The lazily filled slot is the one mutable part, guarded by g_once. */
+  forward (input, prepared->weight, (float **) &prepared->transformed, bias, relu, output,
+           PULMO_CONV_AUTO);
 }
 
 void

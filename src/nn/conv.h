@@ -48,6 +48,25 @@ void pulmo_conv2d_forward_with (const PulmoTensor *input,
 /* The algorithm AUTO uses for this shape. */
 PulmoConvAlgorithm pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight);
 
+/* Weights prepared for many forward passes with the same weights
+ * (inference): the Winograd transform is computed once, on first use by a
+ * layer that takes the Winograd path, instead of on every call. Holds a
+ * pointer to @weight, which must stay alive and unchanged; may be shared by
+ * threads running forward passes at once. Costs 4× the weights' memory for
+ * layers that use Winograd. */
+typedef struct _PulmoConvPrepared PulmoConvPrepared;
+
+PulmoConvPrepared *pulmo_conv2d_prepare (const PulmoTensor *weight);
+void pulmo_conv2d_prepared_free (PulmoConvPrepared *prepared);
+/* pulmo_conv2d_forward() with prepared weights; bit-identical results. */
+void pulmo_conv2d_forward_prepared (const PulmoTensor *input,
+                                    const PulmoConvPrepared *prepared,
+                                    const PulmoTensor *bias,
+                                    gboolean relu,
+                                    PulmoTensor *output);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoConvPrepared, pulmo_conv2d_prepared_free)
+
 /* Backward of pulmo_conv2d_forward() WITHOUT ReLU: @grad_output is the
  * gradient with respect to the convolution's output before any activation
  * (apply the ReLU mask first when the forward fused it).

@@ -360,6 +360,58 @@ test_deterministic (void)
   conv_run_clear (&again);
 }
 
+/* Prepared weights give the same bits as plain calls, including when two
+ * threads make the first (transforming) call on the same prepared weights. */
+typedef struct {
+  const PulmoTensor *in, *bias;
+  const PulmoConvPrepared *prepared;
+  PulmoTensor *out;
+} PreparedRun;
+
+static gpointer
+prepared_run_thread (gpointer data)
+{
+  PreparedRun *run = data;
+  pulmo_conv2d_forward_prepared (run->in, run->prepared, run->bias, TRUE, run->out);
+  return NULL;
+}
+
+static void
+test_prepared (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  static const Shape prepared_shapes[] = { { 1, 20, 24, 64, 60, 3 }, { 2, 20, 24, 9, 11, 3 }, { 1, 20, 24, 9, 11, 1 } };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (prepared_shapes); i++)
+    {
+      const Shape *s = &prepared_shapes[i];
+      g_autoptr (PulmoTensor) in = random_tensor (rand, s->n, s->cin, s->h, s->w);
+      g_autoptr (PulmoTensor) wt = random_tensor (rand, s->cout, s->cin, s->k, s->k);
+      g_autoptr (PulmoTensor) bias = random_tensor (rand, 1, s->cout, 1, 1);
+      g_autoptr (PulmoTensor) want = pulmo_tensor_new (s->n, s->cout, s->h, s->w);
+      g_autoptr (PulmoConvPrepared) prepared = pulmo_conv2d_prepare (wt);
+      PreparedRun runs[2];
+      GThread *threads[2];
+      size_t bytes = pulmo_tensor_numel (want) * sizeof (float);
+
+      pulmo_conv2d_forward (in, wt, bias, TRUE, want);
+      for (int t = 0; t < 2; t++)
+        {
+          runs[t] = (PreparedRun) { in, bias, prepared, pulmo_tensor_new (s->n, s->cout, s->h, s->w) };
+          threads[t] = g_thread_new ("prepared", prepared_run_thread, &runs[t]);
+        }
+      for (int t = 0; t < 2; t++)
+        {
+          g_thread_join (threads[t]);
+          g_assert_cmpmem (runs[t].out->data, bytes, want->data, bytes);
+          /* Again, now that the transform is cached. */
+          pulmo_conv2d_forward_prepared (in, prepared, bias, TRUE, runs[t].out);
+          g_assert_cmpmem (runs[t].out->data, bytes, want->data, bytes);
+          pulmo_tensor_free (runs[t].out);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,6 +431,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/conv/finite-differences/1x1", &shapes[4], test_finite_differences);
   g_test_add_data_func ("/conv/finite-differences/1-pixel", &shapes[1], test_finite_differences);
   g_test_add_func ("/conv/deterministic", test_deterministic);
+  g_test_add_func ("/conv/prepared", test_prepared);
 
   return g_test_run ();
 }

@@ -24,9 +24,9 @@
 /* Floats of V and M per worker (3 MiB): the block of tiles in flight. */
 #define BLOCK_BUDGET_FLOATS (768 * 1024)
 #define MAX_BLOCK_TILES 512
-/* Floats of whole-layer V and M (12 MiB) below which a layer goes in three
+/* Floats of whole-layer V and M (20 MiB) below which a layer goes in three
  * passes instead of blocks (small images with many channels). */
-#define LAYER_BUDGET_FLOATS (3 * 1024 * 1024)
+#define LAYER_BUDGET_FLOATS (5 * 1024 * 1024)
 
 typedef PulmoLanes Lanes;
 typedef PulmoLaneMask LaneMask;
@@ -244,7 +244,6 @@ typedef struct {
   int tiles_y, tiles_x, groups_x;
   int n_groups; /* over the whole batch */
   int groups_per_block, n_blocks;
-  int cout_block, n_cout_blocks;
   /* V[ξ][c][column] and M[ξ][o][column]: rows of ld floats (the columns of a
    * block, or of the layer, plus room for a group's spare lanes), positions
    * v_stride and m_stride apart. A column is a tile. */
@@ -337,19 +336,17 @@ block_items (void *data, int begin, int end, int worker)
   float *v = pulmo_worker_scratch_get (&job->scratch, worker);
   float *m = v + POSITIONS * job->v_stride;
 
-  for (int item = begin; item < end; item++)
+  for (int block = begin; block < end; block++)
     {
-      int cb = item % job->n_cout_blocks, block = item / job->n_cout_blocks;
       int g_begin = block * job->groups_per_block;
       int g_end = MIN (job->n_groups, g_begin + job->groups_per_block);
-      int o0 = cb * job->cout_block, n_out = MIN (cout, o0 + job->cout_block) - o0;
       int last_n, last_ty, last_tx0, last_tiles;
       group_position (job, g_end - 1, &last_n, &last_ty, &last_tx0, &last_tiles);
       int columns = (int) (group_column (job, g_end - 1) + last_tiles - group_column (job, g_begin));
 
       transform_block_input (job, g_begin, g_end, 0, job->input->c, v);
-      multiply_positions (job, 0, POSITIONS, o0, n_out, columns, v, m);
-      transform_block_output (job, g_begin, g_end, o0, n_out, m);
+      multiply_positions (job, 0, POSITIONS, 0, cout, columns, v, m);
+      transform_block_output (job, g_begin, g_end, 0, cout, m);
     }
 }
 
@@ -420,20 +417,19 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
     }
   else
     {
-      /* As many tiles per block as the budget holds for V (all input channels)
-       * and M (all output channels); when that leaves too few blocks to share
-       * out, output-channel blocks make more items. */
+      /* As many tiles per block as the budget holds for V (all input
+       * channels) and M (all output channels). Layers too big for layer mode
+       * make at least LAYER_BUDGET / BLOCK_BUDGET blocks: enough items. */
       int columns = BLOCK_BUDGET_FLOATS / (POSITIONS * (cin + cout));
       columns = CLAMP (columns, LANES, MAX_BLOCK_TILES);
       job.groups_per_block = columns / LANES;
       job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
-      pulmo_conv_plan_cout_blocks (cout, job.n_blocks, &job.cout_block, &job.n_cout_blocks);
 
       job.ld = (size_t) (job.groups_per_block + 1) * LANES;
       job.v_stride = (size_t) cin * job.ld;
-      job.m_stride = (size_t) job.cout_block * job.ld;
+      job.m_stride = (size_t) cout * job.ld;
       pulmo_worker_scratch_init (&job.scratch, POSITIONS * (job.v_stride + job.m_stride));
-      pulmo_parallel_for (job.n_blocks * job.n_cout_blocks, block_items, &job);
+      pulmo_parallel_for (job.n_blocks, block_items, &job);
       pulmo_worker_scratch_clear (&job.scratch);
     }
   g_aligned_free (owned);

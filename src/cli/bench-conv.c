@@ -168,7 +168,7 @@ pulmo_bench_conv (int argc, char **argv)
           lb.algorithm = PULMO_CONV_WINOGRAD;
           winograd_s = median_seconds (run_forward, &lb, budget_s);
         }
-      gboolean winograd = pulmo_conv2d_choose (lb.input, lb.weight) == PULMO_CONV_WINOGRAD;
+      gboolean winograd = pulmo_conv2d_choose (lb.input, lb.weight, TRUE) == PULMO_CONV_WINOGRAD;
       /* Inference: the choice with prepared weights (Winograd transform cached). */
       lb.prepared = pulmo_conv2d_prepare (lb.weight);
       double fwd_s = median_seconds (run_prepared, &lb, budget_s);

@@ -23,6 +23,7 @@
 #define DIRECT_BELOW_COUT 8
 /* Below these, Winograd's transforms cost more than they save (pulmo bench conv). */
 #define WINOGRAD_MIN_TILES 64
+#define WINOGRAD_MIN_TILES_PREPARED 16
 #define WINOGRAD_MIN_CHANNELS 8
 #define GRAD_BUDGET_FLOATS (2 << 20)
 #define MAX_GRAD_GROUPS 16
@@ -235,14 +236,16 @@ forward_im2col (const PulmoTensor *input, const PulmoTensor *weight, const float
 }
 
 PulmoConvAlgorithm
-pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight)
+pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight, gboolean prepared)
 {
   g_return_val_if_fail (input != NULL && weight != NULL, PULMO_CONV_IM2COL);
 
-  /* Winograd needs enough tiles for wide sgemms and enough input channels for
-   * its transforms to pay off; small images and the first layer stay im2col. */
+  /* Winograd needs enough tiles per image for wide sgemms, and enough input
+   * channels for its transforms to pay off; without prepared weights, small
+   * images also spend more on transforming the weights than they save. */
   long tiles = (long) ((input->h + 3) / 4) * ((input->w + 3) / 4);
-  if (weight->h == 3 && tiles >= WINOGRAD_MIN_TILES && input->c >= WINOGRAD_MIN_CHANNELS)
+  long min_tiles = prepared ? WINOGRAD_MIN_TILES_PREPARED : WINOGRAD_MIN_TILES;
+  if (weight->h == 3 && tiles >= min_tiles && input->c >= WINOGRAD_MIN_CHANNELS)
     return PULMO_CONV_WINOGRAD;
   return PULMO_CONV_IM2COL;
 }
@@ -257,7 +260,7 @@ forward (const PulmoTensor *input, const PulmoTensor *weight, float **transforme
   g_return_if_fail (input->data != output->data);
 
   if (algorithm == PULMO_CONV_AUTO)
-    algorithm = pulmo_conv2d_choose (input, weight);
+    algorithm = pulmo_conv2d_choose (input, weight, transformed != NULL);
   const float *bias_data = bias != NULL ? bias->data : NULL;
   if (algorithm == PULMO_CONV_WINOGRAD && weight->h == 3)
     {

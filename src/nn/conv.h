@@ -45,8 +45,10 @@ void pulmo_conv2d_forward_with (const PulmoTensor *input,
                                 PulmoTensor *output,
                                 PulmoConvAlgorithm algorithm);
 
-/* The algorithm AUTO uses for this shape. */
-PulmoConvAlgorithm pulmo_conv2d_choose (const PulmoTensor *input, const PulmoTensor *weight);
+/* The algorithm AUTO uses for this shape, with or without prepared weights. */
+PulmoConvAlgorithm pulmo_conv2d_choose (const PulmoTensor *input,
+                                        const PulmoTensor *weight,
+                                        gboolean prepared);
 
 /* Weights prepared for many forward passes with the same weights
  * (inference): the Winograd transform is computed once, on first use by a

@@ -53,9 +53,10 @@ pulmo_cpu_choose_core (const PulmoCpuFeatures *cpu, const char *detected, const 
   gboolean avx512 = cpu->avx512f && cpu->avx512cd && cpu->avx512bw && cpu->avx512dq && cpu->avx512vl;
   gboolean avx2_fma = cpu->avx && cpu->avx2 && cpu->fma;
 
-  /* On AMD the Zen kernels beat the AVX-512 ones that 0.3.21 picks for Zen 4/5
-   * (measured: PERF-NOTES.md), so any AVX2 AMD CPU gets Zen. */
-  if (amd && avx2_fma)
+  /* Zen 4 runs AVX-512 at half width and is faster with the Zen kernels
+   * (PERF-NOTES.md); Zen 5 (family 0x1a) runs it at full width and is faster
+   * with the AVX-512 ones, chosen below like an Intel CPU's. */
+  if (amd && avx2_fma && !(avx512 && cpu->family >= 0x1a))
     return detected != NULL && g_ascii_strcasecmp (detected, "Zen") == 0 ? NULL : "Zen";
 
   const char *best;
@@ -95,6 +96,9 @@ pulmo_cpu_features_detect (PulmoCpuFeatures *features)
   features->vendor[12] = '\0';
 
   __get_cpuid (1, &eax, &ebx, &ecx, &edx);
+  features->family = (int) ((eax >> 8) & 0xf);
+  if (features->family == 0xf)
+    features->family += (int) ((eax >> 20) & 0xff);
   gboolean osxsave = (ecx & bit_OSXSAVE) != 0;
   uint64_t xcr0 = osxsave ? read_xcr0 () : 0;
   /* The OS must save the YMM (and for AVX-512 the opmask and ZMM) state. */

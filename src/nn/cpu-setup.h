@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 /* What the CPU and the operating system support (AVX state enabled by the OS). */
 typedef struct {
   char vendor[13];      /* "GenuineIntel", "AuthenticAMD", "HygonGenuine", ... */
+  int family;           /* display family: 0x19 Zen 3/4, 0x1a Zen 5 */
   gboolean avx, avx2, fma;
   gboolean avx512f, avx512cd, avx512bw, avx512dq, avx512vl, avx512_bf16;
 } PulmoCpuFeatures;

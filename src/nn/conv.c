@@ -1,5 +1,6 @@
-/* conv.c: convolution by banded im2col + cblas_sgemm (the general path), the
- * dispatch to Winograd for large 3×3 layers, and the backward passes.
+/* conv.c: convolution by banded im2col + cblas_sgemm (the general path) or
+ * plain multiply-adds (very narrow layers), the dispatch to Winograd for 3×3
+ * layers on large enough images, prepared weights, and the backward passes.
  *
  * Every blocking decision (band height, output-channel blocks, gradient
  * groups) depends on the shapes only, never on the number of threads, so the
@@ -17,7 +18,6 @@
 /* Floats in one worker's im2col band (4 MiB): large enough for a wide sgemm,
  * small enough to stay in L2/L3 next to the output band. */
 #define COL_BUDGET_FLOATS (1 << 20)
-/* Floats of partial weight gradients kept at once (8 MiB). */
 /* Below these, sgemm costs more than plain multiply-adds (pulmo bench conv). */
 #define DIRECT_MAX_KDIM 16
 #define DIRECT_BELOW_COUT 8
@@ -25,6 +25,8 @@
 #define WINOGRAD_MIN_TILES 64
 #define WINOGRAD_MIN_TILES_PREPARED 16
 #define WINOGRAD_MIN_CHANNELS 8
+/* Floats of partial weight gradients kept at once (8 MiB), and at most this
+ * many partial sums per layer. */
 #define GRAD_BUDGET_FLOATS (2 << 20)
 #define MAX_GRAD_GROUPS 16
 

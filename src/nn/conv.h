@@ -9,11 +9,14 @@
  *
  * How: a band of output rows at a time, im2col of that band into a bounded
  * per-worker buffer and one cblas_sgemm writing straight into the output, bias
- * and ReLU applied while the band is still in cache; 3×3 layers with enough
- * pixels use Winograd F(4×4, 3×3) instead (4× fewer multiplications). Work is
- * split over the cores with pulmo_parallel_for(). Scratch lives per call, so
- * any number of threads may convolve at once; results are bit-identical from
- * run to run and whatever the number of threads.
+ * and ReLU applied while the band is still in cache. 3×3 layers on images of
+ * 32×32 and more (16×16 with prepared weights) use Winograd F(4×4, 3×3)
+ * instead: 4× fewer multiplications, results within float rounding of the
+ * direct sum (tests/nn/test-conv.c bounds the error by 2e-5 of the summed
+ * magnitudes). Work is split over the cores with pulmo_parallel_for().
+ * Scratch lives per call, so any number of threads may convolve at once;
+ * results are bit-identical from run to run and whatever the number of
+ * threads.
  *
  * Sizes are the network's own (programmer errors are g_return_if_fail). */
 #pragma once

@@ -21,9 +21,13 @@
 
 #define LANES PULMO_LANES
 #define POSITIONS 36
-/* Floats of V and M per worker (3 MiB): the block of tiles in flight. */
+/* Floats of V and M per worker (3 MiB): the block of tiles in flight, unless
+ * MIN_BLOCK_TILES needs more. */
 #define BLOCK_BUDGET_FLOATS (768 * 1024)
 #define MAX_BLOCK_TILES 512
+/* Narrower sgemms lose more than a larger block costs (2 × 36 × 64 floats
+ * per channel: 8 MiB per worker for the widest U-Net layers). */
+#define MIN_BLOCK_TILES 64
 /* Floats of whole-layer V and M (20 MiB) below which a layer goes in three
  * passes instead of blocks (small images with many channels). */
 #define LAYER_BUDGET_FLOATS (5 * 1024 * 1024)
@@ -421,7 +425,7 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
        * channels) and M (all output channels). Layers too big for layer mode
        * make at least LAYER_BUDGET / BLOCK_BUDGET blocks: enough items. */
       int columns = BLOCK_BUDGET_FLOATS / (POSITIONS * (cin + cout));
-      columns = CLAMP (columns, LANES, MAX_BLOCK_TILES);
+      columns = CLAMP (columns, MIN_BLOCK_TILES, MAX_BLOCK_TILES);
       job.groups_per_block = columns / LANES;
       job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
 

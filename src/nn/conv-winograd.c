@@ -104,25 +104,25 @@ input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
 }
 
 /* d[j][lane] = row[4·lane + j] for j < 6: the six columns of eight tiles,
- * by shuffles rather than 48 scalar moves. Columns 4 and 5 are columns 0 and
- * 1 of the row shifted by one tile. */
+ * by shuffles with constant masks rather than 48 scalar moves. Columns 4 and
+ * 5 are columns 0 and 1 of the row shifted by one tile. Reads row[0..35]. */
+#define TILE_COLUMN(r, j)                                                                    \
+  __builtin_shuffle (__builtin_shuffle (r[0], r[1], (LaneMask) { j, j + 4, j + 8, j + 12 }),  \
+                     __builtin_shuffle (r[2], r[3], (LaneMask) { j, j + 4, j + 8, j + 12 }),  \
+                     (LaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 })
+
 static inline __attribute__ ((always_inline)) void
 deinterleave_row (const float *row, Lanes *d)
 {
-  const LaneMask low = { 0, 4, 8, 12, 0, 0, 0, 0 }, join = { 0, 1, 2, 3, 8, 9, 10, 11 };
-
-  for (int shift = 0; shift <= 4; shift += 4)
-    {
-      Lanes r[4];
-      memcpy (r, row + shift, sizeof r);
-      for (int j = 0; j < (shift == 0 ? 4 : 2); j++)
-        {
-          LaneMask pick = low + j;
-          Lanes first = __builtin_shuffle (r[0], r[1], pick);  /* tiles 0–3 */
-          Lanes second = __builtin_shuffle (r[2], r[3], pick); /* tiles 4–7 */
-          d[shift + j] = __builtin_shuffle (first, second, join);
-        }
-    }
+  Lanes r[4], shifted[4];
+  memcpy (r, row, sizeof r);
+  memcpy (shifted, row + 4, sizeof shifted);
+  d[0] = TILE_COLUMN (r, 0);
+  d[1] = TILE_COLUMN (r, 1);
+  d[2] = TILE_COLUMN (r, 2);
+  d[3] = TILE_COLUMN (r, 3);
+  d[4] = TILE_COLUMN (shifted, 0);
+  d[5] = TILE_COLUMN (shifted, 1);
 }
 
 /* row[4·lane + j] = y[j][lane] for j < 4: the inverse, for four columns. */
@@ -157,25 +157,24 @@ input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int 
   for (int i = 0; i < 6; i++)
     {
       int y = y0 + i;
-      float row[SPAN + 6]; /* + 6: the shifted loads below read up to row[39] */
-      if (y < 0 || y >= h)
-        memset (row, 0, sizeof row);
-      else if (x0 >= 0 && x0 + SPAN <= w)
+      float row[SPAN + 6]; /* + 6: deinterleave_row reads row[0..35] */
+      if (y >= 0 && y < h && x0 >= 0 && x0 + SPAN + 2 <= w)
         {
+          /* Inside the image: shuffle straight from the plane. The same
+           * window of the next channel comes next: start loading it now,
+           * since short row streams defeat the hardware prefetcher. */
           const float *src = plane + (size_t) y * w + x0;
-          /* The same window of the next channel comes next: start loading it
-           * now, since short row streams defeat the hardware prefetcher. */
           __builtin_prefetch (src + plane_stride);
           __builtin_prefetch (src + plane_stride + 16);
-          __builtin_prefetch (src + plane_stride + SPAN - 1);
-          memcpy (row, src, SPAN * sizeof (float));
-          memset (row + SPAN, 0, sizeof row - SPAN * sizeof (float));
+          __builtin_prefetch (src + plane_stride + SPAN + 1);
+          deinterleave_row (src, d + i * 6);
+          continue;
         }
-      else
+      memset (row, 0, sizeof row);
+      if (y >= 0 && y < h)
         {
-          /* The image's left or right edge: copy what is inside, zero the rest. */
+          /* The image's left or right edge: copy what is inside. */
           int k0 = MAX (0, -x0), k1 = MIN (SPAN, w - x0);
-          memset (row, 0, sizeof row);
           if (k1 > k0)
             memcpy (row + k0, plane + (size_t) y * w + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
         }

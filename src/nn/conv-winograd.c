@@ -106,23 +106,30 @@ input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
 /* d[j][lane] = row[4·lane + j] for j < 6: the six columns of eight tiles,
  * by shuffles with constant masks rather than 48 scalar moves. Columns 4 and
  * 5 are columns 0 and 1 of the row shifted by one tile. Reads row[0..35]. */
-#define TILE_COLUMN(r, j)                                                                    \
-  __builtin_shuffle (__builtin_shuffle (r[0], r[1], (LaneMask) { j, j + 4, j + 8, j + 12 }),  \
-                     __builtin_shuffle (r[2], r[3], (LaneMask) { j, j + 4, j + 8, j + 12 }),  \
+#define TILE_COLUMN(r0, r1, r2, r3, j)                                                    \
+  __builtin_shuffle (__builtin_shuffle (r0, r1, (LaneMask) { j, j + 4, j + 8, j + 12 }),    \
+                     __builtin_shuffle (r2, r3, (LaneMask) { j, j + 4, j + 8, j + 12 }),    \
                      (LaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 })
 
 static inline __attribute__ ((always_inline)) void
 deinterleave_row (const float *row, Lanes *d)
 {
-  Lanes r[4], shifted[4];
-  memcpy (r, row, sizeof r);
-  memcpy (shifted, row + 4, sizeof shifted);
-  d[0] = TILE_COLUMN (r, 0);
-  d[1] = TILE_COLUMN (r, 1);
-  d[2] = TILE_COLUMN (r, 2);
-  d[3] = TILE_COLUMN (r, 3);
-  d[4] = TILE_COLUMN (shifted, 0);
-  d[5] = TILE_COLUMN (shifted, 1);
+  /* Separate variables, not an array: they stay in registers. */
+  Lanes r0, r1, r2, r3, s0, s1, s2, s3;
+  memcpy (&r0, row, sizeof r0);
+  memcpy (&r1, row + 8, sizeof r1);
+  memcpy (&r2, row + 16, sizeof r2);
+  memcpy (&r3, row + 24, sizeof r3);
+  d[0] = TILE_COLUMN (r0, r1, r2, r3, 0);
+  d[1] = TILE_COLUMN (r0, r1, r2, r3, 1);
+  d[2] = TILE_COLUMN (r0, r1, r2, r3, 2);
+  d[3] = TILE_COLUMN (r0, r1, r2, r3, 3);
+  memcpy (&s0, row + 4, sizeof s0);
+  memcpy (&s1, row + 12, sizeof s1);
+  memcpy (&s2, row + 20, sizeof s2);
+  memcpy (&s3, row + 28, sizeof s3);
+  d[4] = TILE_COLUMN (s0, s1, s2, s3, 0);
+  d[5] = TILE_COLUMN (s0, s1, s2, s3, 1);
 }
 
 /* row[4·lane + j] = y[j][lane] for j < 4: the inverse, for four columns. */
@@ -168,6 +175,14 @@ input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int 
           __builtin_prefetch (src + plane_stride + 16);
           __builtin_prefetch (src + plane_stride + SPAN + 1);
           deinterleave_row (src, d + i * 6);
+          continue;
+        }
+      if (y >= 0 && y < h && x0 == -1 && SPAN + 5 <= w)
+        {
+          /* The left edge, the commonest edge: one padding column, fixed size. */
+          row[0] = 0.0f;
+          memcpy (row + 1, plane + (size_t) y * w, (SPAN + 5) * sizeof (float));
+          deinterleave_row (row, d + i * 6);
           continue;
         }
       memset (row, 0, sizeof row);

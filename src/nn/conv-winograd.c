@@ -72,8 +72,10 @@ transform_weight_items (void *data, int begin, int end, int worker)
     for (int c0 = 0; c0 < cin; c0 += LANES)
       {
         int n_lanes = MIN (LANES, cin - c0);
-        Lanes g[9] = { { 0 } }, t[18], u[36];
+        Lanes g[9], t[18], u[36];
         const float *kernels = job->weight->data + ((size_t) o * cin + c0) * 9;
+        if (n_lanes < LANES)
+          memset (g, 0, sizeof g);
         for (int lane = 0; lane < n_lanes; lane++)
           for (int k = 0; k < 9; k++)
             g[k][lane] = kernels[lane * 9 + k];
@@ -82,8 +84,12 @@ transform_weight_items (void *data, int begin, int end, int worker)
         for (int i = 0; i < 6; i++)
           weight_transform_3 (t + i * 3, 1, u + i * 6, 1); /* rows: (G g) Gᵀ, 6 × 6 */
         float *dst = job->u + (size_t) o * cin + c0;
-        for (int xi = 0; xi < POSITIONS; xi++)
-          memcpy (dst + xi * position_stride, &u[xi], n_lanes * sizeof (float));
+        if (n_lanes == LANES) /* fixed size: one vector store each */
+          for (int xi = 0; xi < POSITIONS; xi++)
+            memcpy (dst + xi * position_stride, &u[xi], sizeof (Lanes));
+        else
+          for (int xi = 0; xi < POSITIONS; xi++)
+            memcpy (dst + xi * position_stride, &u[xi], n_lanes * sizeof (float));
       }
 }
 

@@ -9,8 +9,13 @@
  *
  * Tiles are handled in groups of 8 along a tile row: the 8 tiles are the 8
  * lanes of a vector, so the transforms are vector arithmetic on whole groups
- * (see conv-private.h). V and M only
- * hold the columns of real tiles, so ragged image edges waste no sgemm work. */
+ * (see conv-private.h). V and M only hold the columns of real tiles, so
+ * ragged image edges waste no sgemm work.
+ *
+ * Two schedules: small images with many channels go in three passes over
+ * whole-layer V and M (input transform, 36 sgemms as wide as the layer,
+ * output transform); larger ones in blocks of tiles, each block transformed,
+ * multiplied and transformed back by one worker in its own scratch. */
 #include "nn/conv-winograd.h"
 
 #include "nn/conv-private.h"

@@ -33,9 +33,9 @@
 /* Narrower sgemms lose more than a larger block costs (2 × 36 × 64 floats
  * per channel: 8 MiB per worker for the widest U-Net layers). */
 #define MIN_BLOCK_TILES 64
-/* Floats of whole-layer V and M (20 MiB) below which a layer goes in three
+/* Floats of whole-layer V and M (12 MiB) below which a layer goes in three
  * passes instead of blocks (small images with many channels). */
-#define LAYER_BUDGET_FLOATS (5 * 1024 * 1024)
+#define LAYER_BUDGET_FLOATS (3 * 1024 * 1024)
 
 typedef PulmoLanes Lanes;
 typedef PulmoLaneMask LaneMask;

@@ -22,8 +22,10 @@ typedef struct {
   int cin, cout;
   PulmoTensor *weight, *gamma, *beta, *running_mean, *running_var;
   PulmoTensor *grad_weight, *grad_gamma, *grad_beta;
-  /* Inference: the kernel scaled by BN's scale, BN's shift as bias. */
+  /* Inference: the kernel scaled by BN's scale, BN's shift as bias, and
+   * that kernel prepared (Winograd transform kept) for repeated passes. */
   PulmoTensor *folded_weight, *folded_bias;
+  PulmoConvPrepared *prepared;
 } ConvBn;
 
 typedef struct {
@@ -232,6 +234,7 @@ pulmo_unet_new (const PulmoUNetConfig *config, guint64 seed)
 static void
 free_conv_bn (ConvBn *layer)
 {
+  g_clear_pointer (&layer->prepared, pulmo_conv2d_prepared_free);
   pulmo_tensor_free (layer->folded_weight);
   pulmo_tensor_free (layer->folded_bias);
 }
@@ -730,7 +733,8 @@ conv_bn_infer (PulmoUNetWorkspace *ws, const ConvBn *layer, gboolean folded,
   if (folded)
     {
       TIMED (ws, PULMO_UNET_STAGE_CONV,
-             pulmo_conv2d_forward (input, layer->folded_weight, layer->folded_bias, TRUE, output));
+             pulmo_conv2d_forward_prepared (input, layer->prepared, layer->folded_bias, TRUE,
+                                            output));
       return;
     }
   TIMED (ws, PULMO_UNET_STAGE_CONV,
@@ -792,6 +796,9 @@ fold_conv_bn (ConvBn *layer)
     for (size_t i = 0; i < per_output; i++)
       layer->folded_weight->data[o * per_output + i] =
         layer->weight->data[o * per_output + i] * scale[o];
+  /* The previous preparation holds the transform of the previous kernel. */
+  g_clear_pointer (&layer->prepared, pulmo_conv2d_prepared_free);
+  layer->prepared = pulmo_conv2d_prepare (layer->folded_weight);
 }
 
 static void

@@ -1,5 +1,5 @@
 /* `pulmo bench conv`: the convolution kernels on every layer shape of the
- * U-Net (base 32, depth 4, 256×256), in GFLOPS, beside a plain multi-threaded
+ * U-Net (base 32 or --base, depth 4, 256×256), in GFLOPS, beside a plain multi-threaded
  * cblas_sgemm of the im2col size (M = Cout, K = Cin·9, N = pixels) measured in
  * the same run. Both forward algorithms are timed; "fwd ms" is the one the
  * kernels choose (w: Winograd, i: im2col) with prepared weights, as inference
@@ -21,13 +21,31 @@ typedef struct {
   int cin, cout, size, k, count; /* count: how often the U-Net uses this shape */
 } LayerShape;
 
-static const LayerShape unet_layers[] = {
-  { 1, 32, 256, 3, 1 },   { 32, 32, 256, 3, 2 },   { 64, 32, 256, 3, 1 },
-  { 32, 64, 128, 3, 1 },  { 64, 64, 128, 3, 2 },   { 128, 64, 128, 3, 1 },
-  { 64, 128, 64, 3, 1 },  { 128, 128, 64, 3, 2 },  { 256, 128, 64, 3, 1 },
-  { 128, 256, 32, 3, 1 }, { 256, 256, 32, 3, 2 },  { 512, 256, 32, 3, 1 },
-  { 256, 512, 16, 3, 1 }, { 512, 512, 16, 3, 1 },  { 32, 4, 256, 1, 1 },
-};
+#define BENCH_DEPTH 4
+#define BENCH_SIZE 256
+#define BENCH_CLASSES 4
+#define N_LAYER_SHAPES (3 * BENCH_DEPTH + 3)
+
+/* The convolutions of a U-Net with one input channel, from the top level
+ * down: per level the encoder's first conv, the two C → C convs (encoder's
+ * second, decoder's second), the decoder's first conv on the concatenation;
+ * then the bottom's two convs and the 1×1 classifier. */
+static void
+unet_layer_shapes (int base, LayerShape *shapes)
+{
+  int n = 0;
+  for (int l = 0; l < BENCH_DEPTH; l++)
+    {
+      int c = base << l, size = BENCH_SIZE >> l, cin = l == 0 ? 1 : c / 2;
+      shapes[n++] = (LayerShape) { cin, c, size, 3, 1 };
+      shapes[n++] = (LayerShape) { c, c, size, 3, 2 };
+      shapes[n++] = (LayerShape) { 2 * c, c, size, 3, 1 };
+    }
+  int bottom = base << BENCH_DEPTH, size = BENCH_SIZE >> BENCH_DEPTH;
+  shapes[n++] = (LayerShape) { bottom / 2, bottom, size, 3, 1 };
+  shapes[n++] = (LayerShape) { bottom, bottom, size, 3, 1 };
+  shapes[n++] = (LayerShape) { base, BENCH_CLASSES, BENCH_SIZE, 1, 1 };
+}
 
 static void
 fill_random (PulmoTensor *t, GRand *rand)
@@ -107,11 +125,12 @@ run_sgemm (void *ctx)
 int
 pulmo_bench_conv (int argc, char **argv)
 {
-  int batch = 1;
+  int batch = 1, base = 32;
   gboolean backward = FALSE;
   double budget_s = 0.5;
   GOptionEntry entries[] = {
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Samples per batch (default 1)", "N" },
+    { "base", 0, 0, G_OPTION_ARG_INT, &base, "U-Net base width (default 32)", "N" },
     { "backward", 0, 0, G_OPTION_ARG_NONE, &backward, "Also time the backward pass", NULL },
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &budget_s, "Time per measurement (default 0.5)", "S" },
     { NULL },
@@ -124,14 +143,17 @@ pulmo_bench_conv (int argc, char **argv)
       fprintf (stderr, "pulmo bench conv: %s\n", error->message);
       return 2;
     }
-  if (batch < 1 || batch > 64 || budget_s <= 0.0 || budget_s > 60.0)
+  if (batch < 1 || batch > 64 || base < 1 || base > 64 || budget_s <= 0.0 || budget_s > 60.0)
     {
-      fprintf (stderr, "pulmo bench conv: --batch must be 1..64 and --seconds 0..60\n");
+      fprintf (stderr, "pulmo bench conv: --batch must be 1..64, --base 1..64 and --seconds 0..60\n");
       return 2;
     }
+  LayerShape unet_layers[N_LAYER_SHAPES];
+  unet_layer_shapes (base, unet_layers);
 
   int n_threads = pulmo_parallel_n_threads ();
-  printf ("OpenBLAS core: %s, %s; %d threads; batch %d\n", pulmo_cpu_core_name (), pulmo_cpu_core_origin (), n_threads, batch);
+  printf ("OpenBLAS core: %s, %s; %d threads; U-Net base %d; batch %d\n", pulmo_cpu_core_name (),
+          pulmo_cpu_core_origin (), n_threads, base, batch);
   printf ("%-16s %5s %9s %9s %9s %8s %9s %6s", "layer", "count", "im2col ms", "wino ms", "fwd ms",
           "GFLOPS", "sgemm GF", "ratio");
   if (backward)

@@ -101,9 +101,9 @@ run_op (void *data)
       pulmo_concat_backward (ob->dy, ob->skip, ob->dx, FALSE);
       break;
     case OP_BN_RELU:
-      pulmo_batchnorm_relu_forward_train (ob->x, ob->gamma, ob->beta, ob->running_mean,
-                                          ob->running_var, PULMO_BATCHNORM_MOMENTUM,
-                                          PULMO_BATCHNORM_EPS, ob->y, ob->mean, ob->inv_std);
+      pulmo_batchnorm_forward_train (ob->x, ob->gamma, ob->beta, ob->running_mean,
+                                     ob->running_var, PULMO_BATCHNORM_MOMENTUM,
+                                     PULMO_BATCHNORM_EPS, TRUE, ob->y, ob->mean, ob->inv_std);
       break;
     case OP_BN_RELU_BACKWARD:
       pulmo_relu_backward (ob->y, ob->dy, ob->dx);

@@ -139,18 +139,18 @@ same_shape (const PulmoTensor *a, const PulmoTensor *b)
   return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
 }
 
-static void
-forward_train (const PulmoTensor *x,
-               const float *gamma,
-               const float *beta,
-               float *running_mean,
-               float *running_var,
-               float momentum,
-               float eps,
-               PulmoTensor *y,
-               float *save_mean,
-               float *save_inv_std,
-               gboolean relu)
+void
+pulmo_batchnorm_forward_train (const PulmoTensor *x,
+                               const float *gamma,
+                               const float *beta,
+                               float *running_mean,
+                               float *running_var,
+                               float momentum,
+                               float eps,
+                               gboolean relu,
+                               PulmoTensor *y,
+                               float *save_mean,
+                               float *save_inv_std)
 {
   g_return_if_fail (x != NULL && y != NULL && x != y && same_shape (x, y));
   g_return_if_fail (gamma != NULL && beta != NULL && running_mean != NULL && running_var != NULL);
@@ -170,38 +170,6 @@ forward_train (const PulmoTensor *x,
   job.save_mean = save_mean;
   job.save_inv_std = save_inv_std;
   pulmo_parallel_for (x->c, batchnorm_train_channels, &job);
-}
-
-void
-pulmo_batchnorm_forward_train (const PulmoTensor *x,
-                               const float *gamma,
-                               const float *beta,
-                               float *running_mean,
-                               float *running_var,
-                               float momentum,
-                               float eps,
-                               PulmoTensor *y,
-                               float *save_mean,
-                               float *save_inv_std)
-{
-  forward_train (x, gamma, beta, running_mean, running_var, momentum, eps, y, save_mean,
-                 save_inv_std, FALSE);
-}
-
-void
-pulmo_batchnorm_relu_forward_train (const PulmoTensor *x,
-                                    const float *gamma,
-                                    const float *beta,
-                                    float *running_mean,
-                                    float *running_var,
-                                    float momentum,
-                                    float eps,
-                                    PulmoTensor *y,
-                                    float *save_mean,
-                                    float *save_inv_std)
-{
-  forward_train (x, gamma, beta, running_mean, running_var, momentum, eps, y, save_mean,
-                 save_inv_std, TRUE);
 }
 
 void

@@ -22,7 +22,11 @@ G_BEGIN_DECLS
 /* x: (N, C, H, W) with N·H·W >= 2; y: same shape, allocated by the caller,
  * overwritten; y must not alias x (the backward pass needs x). running_mean
  * and running_var are updated in place. save_mean and save_inv_std receive the
- * batch mean and 1 / sqrt(batch var + eps) for pulmo_batchnorm_backward(). */
+ * batch mean and 1 / sqrt(batch var + eps) for pulmo_batchnorm_backward().
+ *
+ * With relu, y = max(BN(x), 0) in the same pass over memory (the usual
+ * conv → BN → ReLU block); backward is then pulmo_relu_backward() with this y,
+ * then pulmo_batchnorm_backward(). */
 void pulmo_batchnorm_forward_train (const PulmoTensor *x,
                                     const float *gamma,
                                     const float *beta,
@@ -30,23 +34,10 @@ void pulmo_batchnorm_forward_train (const PulmoTensor *x,
                                     float *running_var,
                                     float momentum,
                                     float eps,
+                                    gboolean relu,
                                     PulmoTensor *y,
                                     float *save_mean,
                                     float *save_inv_std);
-
-/* The same followed by ReLU, y = max(BN(x), 0), in one pass over memory
- * (the usual conv → BN → ReLU block). Backward: pulmo_relu_backward() with
- * this y, then pulmo_batchnorm_backward(). */
-void pulmo_batchnorm_relu_forward_train (const PulmoTensor *x,
-                                         const float *gamma,
-                                         const float *beta,
-                                         float *running_mean,
-                                         float *running_var,
-                                         float momentum,
-                                         float eps,
-                                         PulmoTensor *y,
-                                         float *save_mean,
-                                         float *save_inv_std);
 
 /* Inference with the running statistics. y may be x (in place). */
 void pulmo_batchnorm_forward_infer (const PulmoTensor *x,

@@ -496,10 +496,10 @@ conv_bn_forward_train (PulmoUNetActivations *acts, ConvBn *layer, ConvBnActs *la
   TIMED (acts, PULMO_UNET_STAGE_CONV,
          pulmo_conv2d_forward (input, layer->weight, NULL, FALSE, la->conv_out));
   TIMED (acts, PULMO_UNET_STAGE_BATCHNORM,
-         pulmo_batchnorm_relu_forward_train (la->conv_out, layer->gamma->data, layer->beta->data,
-                                             layer->running_mean->data, layer->running_var->data,
-                                             PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS,
-                                             la->out, la->save_mean, la->save_inv_std));
+         pulmo_batchnorm_forward_train (la->conv_out, layer->gamma->data, layer->beta->data,
+                                        layer->running_mean->data, layer->running_var->data,
+                                        PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, TRUE,
+                                        la->out, la->save_mean, la->save_inv_std));
 }
 
 /* @grad_out (gradient of the layer's output) is used as scratch. */

@@ -392,7 +392,7 @@ test_batchnorm_forward (void)
   g_autoptr (PulmoTensor) y = pulmo_tensor_new (n, channels, h, w);
 
   pulmo_batchnorm_forward_train (x, gamma, beta, running_mean, running_var,
-                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS,
+                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, FALSE,
                                  y, save_mean, save_inv_std);
 
   for (int c = 0; c < channels; c++)
@@ -430,9 +430,9 @@ test_batchnorm_forward (void)
    * running statistics the same way. */
   g_autoptr (PulmoTensor) fused = pulmo_tensor_new (n, channels, h, w);
   float fused_mean[4] = { 0 }, fused_var[4] = { 1, 1, 1, 1 }, fused_save[4], fused_inv[4];
-  pulmo_batchnorm_relu_forward_train (x, gamma, beta, fused_mean, fused_var,
-                                      PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS,
-                                      fused, fused_save, fused_inv);
+  pulmo_batchnorm_forward_train (x, gamma, beta, fused_mean, fused_var,
+                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, TRUE,
+                                 fused, fused_save, fused_inv);
   pulmo_relu_forward (y, y);
   g_assert_cmpmem (fused->data, pulmo_tensor_numel (y) * sizeof (float), y->data, pulmo_tensor_numel (y) * sizeof (float));
   g_assert_cmpmem (fused_mean, sizeof fused_mean, running_mean, sizeof running_mean);
@@ -467,7 +467,7 @@ batchnorm_loss (void *data)
 {
   BatchnormCase *bc = data;
   pulmo_batchnorm_forward_train (bc->x, bc->gamma, bc->beta, bc->running_mean, bc->running_var,
-                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS,
+                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, FALSE,
                                  bc->y, bc->save_mean, bc->save_inv_std);
   return pulmo_gradcheck_dot (bc->y->data, bc->r->data, pulmo_tensor_numel (bc->y));
 }
@@ -943,7 +943,8 @@ run_chain (gpointer data)
 
   pulmo_upconv2_forward (rc->x, rc->weight, rc->bias, rc->y);
   pulmo_batchnorm_forward_train (rc->y, gamma, beta, running_mean, running_var,
-                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, bn, mean, inv_std);
+                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, FALSE, bn, mean,
+                                 inv_std);
   pulmo_relu_forward (bn, bn);
   rc->loss = pulmo_seg_loss (bn, rc->masks, &options, grad, NULL);
   pulmo_relu_backward (bn, grad, grad);
@@ -1034,8 +1035,9 @@ ops_fingerprint (void)
 
   pulmo_upconv2_forward (x, weight, bias, y);
   pulmo_upconv2_backward (x, weight, dy, dx, dweight, dbias);
-  pulmo_batchnorm_relu_forward_train (y, gamma, beta, running_mean, running_var,
-                                      PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, bn, mean, inv_std);
+  pulmo_batchnorm_forward_train (y, gamma, beta, running_mean, running_var,
+                                 PULMO_BATCHNORM_MOMENTUM, PULMO_BATCHNORM_EPS, TRUE, bn, mean,
+                                 inv_std);
   pulmo_relu_backward (bn, dy, dy);
   pulmo_batchnorm_backward (y, dy, gamma, mean, inv_std, dy, dgamma, dbeta);
 

@@ -57,13 +57,6 @@ fill_random (PulmoTensor *t, GRand *rand)
 /* Median seconds of a closure run repeatedly for about @budget_s seconds. */
 typedef void (*BenchFn) (void *ctx);
 
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 static double
 median_seconds (BenchFn fn, void *ctx, double budget_s)
 {
@@ -79,8 +72,7 @@ median_seconds (BenchFn fn, void *ctx, double budget_s)
       times[n] = (g_get_monotonic_time () - start) * 1e-6;
       spent += times[n++];
     }
-  qsort (times, n, sizeof (double), compare_doubles);
-  return times[n / 2];
+  return pulmo_bench_upper_median (times, n);
 }
 
 typedef struct {

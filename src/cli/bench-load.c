@@ -133,20 +133,6 @@ make_benchmark_file (const char *folder, GError **error)
   return path;
 }
 
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *values, int n)
-{
-  qsort (values, (size_t) n, sizeof *values, compare_doubles);
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 static gboolean
 time_gzip (const char *path, double *seconds, GError **error)
 {
@@ -233,7 +219,8 @@ pulmo_bench_load (int argc, char **argv)
       return 1;
     }
 
-  double anchor = median (gzip_seconds, runs), ours = median (pulmo_seconds, runs), peak = median (peaks, runs);
+  double anchor = pulmo_bench_median (gzip_seconds, runs);
+  double ours = pulmo_bench_median (pulmo_seconds, runs), peak = pulmo_bench_median (peaks, runs);
   printf ("\nLoading a %d×%d×%d int16 CT: %.1f MB compressed, %.1f MB of voxels; medians of %d runs\n",
           BENCH_NX, BENCH_NY, BENCH_NZ, info.st_size / 1e6, voxel_bytes / 1e6, runs);
   printf ("  %-22s %7.3f s\n", "gzip -dc (anchor)", anchor);

@@ -32,20 +32,6 @@ typedef struct {
   double infer_ms, train_ms_per_sample;   /* < 0: not measured */
 } Figures;
 
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *values, int n)
-{
-  qsort (values, (size_t) n, sizeof *values, compare_doubles);
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 /* Peak resident memory of this process so far, in MiB (-1 if unknown). */
 static double
 peak_mib (void)
@@ -224,9 +210,9 @@ measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Ancho
     }
   if (opt->profile)
     print_profile ("inference", &profile, opt->infer_iters, NULL, NULL, 0);
-  pulmo->infer_ms = median (ms, opt->infer_iters);
+  pulmo->infer_ms = pulmo_bench_median (ms, opt->infer_iters);
   if (anchor->process != NULL)
-    torch->infer_ms = median (anchor_ms, opt->infer_iters);
+    torch->infer_ms = pulmo_bench_median (anchor_ms, opt->infer_iters);
 }
 
 static void
@@ -276,9 +262,9 @@ measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Anchor
       double seconds[] = { loss_s, optim_s };
       print_profile ("training step", &profile, (double) opt->train_iters * batch, names, seconds, 2);
     }
-  pulmo->train_ms_per_sample = median (ms, opt->train_iters);
+  pulmo->train_ms_per_sample = pulmo_bench_median (ms, opt->train_iters);
   if (anchor->process != NULL)
-    torch->train_ms_per_sample = median (anchor_ms, opt->train_iters);
+    torch->train_ms_per_sample = pulmo_bench_median (anchor_ms, opt->train_iters);
 }
 
 static void

@@ -138,13 +138,6 @@ let_openblas_settle (void)
   g_usleep (G_USEC_PER_SEC / 4);
 }
 
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 /* Median seconds of run_op repeated for about budget_s seconds. */
 static double
 median_seconds (OpBench *ob, double budget_s)
@@ -161,8 +154,7 @@ median_seconds (OpBench *ob, double budget_s)
       times[n] = (g_get_monotonic_time () - start) * 1e-6;
       spent += times[n++];
     }
-  qsort (times, n, sizeof (double), compare_doubles);
-  return times[n / 2];
+  return pulmo_bench_upper_median (times, n);
 }
 
 static PulmoTensor *

@@ -22,20 +22,6 @@ now_ms (void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *times, int n)
-{
-  qsort (times, (size_t) n, sizeof *times, compare_doubles);
-  return times[n / 2];
-}
-
 /* A chest-like phantom: air, an elliptic body of soft tissue with noise, two
  * lungs at -850 HU with a lesion, a spine; labels follow Pulmo's convention. */
 static void
@@ -132,7 +118,7 @@ pulmo_bench_render (int argc, char **argv)
           copy_times[s] = now_ms () - start;
           image[s % (bytes / 4)] ^= copy[(s * 7) % (bytes / 4)]; /* keep the copy live */
         }
-      double copy_ms = median (copy_times, n_slices);
+      double copy_ms = pulmo_bench_upper_median (copy_times, n_slices);
 
       static const char *modes[] = { "none", "fill", "outline" };
       for (int mode = 0; mode < 3; mode++)
@@ -153,7 +139,7 @@ pulmo_bench_render (int argc, char **argv)
                                            reslice.width * 4);
               times[s] = now_ms () - start;
             }
-          double render_ms = median (times, n_slices);
+          double render_ms = pulmo_bench_upper_median (times, n_slices);
           g_autofree char *size = g_strdup_printf ("%d×%d", reslice.width, reslice.height);
           printf ("%-9s %-8s %9s %10.3f %11.1f%% %14.3f %9.1fx\n", pulmo_view_axis_name (view),
                   modes[mode], size, render_ms, 100.0 * render_ms / 16.0, copy_ms,

@@ -3,6 +3,7 @@
 #include "cli/pulmo-cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -18,6 +19,27 @@ static const PulmoBenchmark benchmarks[] = {
   { "nn", pulmo_bench_nn, "U-Net inference and training step, against PyTorch" },
   { "ops", pulmo_bench_ops, "U-Net operations other than convolution, against memcpy, sgemm and expf" },
 };
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+double
+pulmo_bench_median (double *values, int n)
+{
+  qsort (values, (size_t) n, sizeof *values, compare_doubles);
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+double
+pulmo_bench_upper_median (double *values, int n)
+{
+  qsort (values, (size_t) n, sizeof *values, compare_doubles);
+  return values[n / 2];
+}
 
 int
 pulmo_cmd_bench (int argc, char **argv)

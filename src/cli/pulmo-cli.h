@@ -22,4 +22,10 @@ int pulmo_bench_nn (int argc, char **argv);
 int pulmo_bench_ops (int argc, char **argv);
 int pulmo_bench_render (int argc, char **argv);
 
+/* Medians for the benchmarks (cmd-bench.c); both sort @values (n >= 1) in place.
+ * pulmo_bench_median: for an even @n, the mean of the two middle values.
+ * pulmo_bench_upper_median: values[n / 2], for an even @n the larger of the two. */
+double pulmo_bench_median (double *values, int n);
+double pulmo_bench_upper_median (double *values, int n);
+
 G_END_DECLS

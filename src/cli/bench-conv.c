@@ -54,27 +54,6 @@ fill_random (PulmoTensor *t, GRand *rand)
     t->data[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
 }
 
-/* Median seconds of a closure run repeatedly for about @budget_s seconds. */
-typedef void (*BenchFn) (void *ctx);
-
-static double
-median_seconds (BenchFn fn, void *ctx, double budget_s)
-{
-  double times[64];
-  int n = 0;
-  double spent = 0.0;
-
-  fn (ctx); /* warm-up: page faults, caches */
-  while (n < (int) G_N_ELEMENTS (times) && (n < 3 || spent < budget_s))
-    {
-      gint64 start = g_get_monotonic_time ();
-      fn (ctx);
-      times[n] = (g_get_monotonic_time () - start) * 1e-6;
-      spent += times[n++];
-    }
-  return pulmo_bench_upper_median (times, n);
-}
-
 typedef struct {
   PulmoTensor *input, *weight, *bias, *output, *grad_output, *grad_input, *grad_weight, *grad_bias;
   gboolean first_layer;
@@ -175,17 +154,17 @@ pulmo_bench_conv (int argc, char **argv)
 
       /* Both algorithms for the record; the figure that counts is AUTO's choice. */
       lb.algorithm = PULMO_CONV_IM2COL;
-      double im2col_s = median_seconds (run_forward, &lb, budget_s);
+      double im2col_s = pulmo_bench_median_seconds (run_forward, &lb, budget_s);
       double winograd_s = 0.0;
       if (s->k == 3)
         {
           lb.algorithm = PULMO_CONV_WINOGRAD;
-          winograd_s = median_seconds (run_forward, &lb, budget_s);
+          winograd_s = pulmo_bench_median_seconds (run_forward, &lb, budget_s);
         }
       gboolean winograd = pulmo_conv2d_choose (lb.input, lb.weight, TRUE) == PULMO_CONV_WINOGRAD;
       /* Inference: the choice with prepared weights (Winograd transform cached). */
       lb.prepared = pulmo_conv2d_prepare (lb.weight);
-      double fwd_s = median_seconds (run_prepared, &lb, budget_s);
+      double fwd_s = pulmo_bench_median_seconds (run_prepared, &lb, budget_s);
       pulmo_conv2d_prepared_free (lb.prepared);
 
       /* The anchor: one sgemm of the im2col product, OpenBLAS on all our cores. */
@@ -196,7 +175,7 @@ pulmo_bench_conv (int argc, char **argv)
       for (size_t i = 0; i < (size_t) lb.k * lb.n; i++)
         lb.b[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
       openblas_set_num_threads (n_threads);
-      double sgemm_s = median_seconds (run_sgemm, &lb, budget_s);
+      double sgemm_s = pulmo_bench_median_seconds (run_sgemm, &lb, budget_s);
       openblas_set_num_threads (1);
       g_free (lb.a);
       g_free (lb.b);
@@ -218,7 +197,7 @@ pulmo_bench_conv (int argc, char **argv)
           lb.grad_weight = pulmo_tensor_new (s->cout, s->cin, s->k, s->k);
           lb.grad_bias = pulmo_tensor_new (1, s->cout, 1, 1);
           fill_random (lb.grad_output, rand);
-          double bwd_s = median_seconds (run_backward, &lb, budget_s);
+          double bwd_s = pulmo_bench_median_seconds (run_backward, &lb, budget_s);
           double bwd_flop = lb.first_layer ? flop : 2.0 * flop;
           printf (" %9.2f %8.1f", bwd_s * 1e3, bwd_flop / bwd_s * 1e-9);
           total_bwd_s += s->count * bwd_s;

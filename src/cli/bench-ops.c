@@ -138,25 +138,6 @@ let_openblas_settle (void)
   g_usleep (G_USEC_PER_SEC / 4);
 }
 
-/* Median seconds of run_op repeated for about budget_s seconds. */
-static double
-median_seconds (OpBench *ob, double budget_s)
-{
-  double times[64];
-  int n = 0;
-  double spent = 0.0;
-
-  run_op (ob); /* warm-up: page faults, caches */
-  while (n < (int) G_N_ELEMENTS (times) && (n < 3 || spent < budget_s))
-    {
-      gint64 start = g_get_monotonic_time ();
-      run_op (ob);
-      times[n] = (g_get_monotonic_time () - start) * 1e-6;
-      spent += times[n++];
-    }
-  return pulmo_bench_upper_median (times, n);
-}
-
 static PulmoTensor *
 random_tensor (GRand *rand, int n, int c, int h, int w)
 {
@@ -188,12 +169,12 @@ static void
 row_copy_anchor (const char *name, OpBench *ob, size_t input_bytes, int count_infer,
                  int count_train, Totals *totals)
 {
-  double op_s = median_seconds (ob, totals->budget_s);
+  double op_s = pulmo_bench_median_seconds (run_op, ob, totals->budget_s);
   OpBench copy = { .kind = OP_COPY, .copy_bytes = input_bytes };
   copy.a = g_malloc (input_bytes);
   copy.b = g_malloc (input_bytes);
   memset (copy.b, 1, input_bytes);
-  double copy_s = median_seconds (&copy, totals->budget_s);
+  double copy_s = pulmo_bench_median_seconds (run_op, &copy, totals->budget_s);
   g_free (copy.a);
   g_free (copy.b);
 
@@ -207,10 +188,10 @@ row_copy_anchor (const char *name, OpBench *ob, size_t input_bytes, int count_in
 static void
 row_exp_anchor (const char *name, OpBench *ob, int count_infer, int count_train, Totals *totals)
 {
-  double op_s = median_seconds (ob, totals->budget_s);
+  double op_s = pulmo_bench_median_seconds (run_op, ob, totals->budget_s);
   OpKind kind = ob->kind;
   ob->kind = OP_EXP;
-  double exp_s = median_seconds (ob, totals->budget_s);
+  double exp_s = pulmo_bench_median_seconds (run_op, ob, totals->budget_s);
   ob->kind = kind;
 
   printf ("%-34s %9.3f %9.3f %6.2f\n", name, op_s * 1e3, exp_s * 1e3, op_s / exp_s);
@@ -326,16 +307,16 @@ bench_level (GRand *rand, int level, Totals *totals)
     ob.dweight = g_new0 (float, n_weights);
     ob.dbias = g_new0 (float, c);
     double flop = 2.0 * batch * c_in * c * 4.0 * low * low;
-    double fwd_s = median_seconds (&ob, totals->budget_s);
+    double fwd_s = pulmo_bench_median_seconds (run_op, &ob, totals->budget_s);
     ob.kind = OP_UPCONV_BACKWARD;
-    double bwd_s = median_seconds (&ob, totals->budget_s);
+    double bwd_s = pulmo_bench_median_seconds (run_op, &ob, totals->budget_s);
 
     OpBench gemm = { .kind = OP_SGEMM, .m = 4 * c, .k = c_in, .n = batch * low * low };
     gemm.a = random_floats (rand, (size_t) gemm.m * gemm.k, -1.0, 1.0);
     gemm.b = random_floats (rand, (size_t) gemm.k * gemm.n, -1.0, 1.0);
     gemm.c = g_new (float, (size_t) gemm.m * gemm.n);
     openblas_set_num_threads (pulmo_parallel_n_threads ());
-    double gemm_s = median_seconds (&gemm, totals->budget_s);
+    double gemm_s = pulmo_bench_median_seconds (run_op, &gemm, totals->budget_s);
     openblas_set_num_threads (1);
     let_openblas_settle ();
 

@@ -41,6 +41,24 @@ pulmo_bench_upper_median (double *values, int n)
   return values[n / 2];
 }
 
+double
+pulmo_bench_median_seconds (void (*run) (void *ctx), void *ctx, double budget_s)
+{
+  double times[64];
+  int n = 0;
+  double spent = 0.0;
+
+  run (ctx); /* warm-up: page faults, caches */
+  while (n < (int) G_N_ELEMENTS (times) && (n < 3 || spent < budget_s))
+    {
+      gint64 start = g_get_monotonic_time ();
+      run (ctx);
+      times[n] = (g_get_monotonic_time () - start) * 1e-6;
+      spent += times[n++];
+    }
+  return pulmo_bench_upper_median (times, n);
+}
+
 int
 pulmo_cmd_bench (int argc, char **argv)
 {

@@ -27,5 +27,8 @@ int pulmo_bench_render (int argc, char **argv);
  * pulmo_bench_upper_median: values[n / 2], for an even @n the larger of the two. */
 double pulmo_bench_median (double *values, int n);
 double pulmo_bench_upper_median (double *values, int n);
+/* The upper median of the seconds @run takes, after one warm-up run, over at
+ * least 3 runs and about @budget_s seconds (at most 64 runs). */
+double pulmo_bench_median_seconds (void (*run) (void *ctx), void *ctx, double budget_s);
 
 G_END_DECLS

@@ -69,6 +69,17 @@ open_shared (Fixture *f, const char *relative)
   wait_for_allocation (f->window);
 }
 
+/* Opens a label map from the shared data folder on the loaded CT; the caller
+ * checks whether it was accepted. */
+static void
+open_shared_labels (Fixture *f, const char *relative)
+{
+  g_autofree char *path = pulmo_test_data (relative);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  pulmo_window_open_labels (f->window, file);
+  wait_until_loaded (f->window);
+}
+
 static void
 setup (Fixture *f, gconstpointer data)
 {
@@ -174,10 +185,7 @@ test_open_error_keeps_window (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (pulmo_view_state_get_window (f->state), ==, 1800);
 
   /* Labels on another grid are refused with a message, the CT stays. */
-  g_autofree char *other = pulmo_test_data ("totalsegmentator-example-ct/example_seg_fast_force_split.nii.gz");
-  g_autoptr (GFile) other_file = g_file_new_for_path (other);
-  pulmo_window_open_labels (f->window, other_file);
-  wait_until_loaded (f->window);
+  open_shared_labels (f, "totalsegmentator-example-ct/example_seg_fast_force_split.nii.gz");
   g_assert_nonnull (pulmo_window_get_error (f->window));
   g_assert_null (pulmo_view_state_get_labels (f->state));
 }
@@ -354,10 +362,7 @@ test_readout (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (status, "RAS (61.7, 130.9, -200.8) mm"));
 
   /* With the lung mask on the CT, the readout names the label. */
-  g_autofree char *mask = pulmo_test_data ("cip-chest-ct/wholeLung-64.nii.gz");
-  g_autoptr (GFile) mask_file = g_file_new_for_path (mask);
-  pulmo_window_open_labels (f->window, mask_file);
-  wait_until_loaded (f->window);
+  open_shared_labels (f, "cip-chest-ct/wholeLung-64.nii.gz");
   g_assert_null (pulmo_window_get_error (f->window));
   g_assert_nonnull (pulmo_view_state_get_labels (f->state));
   _pulmo_slice_view_hover (axial, x, y);

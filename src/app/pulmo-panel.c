@@ -5,6 +5,8 @@ struct _PulmoPanel {
 
   PulmoViewState *state;
   GPtrArray *bindings;
+  PulmoLabelMap *labels;   /* the state's label map, whose edits the legend follows */
+  guint legend_timeout;    /* a pending recount of the legend's volumes */
 
   GtkLabel *file_label;
   GtkLabel *dims_label;
@@ -142,11 +144,50 @@ update_legend (PulmoPanel *self)
     }
 }
 
+/* Edits come a brush dab at a time: recount at most every quarter second,
+ * not on every change (a whole-map count is tens of milliseconds). */
+#define LEGEND_RECOUNT_MS 250
+
+static gboolean
+legend_recount_due (gpointer data)
+{
+  PulmoPanel *self = data;
+  self->legend_timeout = 0;
+  update_legend (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+labels_edited (PulmoPanel *self)
+{
+  if (self->legend_timeout == 0)
+    self->legend_timeout = g_timeout_add (LEGEND_RECOUNT_MS, legend_recount_due, self);
+}
+
+static void
+watch_labels (PulmoPanel *self, PulmoLabelMap *labels)
+{
+  g_clear_handle_id (&self->legend_timeout, g_source_remove);
+  if (self->labels != NULL)
+    g_signal_handlers_disconnect_by_data (self->labels, self);
+  g_set_object (&self->labels, labels);
+  if (labels != NULL)
+    g_signal_connect_swapped (labels, "changed", G_CALLBACK (labels_edited), self);
+}
+
+static void
+labels_replaced (PulmoPanel *self)
+{
+  watch_labels (self, pulmo_view_state_get_labels (self->state));
+  update_legend (self);
+}
+
 static void
 clear_state (PulmoPanel *self)
 {
   if (self->state == NULL)
     return;
+  watch_labels (self, NULL);
   g_ptr_array_set_size (self->bindings, 0);
   g_signal_handlers_disconnect_by_data (self->state, self);
   g_clear_object (&self->state);
@@ -172,9 +213,9 @@ pulmo_panel_set_state (PulmoPanel *self, PulmoViewState *state)
   bind (self, "overlay-visible", self->overlay_switch, "active");
   bind (self, "overlay-opacity", self->opacity_adjustment, "value");
   g_signal_connect_swapped (state, "volume-changed", G_CALLBACK (update_image_info), self);
-  g_signal_connect_swapped (state, "notify::labels", G_CALLBACK (update_legend), self);
+  g_signal_connect_swapped (state, "notify::labels", G_CALLBACK (labels_replaced), self);
   update_image_info (self);
-  update_legend (self);
+  labels_replaced (self);
 }
 
 static void

@@ -5,7 +5,8 @@
  *
  * Known values were read once with nibabel 5.0 (python3-nibabel, np.asarray(img.dataobj)):
  *   cip-chest-ct/ct-64.nii.gz voxel (16, 32, 40) = -962 HU (inside the right lung;
- *   wholeLung-64 is 1 there). */
+ *   wholeLung-64 is 1 there); wholeLung-64 holds 65624 voxels of 1, of
+ *   4.171872 × 4.171872 × 3.987342 mm = 0.0693978 mL each: 4554.2 mL. */
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -507,6 +508,133 @@ test_ruler (Fixture *f, gconstpointer data)
   g_assert_cmpint (pulmo_view_state_get_tool (f->state), ==, PULMO_TOOL_CROSSHAIR);
 }
 
+/* Drag and drop -------------------------------------------------------------- */
+
+static GtkDropTarget *
+drop_target_of (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_DROP_TARGET (controller))
+        return GTK_DROP_TARGET (controller);
+    }
+  g_assert_not_reached ();
+}
+
+/* Emits the drop target's "drop" with the file list a file manager gives. */
+static gboolean
+drop_file (GtkWidget *widget, const char *relative)
+{
+  g_autofree char *path = pulmo_test_data (relative);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  GSList *files = g_slist_prepend (NULL, file);
+  g_auto (GValue) value = G_VALUE_INIT;
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (files));
+  g_slist_free (files);
+  gboolean accepted = FALSE;
+  g_signal_emit_by_name (drop_target_of (widget), "drop", &value, 10.0, 10.0, &accepted);
+  return accepted;
+}
+
+/* A CT dropped on the window opens; a label file dropped on the side panel
+ * opens onto it. */
+static void
+test_drop_files (Fixture *f, gconstpointer data)
+{
+  g_assert_true (drop_file (GTK_WIDGET (f->window), "cip-chest-ct/ct-64.nii.gz"));
+  wait_until_loaded (f->window);
+  g_assert_null (pulmo_window_get_error (f->window));
+  g_assert_cmpstr (pulmo_view_state_get_display_name (f->state), ==, "ct-64.nii.gz");
+  g_assert_true (drop_file (f->window->panel_scroller, "cip-chest-ct/wholeLung-64.nii.gz"));
+  wait_until_loaded (f->window);
+  g_assert_null (pulmo_window_get_error (f->window));
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (f->state);
+  g_assert_nonnull (labels);
+  g_assert_cmpuint (pulmo_label_map_get_data (labels)[(40 * 64 + 32) * 64 + 16], ==, 1);
+}
+
+/* Legend ----------------------------------------------------------------------- */
+
+static GtkListBox *
+find_list_box (GtkWidget *widget)
+{
+  if (GTK_IS_LIST_BOX (widget))
+    return GTK_LIST_BOX (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkListBox *found = find_list_box (child);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+append_label_texts (GtkWidget *widget, GString *text)
+{
+  if (GTK_IS_LABEL (widget))
+    g_string_append_printf (text, "%s|", gtk_label_get_text (GTK_LABEL (widget)));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    append_label_texts (child, text);
+}
+
+/* The legend's rows as "value  name|volume|" lines. */
+static char *
+legend_text (Fixture *f)
+{
+  GtkListBox *legend = find_list_box (GTK_WIDGET (f->window->panel));
+  g_assert_nonnull (legend);
+  GString *text = g_string_new (NULL);
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (legend)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      append_label_texts (row, text);
+      g_string_append_c (text, '\n');
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* The legend gives each label's volume and follows edits of the map. */
+static void
+test_legend_follows_edits (Fixture *f, gconstpointer data)
+{
+  open_shared_labels (f, "cip-chest-ct/wholeLung-64.nii.gz");
+  g_assert_null (pulmo_window_get_error (f->window));
+  g_autofree char *before = legend_text (f);
+  g_assert_cmpstr (before, ==, "1  Right lung|4554.2 mL|\n");
+
+  /* Relabel the first 1000 lung voxels as left lung, as a brush would. */
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (f->state);
+  uint8_t *voxels = pulmo_label_map_get_data_mutable (labels);
+  int moved = 0;
+  for (size_t i = 0; moved < 1000; i++)
+    if (voxels[i] == 1)
+      {
+        voxels[i] = 2;
+        moved++;
+      }
+  const PulmoBox whole = { { 0, 0, 0 }, { 63, 63, 78 } };
+  pulmo_label_map_changed (labels, &whole);
+
+  /* The recount comes a moment later, once for a burst of edits. */
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  char *after = legend_text (f);
+  while (g_strcmp0 (after, before) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+      g_free (after);
+      after = legend_text (f);
+    }
+  g_assert_cmpstr (after, ==, "1  Right lung|4484.8 mL|\n2  Left lung|69.4 mL|\n");
+  g_free (after);
+}
+
 static void
 no_display (void)
 {
@@ -539,5 +667,7 @@ main (int argc, char **argv)
   g_test_add ("/viewer/letters-ras", Fixture, ras, setup, test_letters_ras, teardown);
   g_test_add ("/viewer/layout", Fixture, lps, setup, test_layout, teardown);
   g_test_add ("/viewer/ruler", Fixture, lps, setup, test_ruler, teardown);
+  g_test_add ("/viewer/drop-files", Fixture, NULL, setup, test_drop_files, teardown);
+  g_test_add ("/viewer/legend-follows-edits", Fixture, lps, setup, test_legend_follows_edits, teardown);
   return g_test_run ();
 }

@@ -1,5 +1,7 @@
 #include "app/pulmo-application.h"
 
+#include <glib/gi18n.h>
+
 #include "app/pulmo-window.h"
 #include "pulmo-config.h"
 
@@ -66,14 +68,17 @@ pulmo_application_finalize (GObject *object)
 static void
 about_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  static const char *authors[] = { "The Pulmo developers", NULL };
+  const char *authors[] = { _("The Pulmo developers"), NULL };
   gtk_show_about_dialog (gtk_application_get_active_window (data),
                          "program-name", "Pulmo",
                          "logo-icon-name", "org.pulmo.Pulmo",
                          "version", PULMO_VERSION,
-                         "comments", "Read chest CT in three linked views, segment lungs and COVID-19 lesions",
+                         "comments", _("Read chest CT in three linked views, segment lungs and COVID-19 lesions"),
                          "license-type", GTK_LICENSE_GPL_3_0,
                          "authors", authors,
+                         /* Translators: your names and e-mail addresses, one a line; the About
+                          * dialog hides its translators' credits while this stays untranslated. */
+                         "translator-credits", _("translator-credits"),
                          NULL);
 }
 
@@ -125,10 +130,15 @@ pulmo_application_class_init (PulmoApplicationClass *klass)
 static void
 pulmo_application_init (PulmoApplication *self)
 {
+  /* N_(): GOption translates these when it prints --help. */
   static const GOptionEntry options[] = {
-    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, NULL, "Open FILE as the label map of the CT", "FILE" },
+    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, NULL, N_("Open FILE as the label map of the CT"),
+      /* Translators: the placeholder for the file after --labels in --help; use the same word
+       * in "Open FILE as the label map of the CT". */
+      N_("FILE") },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);
-  g_application_set_option_context_parameter_string (G_APPLICATION (self), "[CT.nii.gz | DICOM-FOLDER…]");
+  /* Translators: the arguments `pulmo --help` shows after the program's name. */
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[CT.nii.gz | DICOM-FOLDER…]"));
 }

@@ -1,5 +1,6 @@
 #include "app/pulmo-slice-view-private.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 
 struct _PulmoSliceView {
@@ -49,6 +50,14 @@ static const double view_colours[PULMO_N_VIEWS][3] = {
   { 0.95, 0.33, 0.30 },
   { 0.43, 0.78, 0.35 },
   { 0.93, 0.84, 0.30 },
+};
+
+/* Each view's title in its heading; pulmo_view_axis_name() stays English for action targets and
+ * file names. */
+static const char *const view_titles[PULMO_N_VIEWS] = {
+  [PULMO_VIEW_AXIAL] = N_("Axial"),
+  [PULMO_VIEW_CORONAL] = N_("Coronal"),
+  [PULMO_VIEW_SAGITTAL] = N_("Sagittal"),
 };
 
 static gboolean
@@ -249,7 +258,8 @@ draw_ruler (PulmoSliceView *self, cairo_t *cr, PangoLayout *layout, double width
       cairo_arc (cr, end ? x1 : x0, end ? y1 : y0, 2.5, 0, 2 * G_PI);
       cairo_fill (cr);
     }
-  g_autofree char *text = g_strdup_printf ("%.1f mm", length_mm);
+  /* Translators: the ruler's length in millimetres. */
+  g_autofree char *text = g_strdup_printf (_("%.1f mm"), length_mm);
   show_text (cr, layout, text, (x0 + x1) / 2 + 8, (y0 + y1) / 2, 0.0, 1.0, ruler_rgb);
 }
 
@@ -270,13 +280,18 @@ draw_text (PulmoSliceView *self, cairo_t *cr, PangoLayout *layout, double width,
   pulmo_affine_apply (pulmo_volume_get_affine (volume), voxel, world);
   static const char *normal_names[PULMO_N_VIEWS] = { "z", "y", "x" };
   static const int normal_world_axis[PULMO_N_VIEWS] = { 2, 1, 0 };
-  g_autofree char *heading = g_strdup_printf ("%s  %d / %d\n%s %.1f mm", pulmo_view_axis_name (self->axis),
+  /* Translators: a view's heading in two lines: the view ("Axial"), the slice shown and the number
+   * of slices; then the world axis normal to the slice (x, y or z) and the slice's position on it
+   * in millimetres, e.g. "Axial  41 / 80\nz -200.8 mm". */
+  g_autofree char *heading = g_strdup_printf (_("%s  %d / %d\n%s %.1f mm"), _(view_titles[self->axis]),
                                               pulmo_slice_view_get_slice (self) + 1,
                                               self->reslice.n_slices, normal_names[self->axis],
                                               world[normal_world_axis[self->axis]]);
   show_text (cr, layout, heading, margin, margin, 0, 0, view_colours[self->axis]);
 
-  g_autofree char *wl = g_strdup_printf ("W %.0f  L %.0f", pulmo_view_state_get_window (self->state),
+  /* Translators: W is the display window's width and L its level (centre), as radiologists
+   * abbreviate them. */
+  g_autofree char *wl = g_strdup_printf (_("W %.0f  L %.0f"), pulmo_view_state_get_window (self->state),
                                          pulmo_view_state_get_level (self->state));
   show_text (cr, layout, wl, margin, height - margin, 0, 1, white);
 
@@ -352,7 +367,8 @@ pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, 
   cairo_surface_destroy (surface);
   if (status != CAIRO_STATUS_SUCCESS)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not write %s: %s", path,
+      /* Translators: a file's path, then cairo's reason in English. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not write %s: %s"), path,
                    cairo_status_to_string (status));
       return FALSE;
     }

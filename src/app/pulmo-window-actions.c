@@ -2,6 +2,7 @@
  * header bar, the panel's buttons and the views' single-key shortcuts. */
 #include "app/pulmo-window-private.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 
 #include "render/window-level.h"
@@ -10,7 +11,7 @@ static void
 add_nifti_filters (GtkFileChooser *chooser)
 {
   GtkFileFilter *nifti = gtk_file_filter_new ();
-  gtk_file_filter_set_name (nifti, "NIfTI images (.nii, .nii.gz, .hdr)");
+  gtk_file_filter_set_name (nifti, _("NIfTI images (.nii, .nii.gz, .hdr)"));
   gtk_file_filter_add_pattern (nifti, "*.nii");
   gtk_file_filter_add_pattern (nifti, "*.nii.gz");
   gtk_file_filter_add_pattern (nifti, "*.NII");
@@ -19,7 +20,7 @@ add_nifti_filters (GtkFileChooser *chooser)
   gtk_file_chooser_add_filter (chooser, nifti);
   g_object_unref (nifti);
   GtkFileFilter *all = gtk_file_filter_new ();
-  gtk_file_filter_set_name (all, "All files");
+  gtk_file_filter_set_name (all, _("All files"));
   gtk_file_filter_add_pattern (all, "*");
   gtk_file_chooser_add_filter (chooser, all);
   g_object_unref (all);
@@ -58,21 +59,21 @@ new_chooser (PulmoWindow *self, const char *title, GtkFileChooserAction action, 
 static void
 open_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  gtk_native_dialog_show (new_chooser (data, "Open CT", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open",
+  gtk_native_dialog_show (new_chooser (data, _("Open CT"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"),
                                        pulmo_window_open, TRUE));
 }
 
 static void
 open_dicom_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  gtk_native_dialog_show (new_chooser (data, "Open DICOM Folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                       "_Open", pulmo_window_open, FALSE));
+  gtk_native_dialog_show (new_chooser (data, _("Open DICOM Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                       _("_Open"), pulmo_window_open, FALSE));
 }
 
 static void
 open_labels_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  gtk_native_dialog_show (new_chooser (data, "Open Labels", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open",
+  gtk_native_dialog_show (new_chooser (data, _("Open Labels"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"),
                                        pulmo_window_open_labels, TRUE));
 }
 
@@ -93,7 +94,7 @@ export_to (PulmoWindow *self, GFile *file)
   g_autofree char *path = g_file_get_path (file);
   g_autoptr (GError) error = NULL;
   if (path == NULL)
-    _pulmo_window_show_error (self, "PNG export needs a local file");
+    _pulmo_window_show_error (self, _("PNG export needs a local file"));
   else if (!pulmo_slice_view_export_png (view, path, width, height, &error))
     _pulmo_window_show_error (self, error->message);
 }
@@ -102,12 +103,13 @@ static void
 export_png_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   PulmoWindow *self = data;
-  GtkNativeDialog *chooser = new_chooser (self, "Export View as PNG", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export",
-                                          export_to, FALSE);
+  GtkNativeDialog *chooser = new_chooser (self, _("Export View as PNG"), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                          _("_Export"), export_to, FALSE);
   g_autofree char *base = g_path_get_basename (pulmo_view_state_get_display_name (self->state));
   char *dot = strchr (base, '.');
   if (dot != NULL)
     *dot = '\0';
+  /* The view's English name, so that exports are named alike whatever the reader's language. */
   g_autofree char *name = g_strdup_printf ("%s-%s.png", base, pulmo_view_axis_name (self->active_view));
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   gtk_native_dialog_show (chooser);
@@ -247,6 +249,6 @@ _pulmo_window_update_recent_menu (PulmoWindow *self)
       shown++;
     }
   if (shown == 0)
-    g_menu_append (self->recent_submenu, "No Recent Files", "win.no-recent-files");
+    g_menu_append (self->recent_submenu, _("No Recent Files"), "win.no-recent-files");
   g_list_free_full (items, (GDestroyNotify) gtk_recent_info_unref);
 }

@@ -3,6 +3,8 @@
  * usable meanwhile. */
 #include "app/pulmo-window-private.h"
 
+#include <glib/gi18n.h>
+
 #include "core/dicom-import.h"
 #include "core/pulmo-error.h"
 
@@ -73,7 +75,12 @@ poll_progress (gpointer data)
   double fraction = pulmo_progress_fraction (&job->progress);
   const char *phase = g_atomic_pointer_get (&job->progress.phase);
   g_autofree char *basename = g_file_get_basename (job->file);
-  g_autofree char *text = g_strdup_printf ("%s %s", phase != NULL ? phase : "Opening", basename);
+  g_autofree char *text = NULL;
+  if (phase != NULL) /* the library's phase names ("Reading voxels") are English only */
+    text = g_strdup_printf ("%s %s", phase, basename);
+  else
+    /* Translators: progress while a CT, DICOM folder or label file starts loading; %s is its name. */
+    text = g_strdup_printf (_("Opening %s"), basename);
   gtk_progress_bar_set_text (self->progress_bar, text);
   if (fraction < 0)
     gtk_progress_bar_pulse (self->progress_bar);
@@ -156,7 +163,7 @@ start_load (PulmoWindow *self, LoadKind kind, GFile *file)
   if (path == NULL)
     {
       g_autofree char *uri = g_file_get_uri (file);
-      g_autofree char *message = g_strdup_printf ("%s is not a local file", uri);
+      g_autofree char *message = g_strdup_printf (_("%s is not a local file"), uri);
       _pulmo_window_show_error (self, message);
       return;
     }
@@ -206,7 +213,7 @@ pulmo_window_open_labels (PulmoWindow *self, GFile *file)
   g_return_if_fail (PULMO_IS_WINDOW (self));
   if (pulmo_view_state_get_volume (self->state) == NULL)
     {
-      _pulmo_window_show_error (self, "Open a CT before its labels");
+      _pulmo_window_show_error (self, _("Open a CT before its labels"));
       return;
     }
   start_load (self, LOAD_LABELS, file);

@@ -1,5 +1,7 @@
 #include "app/pulmo-panel.h"
 
+#include <glib/gi18n.h>
+
 struct _PulmoPanel {
   GtkBox parent_instance;
 
@@ -47,11 +49,14 @@ update_image_info (PulmoPanel *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_label), name);
   g_autofree char *dims_text = g_strdup_printf ("%d × %d × %d", dims[0], dims[1], dims[2]);
   gtk_label_set_text (self->dims_label, dims_text);
-  g_autofree char *spacing_text = g_strdup_printf ("%.3g × %.3g × %.3g mm", spacing[0], spacing[1], spacing[2]);
+  g_autofree char *spacing_text = g_strdup_printf (
+    /* Translators: voxel spacing along the three axes, in millimetres. */
+    _("%.3g × %.3g × %.3g mm"), spacing[0], spacing[1], spacing[2]);
   gtk_label_set_text (self->spacing_label, spacing_text);
   gtk_label_set_text (self->orientation_label, pulmo_volume_get_orientation (volume));
   g_autofree char *values_text = g_strdup_printf (
-    "%s, %s\n%.0f … %.0f", pulmo_volume_get_source_datatype (volume),
+    /* Translators: the file's datatype, what its values are, then their range. */
+    _("%s, %s\n%.0f … %.0f"), pulmo_volume_get_source_datatype (volume),
     pulmo_intensity_kind_describe (pulmo_volume_get_intensity_kind (volume)), min, max);
   gtk_label_set_text (self->values_label, values_text);
 }
@@ -134,7 +139,9 @@ update_legend (PulmoPanel *self)
       gtk_widget_set_hexpand (name_label, TRUE);
       gtk_box_append (GTK_BOX (row), name_label);
 
-      g_autofree char *volume = g_strdup_printf ("%.1f mL", counts[values[e]] * voxel_ml);
+      g_autofree char *volume = g_strdup_printf (
+        /* Translators: a label's volume in millilitres. */
+        _("%.1f mL"), counts[values[e]] * voxel_ml);
       GtkWidget *volume_label = gtk_label_new (volume);
       gtk_widget_add_css_class (volume_label, "dim-label");
       gtk_widget_add_css_class (volume_label, "numeric");

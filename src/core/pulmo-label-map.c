@@ -20,6 +20,7 @@ struct _PulmoLabelMap {
 
 enum {
   SIGNAL_CHANGED,
+  SIGNAL_TABLE_CHANGED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -44,6 +45,20 @@ pulmo_label_map_class_init (PulmoLabelMapClass *klass)
   /* Emitted after voxels changed, with the PulmoBox that holds every change. */
   signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                           NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  /* Emitted after the label table was replaced: names and colours, not voxels. */
+  signals[SIGNAL_TABLE_CHANGED] = g_signal_new ("table-changed", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+/* Values in the map that the table does not describe get "Label N" entries. */
+static void
+define_present_values (PulmoLabelMap *map)
+{
+  guint64 counts[256];
+  pulmo_label_map_count (map, counts);
+  for (int value = 1; value < 256; value++)
+    if (counts[value] > 0)
+      pulmo_label_table_ensure (map->table, (uint8_t) value);
 }
 
 static void
@@ -171,11 +186,7 @@ pulmo_label_map_load (PulmoVolume *ct, const char *path, PulmoProgress *progress
     return NULL;
 
   PulmoLabelMap *map = label_map_new_with (ct, g_steal_pointer (&labels));
-  guint64 counts[256];
-  pulmo_label_map_count (map, counts);
-  for (int value = 1; value < 256; value++)
-    if (counts[value] > 0)
-      pulmo_label_table_ensure (map->table, (uint8_t) value);
+  define_present_values (map);
   return map;
 }
 
@@ -198,6 +209,15 @@ PulmoLabelTable *
 pulmo_label_map_get_table (PulmoLabelMap *map)
 {
   return map->table;
+}
+
+void
+pulmo_label_map_set_table (PulmoLabelMap *map, const PulmoLabelTable *table)
+{
+  pulmo_label_table_free (map->table);
+  map->table = pulmo_label_table_copy (table);
+  define_present_values (map);
+  g_signal_emit (map, signals[SIGNAL_TABLE_CHANGED], 0);
 }
 
 const uint8_t *

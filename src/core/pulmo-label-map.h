@@ -27,6 +27,9 @@ gboolean pulmo_label_map_save (PulmoLabelMap *map, const char *path, GError **er
 
 PulmoVolume *pulmo_label_map_get_volume (PulmoLabelMap *map);
 PulmoLabelTable *pulmo_label_map_get_table (PulmoLabelMap *map);
+/* Replaces the table by a copy of @table (values present in the map that it
+ * does not describe get "Label N"), then emits "table-changed". */
+void pulmo_label_map_set_table (PulmoLabelMap *map, const PulmoLabelTable *table);
 const uint8_t *pulmo_label_map_get_data (PulmoLabelMap *map);
 /* For writers: change the voxels, then call pulmo_label_map_changed with the box. */
 uint8_t *pulmo_label_map_get_data_mutable (PulmoLabelMap *map);

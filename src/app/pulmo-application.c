@@ -7,7 +7,8 @@
 
 struct _PulmoApplication {
   GtkApplication parent_instance;
-  GFile *labels;   /* --labels FILE: opened onto the CT given with it */
+  GFile *labels;        /* --labels FILE: opened onto the CT given with it */
+  GFile *label_names;   /* --label-names FILE: names and colours for those labels */
 };
 
 G_DEFINE_FINAL_TYPE (PulmoApplication, pulmo_application, GTK_TYPE_APPLICATION)
@@ -38,7 +39,7 @@ pulmo_application_open (GApplication *application, GFile **files, int n_files, c
     {
       PulmoWindow *window = pulmo_window_new (GTK_APPLICATION (application));
       if (f == 0 && self->labels != NULL)
-        pulmo_window_open_with_labels (window, files[f], self->labels);
+        pulmo_window_open_with_labels (window, files[f], self->labels, self->label_names);
       else
         pulmo_window_open (window, files[f]);
       gtk_window_present (GTK_WINDOW (window));
@@ -55,6 +56,12 @@ pulmo_application_handle_local_options (GApplication *application, GVariantDict 
       g_clear_object (&self->labels);
       self->labels = g_file_new_for_commandline_arg (labels);
     }
+  const char *label_names = NULL;
+  if (g_variant_dict_lookup (options, "label-names", "^&ay", &label_names))
+    {
+      g_clear_object (&self->label_names);
+      self->label_names = g_file_new_for_commandline_arg (label_names);
+    }
   return -1; /* carry on */
 }
 
@@ -62,6 +69,7 @@ static void
 pulmo_application_finalize (GObject *object)
 {
   g_clear_object (&PULMO_APPLICATION (object)->labels);
+  g_clear_object (&PULMO_APPLICATION (object)->label_names);
   G_OBJECT_CLASS (pulmo_application_parent_class)->finalize (object);
 }
 
@@ -136,6 +144,8 @@ pulmo_application_init (PulmoApplication *self)
       /* Translators: the placeholder for the file after --labels in --help; use the same word
        * in "Open FILE as the label map of the CT". */
       N_("FILE") },
+    { "label-names", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Name and colour those labels from FILE, an ITK-SNAP label description"), N_("FILE") },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

@@ -179,7 +179,10 @@ watch_labels (PulmoPanel *self, PulmoLabelMap *labels)
     g_signal_handlers_disconnect_by_data (self->labels, self);
   g_set_object (&self->labels, labels);
   if (labels != NULL)
-    g_signal_connect_swapped (labels, "changed", G_CALLBACK (labels_edited), self);
+    {
+      g_signal_connect_swapped (labels, "changed", G_CALLBACK (labels_edited), self);
+      g_signal_connect_swapped (labels, "table-changed", G_CALLBACK (update_legend), self);
+    }
 }
 
 static void

@@ -110,11 +110,13 @@ pulmo_view_state_set_labels (PulmoViewState *state, PulmoLabelMap *labels)
     g_signal_handlers_disconnect_by_data (state->labels, state);
   if (g_set_object (&state->labels, labels))
     {
-      /* Edits (brush, model output) redraw the views. */
+      /* Edits (brush, model output) and new names or colours redraw the views. */
       if (labels != NULL)
-        g_signal_connect_swapped (labels, "changed", G_CALLBACK (display_changed), state);
-      if (labels != NULL)
-        state->overlay_visible = TRUE;
+        {
+          g_signal_connect_swapped (labels, "changed", G_CALLBACK (display_changed), state);
+          g_signal_connect_swapped (labels, "table-changed", G_CALLBACK (display_changed), state);
+          state->overlay_visible = TRUE;
+        }
       g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_LABELS]);
       g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_OVERLAY_VISIBLE]);
       display_changed (state);

@@ -78,6 +78,27 @@ open_labels_activated (GSimpleAction *action, GVariant *parameter, gpointer data
 }
 
 static void
+add_label_description_filters (GtkFileChooser *chooser)
+{
+  GtkFileFilter *text = gtk_file_filter_new ();
+  gtk_file_filter_set_name (text, _("ITK-SNAP label descriptions (.txt, .label)"));
+  gtk_file_filter_add_pattern (text, "*.txt");
+  gtk_file_filter_add_pattern (text, "*.label");
+  gtk_file_filter_add_pattern (text, "*.TXT");
+  gtk_file_chooser_add_filter (chooser, text);
+  g_object_unref (text);
+}
+
+static void
+open_label_names_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  GtkNativeDialog *chooser = new_chooser (data, _("Open Label Names"), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                          _("_Open"), pulmo_window_open_label_names, FALSE);
+  add_label_description_filters (GTK_FILE_CHOOSER (chooser));
+  gtk_native_dialog_show (chooser);
+}
+
+static void
 open_recent_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   g_autoptr (GFile) file = g_file_new_for_uri (g_variant_get_string (parameter, NULL));
@@ -183,6 +204,7 @@ static const GActionEntry window_actions[] = {
   { "open-dicom", open_dicom_activated },
   { "open-recent", open_recent_activated, "s" },
   { "open-labels", open_labels_activated },
+  { "open-label-names", open_label_names_activated },
   { "export-png", export_png_activated },
   { "layout", layout_activated, "s", "'all'" },
   { "toggle-maximized", toggle_maximized_activated, "s" },
@@ -195,7 +217,7 @@ static const GActionEntry window_actions[] = {
 
 /* Actions that need a CT. */
 static const char *const volume_actions[] = {
-  "open-labels", "export-png", "layout", "toggle-maximized", "reset-view", "preset",
+  "open-labels", "open-label-names", "export-png", "layout", "toggle-maximized", "reset-view", "preset",
   "auto-window", "overlay-mode", "overlay-visible", "ruler",
 };
 

@@ -1,11 +1,12 @@
 /* pulmo-window-open.c: opening a CT, a DICOM folder or a label file in a worker
  * thread, with progress in the status bar and errors in the window, which stays
- * usable meanwhile. */
+ * usable meanwhile; and label names for the open label map. */
 #include "app/pulmo-window-private.h"
 
 #include <glib/gi18n.h>
 
 #include "core/dicom-import.h"
+#include "core/label-description.h"
 #include "core/pulmo-error.h"
 
 typedef enum {
@@ -126,6 +127,9 @@ load_finished (GObject *source, GAsyncResult *result, gpointer data)
       if (pulmo_view_state_get_volume (self->state) == job->ct)
         pulmo_view_state_set_labels (self->state, loaded);
       g_object_unref (loaded);
+      g_autoptr (GFile) label_names = g_steal_pointer (&self->pending_label_names);
+      if (label_names != NULL)
+        pulmo_window_open_label_names (self, label_names);
       return;
     }
 
@@ -139,7 +143,9 @@ load_finished (GObject *source, GAsyncResult *result, gpointer data)
   if (self->pending_labels != NULL)
     {
       g_autoptr (GFile) labels = g_steal_pointer (&self->pending_labels);
+      g_autoptr (GFile) label_names = g_steal_pointer (&self->pending_label_names);
       pulmo_window_open_labels (self, labels);
+      g_set_object (&self->pending_label_names, label_names);
     }
 }
 
@@ -147,6 +153,7 @@ void
 _pulmo_window_cancel_load (PulmoWindow *self)
 {
   g_clear_object (&self->pending_labels);
+  g_clear_object (&self->pending_label_names);
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_task);
@@ -201,10 +208,11 @@ pulmo_window_open (PulmoWindow *self, GFile *file)
 }
 
 void
-pulmo_window_open_with_labels (PulmoWindow *self, GFile *ct, GFile *labels)
+pulmo_window_open_with_labels (PulmoWindow *self, GFile *ct, GFile *labels, GFile *label_names)
 {
   pulmo_window_open (self, ct);
   g_set_object (&self->pending_labels, labels);
+  g_set_object (&self->pending_label_names, label_names);
 }
 
 void
@@ -217,6 +225,34 @@ pulmo_window_open_labels (PulmoWindow *self, GFile *file)
       return;
     }
   start_load (self, LOAD_LABELS, file);
+}
+
+/* A label description is a few KiB (and never more than 1 MiB): read at once. */
+void
+pulmo_window_open_label_names (PulmoWindow *self, GFile *file)
+{
+  g_return_if_fail (PULMO_IS_WINDOW (self));
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (self->state);
+  if (labels == NULL)
+    {
+      _pulmo_window_show_error (self, _("Open a label map before its label names"));
+      return;
+    }
+  g_autofree char *path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      _pulmo_window_show_error (self, _("Label names must be in a local file"));
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PulmoLabelTable) table = pulmo_label_description_load (path, &error);
+  if (table == NULL)
+    {
+      _pulmo_window_show_error (self, error->message);
+      return;
+    }
+  gtk_info_bar_set_revealed (self->error_bar, FALSE);
+  pulmo_label_map_set_table (labels, table);
 }
 
 gboolean

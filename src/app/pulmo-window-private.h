@@ -17,6 +17,7 @@ struct _PulmoWindow {
   GTask *load_task;              /* the running load, if any */
   GCancellable *load_cancellable;
   GFile *pending_labels;         /* opened onto the CT being loaded, once it is there */
+  GFile *pending_label_names;    /* applied to those labels once they are there */
   guint progress_timeout;
   GMenu *recent_submenu;         /* template: rebuilt from GtkRecentManager */
 

@@ -16,10 +16,13 @@ PulmoWindow *pulmo_window_new (GtkApplication *application);
 
 /* Opens a NIfTI file or a DICOM folder as the CT, in the background. */
 void pulmo_window_open (PulmoWindow *window, GFile *file);
-/* Opens @ct, then @labels onto it once it has loaded. */
-void pulmo_window_open_with_labels (PulmoWindow *window, GFile *ct, GFile *labels);
+/* Opens @ct, then @labels onto it once it has loaded, then names them from
+ * @label_names (an ITK-SNAP label description; may be NULL). */
+void pulmo_window_open_with_labels (PulmoWindow *window, GFile *ct, GFile *labels, GFile *label_names);
 /* Opens a label file onto the current CT, in the background. */
 void pulmo_window_open_labels (PulmoWindow *window, GFile *file);
+/* Names and colours for the open label map from an ITK-SNAP label description. */
+void pulmo_window_open_label_names (PulmoWindow *window, GFile *file);
 gboolean pulmo_window_is_loading (PulmoWindow *window);
 
 PulmoViewState *pulmo_window_get_state (PulmoWindow *window);

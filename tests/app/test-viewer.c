@@ -635,6 +635,64 @@ test_legend_follows_edits (Fixture *f, gconstpointer data)
   g_free (after);
 }
 
+/* An ITK-SNAP label description names and colours the labels in the legend
+ * and the views; a bad one is refused with its line and changes nothing. */
+static void
+test_label_names (Fixture *f, gconstpointer data)
+{
+  open_shared_labels (f, "cip-chest-ct/wholeLung-64.nii.gz");
+  g_assert_null (pulmo_window_get_error (f->window));
+  const int voxel[3] = { 16, 32, 40 };
+  set_cursor (f, voxel[0], voxel[1], voxel[2]);
+  PulmoSliceView *axial = view_of (f, PULMO_VIEW_AXIAL);
+  g_autofree char *legend_before = legend_text (f);
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pulmo-viewer-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *good = g_build_filename (dir, "lungs.txt", NULL);
+  g_autofree char *bad = g_build_filename (dir, "bad.txt", NULL);
+  g_file_set_contents (good, "# ITK-SnAP Label Description File\n"
+                             "0 0 0 0 0 0 0 \"Clear Label\"\n"
+                             "1 255 0 255 1 1 1 \"Lungs\"\n", -1, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (bad, "1 255 0 255 1 1 \"Lungs\"\n", -1, &error);
+  g_assert_no_error (error);
+
+  g_autoptr (GFile) bad_file = g_file_new_for_path (bad);
+  pulmo_window_open_label_names (f->window, bad_file);
+  g_assert_nonnull (strstr (pulmo_window_get_error (f->window), "line 1"));
+  g_autofree char *legend_after_bad = legend_text (f);
+  g_assert_cmpstr (legend_after_bad, ==, legend_before);
+
+  g_autoptr (GFile) good_file = g_file_new_for_path (good);
+  pulmo_window_open_label_names (f->window, good_file);
+  g_assert_null (pulmo_window_get_error (f->window));
+  g_autofree char *legend_after = legend_text (f);
+  g_assert_cmpstr (legend_after, ==, "1  Lungs|4554.2 mL|\n");
+  /* The lung voxel is now tinted magenta: red and blue above green. */
+  double x, y;
+  pulmo_slice_view_voxel_to_widget (axial, voxel, &x, &y);
+  _pulmo_slice_view_hover (axial, x, y);
+  g_assert_nonnull (strstr (pulmo_window_get_status (f->window), "Lungs"));
+  cairo_surface_t *image = pulmo_slice_view_get_image (axial);
+  PulmoReslice reslice;
+  int dims[3], u, v, slice;
+  PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
+  pulmo_volume_get_dims (ct, dims);
+  pulmo_reslice_init (&reslice, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (ct), dims);
+  pulmo_reslice_from_voxel (&reslice, voxel, &u, &v, &slice);
+  uint32_t pixel = ((uint32_t *) (cairo_image_surface_get_data (image)
+                                  + v * cairo_image_surface_get_stride (image)))[u];
+  guint red = (pixel >> 16) & 0xff, green = (pixel >> 8) & 0xff, blue = pixel & 0xff;
+  g_assert_cmpuint (red, >, green + 40);
+  g_assert_cmpuint (blue, >, green + 40);
+
+  g_unlink (good);
+  g_unlink (bad);
+  g_rmdir (dir);
+}
+
 static void
 no_display (void)
 {
@@ -669,5 +727,6 @@ main (int argc, char **argv)
   g_test_add ("/viewer/ruler", Fixture, lps, setup, test_ruler, teardown);
   g_test_add ("/viewer/drop-files", Fixture, NULL, setup, test_drop_files, teardown);
   g_test_add ("/viewer/legend-follows-edits", Fixture, lps, setup, test_legend_follows_edits, teardown);
+  g_test_add ("/viewer/label-names", Fixture, lps, setup, test_label_names, teardown);
   return g_test_run ();
 }

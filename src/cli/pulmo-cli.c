@@ -13,14 +13,19 @@ typedef struct {
 
 static const PulmoCommand commands[] = {
   { "info", pulmo_cmd_info, "print dimensions, spacing, orientation and intensities of CT files" },
-  { "bench", pulmo_cmd_bench, "run a benchmark (load, nn, render) and print it beside its anchor" },
+  { "bench", pulmo_cmd_bench, "run a benchmark (load, render, conv, ops, nn) beside its anchor" },
 };
 
 static void
 print_usage (FILE *out)
 {
   fprintf (out, "Usage: pulmo [FILE]            open FILE (NIfTI or DICOM folder) in the viewer\n"
-                "       pulmo COMMAND [ARGS…]   run a command:\n\n");
+                "       pulmo COMMAND [ARGS…]   run a command\n\n"
+                "Viewer options:\n"
+                "  -l, --labels=FILE       open FILE as the label map of the CT\n"
+                "  --label-names=FILE      name and colour those labels from an ITK-SNAP label description\n"
+                "  --help-all              every option, GTK's included\n\n"
+                "Commands:\n");
   for (size_t c = 0; c < G_N_ELEMENTS (commands); c++)
     fprintf (out, "  %-8s %s\n", commands[c].name, commands[c].summary);
   fprintf (out, "\n`pulmo COMMAND --help` describes a command's options.\n");

@@ -1,0 +1,35 @@
+/* gemm-packed.h: C = A·B by Pulmo's own AVX-512 microkernel, on operands that
+ * are already stored in the panel layouts it reads, so that no call copies
+ * them (OpenBLAS packs both operands on every call, and its speed depends on
+ * the core type a user chose). Used for the Winograd products, whose operands
+ * Pulmo writes itself.
+ *
+ * A (rows × depth) is stored in row panels of PULMO_GEMM_PACKED_ROWS rows:
+ *   A(r, k) at a[(r / ROWS) · depth · ROWS + k · ROWS + r % ROWS],
+ * B (depth × columns) in column panels of PULMO_GEMM_PACKED_COLUMNS columns:
+ *   B(k, j) at b[(j / COLUMNS) · depth · COLUMNS + k · COLUMNS + j % COLUMNS].
+ * Both hold whole panels (a last, partial panel is read in full; its padding
+ * only reaches rows and columns of C that are not written). C is row-major
+ * with leading dimension ldc, and only its rows × columns are written.
+ *
+ * Each element of C is one chain of fused multiply-adds over k = 0, 1, ...,
+ * depth − 1 in that order, whatever the shapes: results do not depend on how
+ * a caller splits its work. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define PULMO_GEMM_PACKED_ROWS    8
+#define PULMO_GEMM_PACKED_COLUMNS 32
+
+/* Whether this CPU runs the microkernel (AVX-512F); callers fall back to
+ * cblas_sgemm otherwise. */
+gboolean pulmo_gemm_packed_supported (void);
+
+/* Only when pulmo_gemm_packed_supported(). */
+void pulmo_gemm_packed (int rows, int columns, int depth, const float *a, const float *b, float *c,
+                        size_t ldc);
+
+G_END_DECLS

@@ -10,15 +10,22 @@
  * Tiles are handled in groups of 8 along a tile row: the 8 tiles are the 8
  * lanes of a vector, so the transforms are vector arithmetic on whole groups
  * (see conv-private.h). V and M only hold the columns of real tiles, so
- * ragged image edges waste no sgemm work.
+ * ragged image edges waste no multiply work.
+ *
+ * On CPUs with AVX-512F the products run on Pulmo's own microkernel
+ * (gemm-packed.h), whatever OpenBLAS core is chosen: U is stored in its row
+ * panels, and the input transform writes V straight into its column panels,
+ * so nothing is packed per call. Elsewhere they are cblas_sgemm calls on
+ * row-major U and V (V as a single panel). M is row-major either way.
  *
  * Two schedules: small images with many channels go in three passes over
- * whole-layer V and M (input transform, 36 sgemms as wide as the layer,
+ * whole-layer V and M (input transform, 36 products as wide as the layer,
  * output transform); larger ones in blocks of tiles, each block transformed,
  * multiplied and transformed back by one worker in its own scratch. */
 #include "nn/conv-winograd.h"
 
 #include "nn/conv-private.h"
+#include "nn/gemm-packed.h"
 #include "nn/parallel.h"
 
 #include <cblas.h>
@@ -26,6 +33,7 @@
 
 #define LANES PULMO_LANES
 #define POSITIONS 36
+#define CACHE_LINE_FLOATS 16
 /* Floats of V and M per worker (3 MiB): the block of tiles in flight, unless
  * MIN_BLOCK_TILES needs more. */
 #define BLOCK_BUDGET_FLOATS (768 * 1024)
@@ -42,10 +50,37 @@ typedef PulmoLaneMask LaneMask;
 
 /* ---- Weight transform: U[ξ][o][c] = (G g Gᵀ)[ξ] ---- */
 
+/* U[ξ] is stored in row panels of row_panel output channels (see
+ * gemm-packed.h): U[ξ][o][c] at u[ξ·position_stride + (o / row_panel) · Cin ·
+ * row_panel + c · row_panel + o % row_panel]. With row_panel 1 that is plain
+ * row-major Cout × Cin, as cblas_sgemm reads it. */
 typedef struct {
   const PulmoTensor *weight;
-  float *u; /* 36 × Cout × Cin */
+  int row_panel;
+  size_t position_stride;
+  float *u;
 } WeightJob;
+
+/* Products by Pulmo's packed microkernel where the CPU runs it, whatever
+ * OpenBLAS core is chosen; by cblas_sgemm elsewhere. */
+static gboolean
+use_packed_products (void)
+{
+  return pulmo_gemm_packed_supported ();
+}
+
+static int
+weight_row_panel (void)
+{
+  return use_packed_products () ? PULMO_GEMM_PACKED_ROWS : 1;
+}
+
+/* Floats of U per position: Cout rounded up to whole row panels, × Cin. */
+static size_t
+weight_position_stride (int cout, int cin, int row_panel)
+{
+  return (size_t) (cout + row_panel - 1) / row_panel * row_panel * cin;
+}
 
 /* G applied to three values (a column or a row of a kernel), giving six.
  * Multiplications by constant reciprocals, not divisions. */
@@ -62,39 +97,57 @@ weight_transform_3 (const Lanes *g, size_t stride, Lanes *out, size_t out_stride
   out[5 * out_stride] = g2;
 }
 
-/* Eight input channels at a time, one per lane, so that each position's
- * results are stored as a contiguous run of U (strided stores across 36
- * pages per kernel would cost more than the arithmetic). */
+/* U for eight input channels of one output channel, one per lane, from
+ * their 3×3 kernels at @kernels; lanes past @n_lanes are zero. */
+static inline __attribute__ ((always_inline)) void
+transform_kernels (const float *kernels, int n_lanes, Lanes *u)
+{
+  Lanes g[9], t[18];
+  if (n_lanes < LANES)
+    memset (g, 0, sizeof g);
+  for (int lane = 0; lane < n_lanes; lane++)
+    for (int k = 0; k < 9; k++)
+      g[k][lane] = kernels[lane * 9 + k];
+  for (int j = 0; j < 3; j++)
+    weight_transform_3 (g + j, 3, t + j, 3); /* columns: G g, 6 × 3 */
+  for (int i = 0; i < 6; i++)
+    weight_transform_3 (t + i * 3, 1, u + i * 6, 1); /* rows: (G g) Gᵀ, 6 × 6 */
+}
+
+/* Items are row panels. Eight input channels at a time, one per lane, so
+ * that each position's results are stored as a contiguous run of U (strided
+ * stores across 36 pages per kernel would cost more than the arithmetic):
+ * packed, the run holds the eight channels of every row of the panel. */
 __attribute__ ((target_clones ("avx2", "default")))
 static void
 transform_weight_items (void *data, int begin, int end, int worker)
 {
   WeightJob *job = data;
-  int cout = job->weight->n, cin = job->weight->c;
-  size_t position_stride = (size_t) cout * cin;
+  int cout = job->weight->n, cin = job->weight->c, row_panel = job->row_panel;
+  size_t position_stride = job->position_stride;
 
-  for (int o = begin; o < end; o++)
+  for (int panel = begin; panel < end; panel++)
     for (int c0 = 0; c0 < cin; c0 += LANES)
       {
         int n_lanes = MIN (LANES, cin - c0);
-        Lanes g[9], t[18], u[36];
-        const float *kernels = job->weight->data + ((size_t) o * cin + c0) * 9;
-        if (n_lanes < LANES)
-          memset (g, 0, sizeof g);
-        for (int lane = 0; lane < n_lanes; lane++)
-          for (int k = 0; k < 9; k++)
-            g[k][lane] = kernels[lane * 9 + k];
-        for (int j = 0; j < 3; j++)
-          weight_transform_3 (g + j, 3, t + j, 3); /* columns: G g, 6 × 3 */
-        for (int i = 0; i < 6; i++)
-          weight_transform_3 (t + i * 3, 1, u + i * 6, 1); /* rows: (G g) Gᵀ, 6 × 6 */
-        float *dst = job->u + (size_t) o * cin + c0;
-        if (n_lanes == LANES) /* fixed size: one vector store each */
+        int o0 = panel * row_panel, n_rows = MIN (row_panel, cout - o0);
+        Lanes u[PULMO_GEMM_PACKED_ROWS][POSITIONS];
+        for (int r = 0; r < n_rows; r++)
+          transform_kernels (job->weight->data + ((size_t) (o0 + r) * cin + c0) * 9, n_lanes, u[r]);
+        if (n_rows < row_panel) /* a last, partial panel: zero rows */
+          memset (u[n_rows], 0, (size_t) (row_panel - n_rows) * sizeof u[0]);
+        float *dst = job->u + ((size_t) panel * cin + c0) * row_panel;
+        if (row_panel > 1) /* packed */
           for (int xi = 0; xi < POSITIONS; xi++)
-            memcpy (dst + xi * position_stride, &u[xi], sizeof (Lanes));
+            for (int lane = 0; lane < n_lanes; lane++)
+              for (int r = 0; r < row_panel; r++)
+                dst[xi * position_stride + (size_t) lane * row_panel + r] = u[r][xi][lane];
+        else if (n_lanes == LANES) /* fixed size: one vector store each */
+          for (int xi = 0; xi < POSITIONS; xi++)
+            memcpy (dst + xi * position_stride, &u[0][xi], sizeof (Lanes));
         else
           for (int xi = 0; xi < POSITIONS; xi++)
-            memcpy (dst + xi * position_stride, &u[xi], n_lanes * sizeof (float));
+            memcpy (dst + xi * position_stride, &u[0][xi], n_lanes * sizeof (float));
       }
 }
 
@@ -162,11 +215,13 @@ interleave_row (const Lanes *y, float *row)
 
 /* Transforms channel plane @plane for the group of tiles whose first tile's
  * input window starts at (y0, x0) and writes the 36 positions to
- * v[ξ·v_stride .. + LANES). The lanes past the group's real tiles are written
- * too (the caller's buffer has room): the next group overwrites them. */
+ * v[ξ·v_stride .. + n_first) and, where the group's lanes run past the end of
+ * a column panel, the rest to v[ξ·v_stride + wrap ..]. The lanes past the
+ * group's real tiles are written too (the caller's buffer has room): the
+ * next group overwrites them. */
 static inline __attribute__ ((always_inline)) void
 input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int x0, float *v,
-             size_t v_stride, gboolean aligned)
+             size_t v_stride, int n_first, size_t wrap, gboolean aligned)
 {
   /* A row of the group's window: 8 tiles × 4 + 2 pixels, zero outside the image. */
   enum { SPAN = LANES * 4 + 2 };
@@ -215,7 +270,14 @@ input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int 
    * moves, and the halves then stall the loads that follow). */
   float *dst = aligned ? __builtin_assume_aligned (v, sizeof (Lanes)) : v;
   for (int xi = 0; xi < POSITIONS; xi++)
-    memcpy (dst + xi * v_stride, &d[xi], sizeof (Lanes));
+    if (n_first == LANES)
+      memcpy (dst + xi * v_stride, &d[xi], sizeof (Lanes));
+    else
+      {
+        const float *lanes = (const float *) &d[xi];
+        memcpy (dst + xi * v_stride, lanes, (size_t) n_first * sizeof (float));
+        memcpy (dst + xi * v_stride + wrap, lanes + n_first, (size_t) (LANES - n_first) * sizeof (float));
+      }
 }
 
 /* ---- Output transform: Y = Aᵀ m A ---- */
@@ -278,11 +340,15 @@ typedef struct {
   int tiles_y, tiles_x, groups_x;
   int n_groups; /* over the whole batch */
   int groups_per_block, n_blocks;
-  /* V[ξ][c][column] and M[ξ][o][column]: rows of ld floats (the columns of a
-   * block, or of the layer, plus room for a group's spare lanes), positions
-   * v_stride and m_stride apart. A column is a tile. */
-  size_t ld, v_stride, m_stride;
-  gboolean aligned; /* every group's columns start on a vector boundary */
+  /* A column is a tile; ld columns (those of a block, or of the layer, plus
+   * room for a group's spare lanes). M[ξ][o][column]: row-major, rows of ld
+   * floats. V[ξ] (Cin × ld): in column panels of v_panel columns (see
+   * gemm-packed.h), Cin × v_panel floats each; with v_panel = ld that is one
+   * row-major panel, as cblas_sgemm reads it. Positions are u_stride,
+   * v_stride and m_stride apart. */
+  gboolean packed; /* products by pulmo_gemm_packed(), not cblas_sgemm */
+  size_t ld, v_panel, u_stride, v_stride, m_stride;
+  gboolean aligned; /* every group's columns start on a vector boundary, within one panel */
   float *v, *m; /* whole-layer buffers (layer mode) */
   PulmoWorkerScratch scratch; /* per-block buffers (block mode) */
 } ForwardJob;
@@ -305,6 +371,24 @@ group_column (const ForwardJob *job, int group)
   return (size_t) (group / job->groups_x) * job->tiles_x + (size_t) (group % job->groups_x) * LANES;
 }
 
+/* Sets the strides of V and M for ld columns. */
+static void
+plan_strides (ForwardJob *job)
+{
+  int cin = job->input->c;
+  job->v_panel = job->packed ? PULMO_GEMM_PACKED_COLUMNS : job->ld;
+  job->v_stride = (job->ld + job->v_panel - 1) / job->v_panel * job->v_panel * cin;
+  job->m_stride = (size_t) job->output->c * job->ld;
+  /* Positions a multiple of 4 KiB apart (whole panels of V whenever Cin is a
+   * multiple of 32) would put a group's 36 loads or stores in one L1 set. */
+  if (job->packed)
+    {
+      job->v_stride += CACHE_LINE_FLOATS;
+      job->m_stride += CACHE_LINE_FLOATS;
+    }
+  job->aligned = job->tiles_x % LANES == 0 && job->ld % LANES == 0 && job->v_panel % LANES == 0;
+}
+
 /* V for input channels [c0, c1) of groups [g_begin, g_end), columns counted
  * from g_begin's. Groups go in increasing column order: each overwrites the
  * spare lanes its predecessor wrote. */
@@ -314,6 +398,7 @@ transform_block_input (const ForwardJob *job, int g_begin, int g_end, int c0, in
 {
   const PulmoTensor *in = job->input;
   size_t first = group_column (job, g_begin);
+  size_t panel = job->v_panel, panel_floats = (size_t) in->c * panel;
 
   for (int c = c0; c < c1; c++)
     for (int g = g_begin; g < g_end; g++)
@@ -322,12 +407,15 @@ transform_block_input (const ForwardJob *job, int g_begin, int g_end, int c0, in
         group_position (job, g, &n, &ty, &tx0, &n_tiles);
         const float *plane = pulmo_tensor_plane (in, n, c);
         size_t plane_stride = (size_t) in->h * in->w;
-        float *dst = v + (size_t) c * job->ld + group_column (job, g) - first;
+        size_t column = group_column (job, g) - first, offset = column % panel;
+        float *dst = v + column / panel * panel_floats + c * panel + offset;
         /* Two calls so that each inlined copy knows its alignment. */
         if (job->aligned)
-          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride, TRUE);
+          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride,
+                       LANES, 0, TRUE);
         else
-          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride, FALSE);
+          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride,
+                       (int) MIN (LANES, panel - offset), panel_floats - offset, FALSE);
       }
 }
 
@@ -360,16 +448,19 @@ transform_block_output (const ForwardJob *job, int g_begin, int g_end, int o0, i
     }
 }
 
-/* M[ξ] (n_out × columns) = U[ξ] (rows o0..) · V[ξ] for positions [xi0, xi1). */
+/* M[ξ] (Cout × columns) = U[ξ] · V[ξ] for positions [xi0, xi1). */
 static void
-multiply_positions (const ForwardJob *job, int xi0, int xi1, int o0, int n_out, int columns,
-                    const float *v, float *m)
+multiply_positions (const ForwardJob *job, int xi0, int xi1, int columns, const float *v, float *m)
 {
   int cin = job->input->c, cout = job->output->c;
   for (int xi = xi0; xi < xi1; xi++)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_out, columns, cin, 1.0f,
-                 job->u + ((size_t) xi * cout + o0) * cin, cin, v + xi * job->v_stride,
-                 (int) job->ld, 0.0f, m + xi * job->m_stride, (int) job->ld);
+    if (job->packed)
+      pulmo_gemm_packed (cout, columns, cin, job->u + xi * job->u_stride, v + xi * job->v_stride,
+                         m + xi * job->m_stride, job->ld);
+    else
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, columns, cin, 1.0f,
+                   job->u + xi * job->u_stride, cin, v + xi * job->v_stride, (int) job->ld, 0.0f,
+                   m + xi * job->m_stride, (int) job->ld);
 }
 
 /* Block mode (large images): an item transforms a block of tiles, multiplies
@@ -391,7 +482,7 @@ block_items (void *data, int begin, int end, int worker)
       int columns = (int) (group_column (job, g_end - 1) + last_tiles - group_column (job, g_begin));
 
       transform_block_input (job, g_begin, g_end, 0, job->input->c, v);
-      multiply_positions (job, 0, POSITIONS, 0, cout, columns, v, m);
+      multiply_positions (job, 0, POSITIONS, columns, v, m);
       transform_block_output (job, g_begin, g_end, 0, cout, m);
     }
 }
@@ -411,7 +502,7 @@ layer_multiply_items (void *data, int begin, int end, int worker)
 {
   ForwardJob *job = data;
   int columns = (int) job->ld - LANES;
-  multiply_positions (job, begin, end, 0, job->output->c, columns, job->v, job->m);
+  multiply_positions (job, begin, end, columns, job->v, job->m);
 }
 
 static void
@@ -424,9 +515,11 @@ layer_output_items (void *data, int begin, int end, int worker)
 float *
 pulmo_conv_winograd_transform_weight (const PulmoTensor *weight)
 {
-  float *u = g_aligned_alloc ((size_t) POSITIONS * weight->n * weight->c, sizeof (float), 64);
-  WeightJob weight_job = { weight, u };
-  pulmo_parallel_for (weight->n, transform_weight_items, &weight_job);
+  int row_panel = weight_row_panel ();
+  size_t position_stride = weight_position_stride (weight->n, weight->c, row_panel);
+  float *u = g_aligned_alloc (POSITIONS * position_stride, sizeof (float), 64);
+  WeightJob weight_job = { weight, row_panel, position_stride, u };
+  pulmo_parallel_for ((weight->n + row_panel - 1) / row_panel, transform_weight_items, &weight_job);
   return u;
 }
 
@@ -443,6 +536,8 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
   const float *u = transformed_weight != NULL ? transformed_weight : owned;
 
   ForwardJob job = { .input = input, .output = output, .u = u, .bias = bias, .relu = relu };
+  job.packed = use_packed_products ();
+  job.u_stride = weight_position_stride (cout, cin, weight_row_panel ());
   job.tiles_y = (input->h + 3) / 4;
   job.tiles_x = (input->w + 3) / 4;
   job.groups_x = (job.tiles_x + LANES - 1) / LANES;
@@ -452,9 +547,7 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
   if ((size_t) POSITIONS * (cin + cout) * (layer_columns + LANES) <= LAYER_BUDGET_FLOATS)
     {
       job.ld = layer_columns + LANES;
-      job.v_stride = (size_t) cin * job.ld;
-      job.m_stride = (size_t) cout * job.ld;
-      job.aligned = job.tiles_x % LANES == 0 && job.ld % LANES == 0;
+      plan_strides (&job);
       job.v = g_aligned_alloc0 (POSITIONS * (job.v_stride + job.m_stride), sizeof (float), 64);
       job.m = job.v + POSITIONS * job.v_stride;
       pulmo_parallel_for (cin, layer_input_items, &job);
@@ -473,9 +566,7 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
       job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
 
       job.ld = (size_t) (job.groups_per_block + 1) * LANES;
-      job.v_stride = (size_t) cin * job.ld;
-      job.m_stride = (size_t) cout * job.ld;
-      job.aligned = job.tiles_x % LANES == 0 && job.ld % LANES == 0;
+      plan_strides (&job);
       pulmo_worker_scratch_init (&job.scratch, POSITIONS * (job.v_stride + job.m_stride));
       pulmo_parallel_for (job.n_blocks, block_items, &job);
       pulmo_worker_scratch_clear (&job.scratch);

@@ -2,8 +2,9 @@
  *
  * Each 4×4 output tile costs 36 multiplications per input/output channel pair
  * instead of 144: the input tiles (6×6) and the weights are transformed,
- * multiplied position by position as 36 matrix products (cblas_sgemm over
- * channels), and transformed back. Work is done a block of tiles at a time,
+ * multiplied position by position as 36 matrix products over channels (Pulmo's
+ * own AVX-512 kernel where the CPU has it, else cblas_sgemm), and transformed
+ * back. Work is done a block of tiles at a time,
  * with every channel, so the transformed data stays within a few MB per
  * worker. Same contract as pulmo_conv2d_forward() for 3×3 weights. */
 #pragma once
@@ -12,7 +13,9 @@
 
 G_BEGIN_DECLS
 
-/* U[ξ][o][c] for 3×3 @weight: 36 × Cout × Cin floats, g_aligned_free() them. */
+/* U[ξ][o][c] for 3×3 @weight, laid out for pulmo_conv_winograd_forward() on
+ * this CPU (36 × Cout × Cin floats, Cout rounded up to whole row panels when
+ * packed); g_aligned_free() them. */
 float *pulmo_conv_winograd_transform_weight (const PulmoTensor *weight);
 
 /* @transformed_weight: from pulmo_conv_winograd_transform_weight(), or NULL

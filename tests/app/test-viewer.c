@@ -115,12 +115,13 @@ set_cursor (Fixture *f, int i, int j, int k)
   g_main_context_iteration (NULL, FALSE);
 }
 
-static uint8_t
-image_grey_at (PulmoSliceView *view, const int ijk[3])
+/* The rendered pixel of voxel @ijk (xRGB); the image is at voxel resolution
+ * in display order. */
+static uint32_t
+image_pixel_at (PulmoSliceView *view, const int ijk[3])
 {
   cairo_surface_t *image = pulmo_slice_view_get_image (view);
   g_assert_nonnull (image);
-  /* The image is at voxel resolution in display order: find the voxel's pixel. */
   double x, y;
   pulmo_slice_view_voxel_to_widget (view, ijk, &x, &y);
   int found[3];
@@ -133,7 +134,13 @@ image_grey_at (PulmoSliceView *view, const int ijk[3])
   pulmo_reslice_init (&reslice, pulmo_slice_view_get_axis (view), pulmo_volume_get_affine (ct), dims);
   pulmo_reslice_from_voxel (&reslice, ijk, &u, &v, &slice);
   const uint8_t *row = cairo_image_surface_get_data (image) + (size_t) v * cairo_image_surface_get_stride (image);
-  uint32_t pixel = ((const uint32_t *) row)[u];
+  return ((const uint32_t *) row)[u];
+}
+
+static uint8_t
+image_grey_at (PulmoSliceView *view, const int ijk[3])
+{
+  uint32_t pixel = image_pixel_at (view, ijk);
   g_assert_cmpuint ((pixel >> 16) & 0xff, ==, pixel & 0xff); /* grey: no overlay here */
   return pixel & 0xff;
 }
@@ -370,19 +377,13 @@ test_readout (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (pulmo_window_get_status (f->window), "label 1"));
 
   /* The overlay tints the lung voxel; the O key's action hides it again. */
-  cairo_surface_t *image = pulmo_slice_view_get_image (axial);
-  PulmoReslice reslice;
-  int dims[3], u, v, slice;
-  PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
-  pulmo_volume_get_dims (ct, dims);
-  pulmo_reslice_init (&reslice, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (ct), dims);
-  pulmo_reslice_from_voxel (&reslice, voxel, &u, &v, &slice);
-  uint32_t tinted = ((uint32_t *) (cairo_image_surface_get_data (image)
-                                   + v * cairo_image_surface_get_stride (image)))[u];
+  uint32_t tinted = image_pixel_at (axial, voxel);
   g_assert_cmpuint ((tinted >> 16) & 0xff, !=, tinted & 0xff);
 
   /* An edit of the label map (as the brush or the model make) redraws the views. */
   PulmoLabelMap *labels = pulmo_view_state_get_labels (f->state);
+  int dims[3];
+  pulmo_volume_get_dims (pulmo_view_state_get_volume (f->state), dims);
   size_t index = ((size_t) voxel[2] * dims[1] + voxel[1]) * dims[0] + voxel[0];
   const PulmoBox box = { { voxel[0], voxel[1], voxel[2] }, { voxel[0], voxel[1], voxel[2] } };
   pulmo_label_map_get_data_mutable (labels)[index] = 0;
@@ -390,9 +391,7 @@ test_readout (Fixture *f, gconstpointer data)
   g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
   pulmo_label_map_get_data_mutable (labels)[index] = 1;
   pulmo_label_map_changed (labels, &box);
-  image = pulmo_slice_view_get_image (axial);
-  g_assert_cmphex (((uint32_t *) (cairo_image_surface_get_data (image) + v * cairo_image_surface_get_stride (image)))[u],
-                   ==, tinted);
+  g_assert_cmphex (image_pixel_at (axial, voxel), ==, tinted);
 
   activate (f, "overlay-visible", NULL);
   g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
@@ -675,15 +674,7 @@ test_label_names (Fixture *f, gconstpointer data)
   pulmo_slice_view_voxel_to_widget (axial, voxel, &x, &y);
   _pulmo_slice_view_hover (axial, x, y);
   g_assert_nonnull (strstr (pulmo_window_get_status (f->window), "Lungs"));
-  cairo_surface_t *image = pulmo_slice_view_get_image (axial);
-  PulmoReslice reslice;
-  int dims[3], u, v, slice;
-  PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
-  pulmo_volume_get_dims (ct, dims);
-  pulmo_reslice_init (&reslice, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (ct), dims);
-  pulmo_reslice_from_voxel (&reslice, voxel, &u, &v, &slice);
-  uint32_t pixel = ((uint32_t *) (cairo_image_surface_get_data (image)
-                                  + v * cairo_image_surface_get_stride (image)))[u];
+  uint32_t pixel = image_pixel_at (axial, voxel);
   guint red = (pixel >> 16) & 0xff, green = (pixel >> 8) & 0xff, blue = pixel & 0xff;
   g_assert_cmpuint (red, >, green + 40);
   g_assert_cmpuint (blue, >, green + 40);

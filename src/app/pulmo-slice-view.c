@@ -16,6 +16,8 @@ struct _PulmoSliceView {
 
   PulmoSliceRenderer *renderer;
   cairo_surface_t *image;        /* the rendered slice, voxel resolution */
+  cairo_surface_t *overlay;      /* with smooth display: the labels alone, drawn sharp over it */
+  gboolean has_overlay;          /* @overlay is current and shown */
   int image_slice;               /* the slice it shows */
   gboolean image_dirty;          /* window, overlay or volume changed since */
 
@@ -148,29 +150,62 @@ pulmo_slice_view_reset (PulmoSliceView *self)
 
 /* Rendering ---------------------------------------------------------------- */
 
+static void
+render_into (PulmoSliceView *self, cairo_surface_t *surface, int slice, const PulmoRenderParams *params)
+{
+  cairo_surface_flush (surface);
+  pulmo_slice_renderer_render (self->renderer, pulmo_view_state_get_volume (self->state), &self->reslice,
+                               slice, params, (uint32_t *) cairo_image_surface_get_data (surface),
+                               cairo_image_surface_get_stride (surface));
+  cairo_surface_mark_dirty (surface);
+}
+
+/* With smooth display the grey image and the labels are two images, so that
+ * scaling blurs the grey but never a label's edge. */
+static void
+update_images (PulmoSliceView *self)
+{
+  const PulmoReslice *r = &self->reslice;
+  int slice = pulmo_slice_view_get_slice (self);
+  if (self->image != NULL && !self->image_dirty && self->image_slice == slice)
+    return;
+  if (self->image == NULL)
+    self->image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, r->width, r->height);
+  PulmoRenderParams params;
+  pulmo_view_state_get_render_params (self->state, &params);
+  self->has_overlay = pulmo_view_state_get_smooth (self->state) && params.labels != NULL;
+  if (self->has_overlay)
+    {
+      PulmoRenderParams grey = params;
+      grey.labels = NULL;
+      render_into (self, self->image, slice, &grey);
+      if (self->overlay == NULL)
+        self->overlay = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, r->width, r->height);
+      params.overlay_alone = TRUE;
+      render_into (self, self->overlay, slice, &params);
+    }
+  else
+    render_into (self, self->image, slice, &params);
+  self->image_slice = slice;
+  self->image_dirty = FALSE;
+}
+
 cairo_surface_t *
 pulmo_slice_view_get_image (PulmoSliceView *self)
 {
   if (!has_volume (self))
     return NULL;
-  const PulmoReslice *r = &self->reslice;
-  if (self->image == NULL)
-    self->image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, r->width, r->height);
-  int slice = pulmo_slice_view_get_slice (self);
-  if (self->image_dirty || self->image_slice != slice)
-    {
-      PulmoRenderParams params;
-      pulmo_view_state_get_render_params (self->state, &params);
-      cairo_surface_flush (self->image);
-      pulmo_slice_renderer_render (self->renderer, pulmo_view_state_get_volume (self->state), r,
-                                   slice, &params,
-                                   (uint32_t *) cairo_image_surface_get_data (self->image),
-                                   cairo_image_surface_get_stride (self->image));
-      cairo_surface_mark_dirty (self->image);
-      self->image_slice = slice;
-      self->image_dirty = FALSE;
-    }
+  update_images (self);
   return self->image;
+}
+
+cairo_surface_t *
+pulmo_slice_view_get_overlay_image (PulmoSliceView *self)
+{
+  if (!has_volume (self))
+    return NULL;
+  update_images (self);
+  return self->has_overlay ? self->overlay : NULL;
 }
 
 static void
@@ -321,17 +356,27 @@ draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height)
 
   double su, sv, ox, oy;
   view_transform (self, width, height, &su, &sv, &ox, &oy);
-  cairo_surface_t *image = pulmo_slice_view_get_image (self);
   cairo_save (cr);
   cairo_rectangle (cr, ox, oy, self->reslice.width * su, self->reslice.height * sv);
   cairo_clip (cr);
   cairo_translate (cr, ox, oy);
   cairo_scale (cr, su, sv);
-  cairo_set_source_surface (cr, image, 0, 0);
-  /* Magnified, nearest neighbour keeps each voxel a crisp block, as radiologists
-   * expect; shrunk, a filtered image avoids dropping whole rows of voxels. */
-  cairo_pattern_set_filter (cairo_get_source (cr), MIN (su, sv) >= 1.0 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+  /* Magnified, nearest neighbour shows each voxel as a block (ITK-SNAP's default)
+   * and bilinear scaling reads like a PACS; shrunk, a filtered image avoids
+   * dropping whole rows of voxels. Labels are never blurred. */
+  gboolean magnified = MIN (su, sv) >= 1.0;
+  cairo_filter_t sharp = magnified ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD;
+  cairo_set_source_surface (cr, pulmo_slice_view_get_image (self), 0, 0);
+  cairo_pattern_set_extend (cairo_get_source (cr), CAIRO_EXTEND_PAD);
+  gboolean smooth = pulmo_view_state_get_smooth (self->state);
+  cairo_pattern_set_filter (cairo_get_source (cr), smooth && magnified ? CAIRO_FILTER_BILINEAR : sharp);
   cairo_paint (cr);
+  if (self->has_overlay)
+    {
+      cairo_set_source_surface (cr, self->overlay, 0, 0);
+      cairo_pattern_set_filter (cairo_get_source (cr), sharp);
+      cairo_paint (cr);
+    }
   cairo_restore (cr);
 
   draw_crosshair (self, cr, width, height);
@@ -381,6 +426,7 @@ static void
 on_volume_changed (PulmoSliceView *self)
 {
   g_clear_pointer (&self->image, cairo_surface_destroy);
+  g_clear_pointer (&self->overlay, cairo_surface_destroy);
   self->has_ruler = FALSE;
   self->zoom = 1.0;
   self->pan_x = self->pan_y = 0.0;
@@ -673,6 +719,7 @@ pulmo_slice_view_dispose (GObject *object)
   PulmoSliceView *self = PULMO_SLICE_VIEW (object);
   pulmo_slice_view_set_state (self, NULL);
   g_clear_pointer (&self->image, cairo_surface_destroy);
+  g_clear_pointer (&self->overlay, cairo_surface_destroy);
   g_clear_pointer (&self->renderer, pulmo_slice_renderer_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), PULMO_TYPE_SLICE_VIEW);
   G_OBJECT_CLASS (pulmo_slice_view_parent_class)->dispose (object);

@@ -21,8 +21,12 @@ void pulmo_slice_view_reset (PulmoSliceView *view);
 /* The patient directions written at the left, right, top and bottom edges. */
 void pulmo_slice_view_get_edge_letters (PulmoSliceView *view, const char *edges[4]);
 
-/* The slice as rendered now (at voxel resolution, overlay included); NULL without a volume. */
+/* The slice as rendered now, at voxel resolution, overlay included unless the
+ * display is smooth; NULL without a volume. */
 cairo_surface_t *pulmo_slice_view_get_image (PulmoSliceView *view);
+/* With smooth display, the labels alone (premultiplied ARGB) that are drawn
+ * sharp over the smoothly scaled image; NULL otherwise. */
+cairo_surface_t *pulmo_slice_view_get_overlay_image (PulmoSliceView *view);
 /* Widget coordinates of a voxel's centre, and the voxel under a widget point. */
 void pulmo_slice_view_voxel_to_widget (PulmoSliceView *view, const int ijk[3], double *x, double *y);
 gboolean pulmo_slice_view_widget_to_voxel (PulmoSliceView *view, double x, double y, int ijk[3]);

@@ -14,6 +14,7 @@ struct _PulmoViewState {
   double window, level;
   gboolean overlay_visible, overlay_outline;
   double overlay_opacity;
+  gboolean smooth;              /* grey image scaled bilinearly, not as voxel blocks */
   PulmoTool tool;
 };
 
@@ -28,6 +29,7 @@ enum {
   PROP_OVERLAY_VISIBLE,
   PROP_OVERLAY_OPACITY,
   PROP_OVERLAY_OUTLINE,
+  PROP_SMOOTH,
   PROP_TOOL,
   N_PROPS
 };
@@ -204,6 +206,12 @@ pulmo_view_state_get_render_params (PulmoViewState *state, PulmoRenderParams *pa
   };
 }
 
+gboolean
+pulmo_view_state_get_smooth (PulmoViewState *state)
+{
+  return state->smooth;
+}
+
 PulmoTool
 pulmo_view_state_get_tool (PulmoViewState *state)
 {
@@ -241,6 +249,7 @@ pulmo_view_state_get_property (GObject *object, guint prop_id, GValue *value, GP
     case PROP_OVERLAY_VISIBLE: g_value_set_boolean (value, state->overlay_visible); break;
     case PROP_OVERLAY_OPACITY: g_value_set_double (value, state->overlay_opacity); break;
     case PROP_OVERLAY_OUTLINE: g_value_set_boolean (value, state->overlay_outline); break;
+    case PROP_SMOOTH: g_value_set_boolean (value, state->smooth); break;
     case PROP_TOOL: g_value_set_int (value, state->tool); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -269,6 +278,9 @@ pulmo_view_state_set_property (GObject *object, guint prop_id, const GValue *val
       break;
     case PROP_OVERLAY_OUTLINE:
       state->overlay_outline = g_value_get_boolean (value);
+      break;
+    case PROP_SMOOTH:
+      state->smooth = g_value_get_boolean (value);
       break;
     case PROP_TOOL:
       state->tool = g_value_get_int (value);
@@ -299,6 +311,7 @@ pulmo_view_state_class_init (PulmoViewStateClass *klass)
   properties[PROP_OVERLAY_VISIBLE] = g_param_spec_boolean ("overlay-visible", NULL, NULL, TRUE, rw);
   properties[PROP_OVERLAY_OPACITY] = g_param_spec_double ("overlay-opacity", NULL, NULL, 0.0, 1.0, 0.5, rw);
   properties[PROP_OVERLAY_OUTLINE] = g_param_spec_boolean ("overlay-outline", NULL, NULL, FALSE, rw);
+  properties[PROP_SMOOTH] = g_param_spec_boolean ("smooth", NULL, NULL, FALSE, rw);
   properties[PROP_TOOL] = g_param_spec_int ("tool", NULL, NULL, PULMO_TOOL_CROSSHAIR, PULMO_TOOL_RULER,
                                             PULMO_TOOL_CROSSHAIR, rw);
   g_object_class_install_properties (object_class, N_PROPS, properties);

@@ -45,6 +45,10 @@ double pulmo_view_state_get_level (PulmoViewState *state);
 /* The parameters the renderer needs for what the state shows now. */
 void pulmo_view_state_get_render_params (PulmoViewState *state, PulmoRenderParams *params);
 
+/* Whether views scale the grey image smoothly (bilinear) instead of showing
+ * voxel blocks; labels stay sharp either way. */
+gboolean pulmo_view_state_get_smooth (PulmoViewState *state);
+
 PulmoTool pulmo_view_state_get_tool (PulmoViewState *state);
 
 /* Where the pointer is, for the status line: a voxel, or NULL when outside. */

@@ -241,6 +241,8 @@ _pulmo_window_install_actions (PulmoWindow *self)
   g_autoptr (GPropertyAction) overlay_visible = g_property_action_new ("overlay-visible", self->state,
                                                                       "overlay-visible");
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (overlay_visible));
+  g_autoptr (GPropertyAction) smooth = g_property_action_new ("smooth", self->state, "smooth");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (smooth));
 }
 
 static int

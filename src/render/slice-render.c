@@ -107,14 +107,17 @@ gather_labels (const uint8_t *first, ptrdiff_t step, int width, uint8_t *row)
       row[u] = first[u * step];
 }
 
+/* The label colour over @pixel, premultiplied: an opaque grey pixel stays
+ * opaque, a transparent one takes the label's own alpha. */
 static inline uint32_t
 blend (uint32_t pixel, const OverlayColours *colours, uint8_t value)
 {
   uint32_t keep = 256 - colours->alpha[value];
+  uint32_t alpha = ((pixel >> 24) * keep + 255 * colours->alpha[value]) >> 8;
   uint32_t red = (((pixel >> 16) & 0xff) * keep + colours->red[value]) >> 8;
   uint32_t green = (((pixel >> 8) & 0xff) * keep + colours->green[value]) >> 8;
   uint32_t blue = ((pixel & 0xff) * keep + colours->blue[value]) >> 8;
-  return 0xff000000u | red << 16 | green << 8 | blue;
+  return alpha << 24 | red << 16 | green << 8 | blue;
 }
 
 static void
@@ -177,7 +180,9 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
     {
       uint32_t *out = (uint32_t *) ((uint8_t *) pixels + (ptrdiff_t) v * stride_bytes);
       ptrdiff_t start = origin + v * v_step;
-      if (hu != NULL)
+      if (params->overlay_alone)
+        memset (out, 0, (size_t) width * sizeof *out);
+      else if (hu != NULL)
         {
           const int16_t *src = hu + start;
           if (u_step == 1)

@@ -26,6 +26,9 @@ typedef struct {
   const PulmoLabelTable *table;  /* colours and visibility of @labels; required with @labels */
   double opacity;                /* 0..1, scales every label colour's own alpha */
   PulmoOverlayMode overlay_mode;
+  /* Render the overlay alone, on transparent pixels (premultiplied ARGB), to lay
+   * sharp over a grey image that the view scales smoothly. */
+  gboolean overlay_alone;
 } PulmoRenderParams;
 
 /* Keeps the grey lookup table between frames: it is rebuilt only when the
@@ -35,8 +38,9 @@ typedef struct _PulmoSliceRenderer PulmoSliceRenderer;
 PulmoSliceRenderer *pulmo_slice_renderer_new (void);
 void pulmo_slice_renderer_free (PulmoSliceRenderer *renderer);
 
-/* Writes reslice->width × reslice->height pixels (0xAARRGGBB, opaque) into
- * @pixels, rows @stride_bytes apart. @slice must lie in 0..n_slices-1. */
+/* Writes reslice->width × reslice->height pixels (0xAARRGGBB, premultiplied;
+ * opaque unless @params->overlay_alone) into @pixels, rows @stride_bytes apart.
+ * @slice must lie in 0..n_slices-1. */
 void pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *volume,
                                   const PulmoReslice *reslice, int slice,
                                   const PulmoRenderParams *params, uint32_t *pixels,

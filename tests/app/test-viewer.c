@@ -9,6 +9,7 @@
  *   4.171872 × 4.171872 × 3.987342 mm = 0.0693978 mL each: 4554.2 mL. */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/pulmo-slice-view-private.h"
@@ -115,12 +116,11 @@ set_cursor (Fixture *f, int i, int j, int k)
   g_main_context_iteration (NULL, FALSE);
 }
 
-/* The rendered pixel of voxel @ijk (xRGB); the image is at voxel resolution
- * in display order. */
+/* The pixel of voxel @ijk in @image, one of @view's images at voxel
+ * resolution in display order. */
 static uint32_t
-image_pixel_at (PulmoSliceView *view, const int ijk[3])
+pixel_at (PulmoSliceView *view, cairo_surface_t *image, const int ijk[3])
 {
-  cairo_surface_t *image = pulmo_slice_view_get_image (view);
   g_assert_nonnull (image);
   double x, y;
   pulmo_slice_view_voxel_to_widget (view, ijk, &x, &y);
@@ -135,6 +135,13 @@ image_pixel_at (PulmoSliceView *view, const int ijk[3])
   pulmo_reslice_from_voxel (&reslice, ijk, &u, &v, &slice);
   const uint8_t *row = cairo_image_surface_get_data (image) + (size_t) v * cairo_image_surface_get_stride (image);
   return ((const uint32_t *) row)[u];
+}
+
+/* The rendered pixel of voxel @ijk (xRGB). */
+static uint32_t
+image_pixel_at (PulmoSliceView *view, const int ijk[3])
+{
+  return pixel_at (view, pulmo_slice_view_get_image (view), ijk);
 }
 
 static uint8_t
@@ -308,6 +315,27 @@ test_slice_steps (Fixture *f, gconstpointer data)
 
 /* Window and level -------------------------------------------------------- */
 
+/* The pixel at widget point (@x, @y) of the view exported as PNG at its size. */
+static uint32_t
+exported_pixel (PulmoSliceView *view, double x, double y)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pulmo-viewer-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "view.png", NULL);
+  int width = gtk_widget_get_width (GTK_WIDGET (view)), height = gtk_widget_get_height (GTK_WIDGET (view));
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pulmo_slice_view_export_png (view, png, width, height, &error));
+  g_assert_no_error (error);
+  cairo_surface_t *surface = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_surface_status (surface), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (surface), ==, width);
+  const uint8_t *row = cairo_image_surface_get_data (surface) + (int) y * cairo_image_surface_get_stride (surface);
+  uint32_t pixel = ((const uint32_t *) row)[(int) x];
+  cairo_surface_destroy (surface);
+  g_unlink (png);
+  g_rmdir (dir);
+  return pixel;
+}
+
 static void
 test_presets_change_pixels (Fixture *f, gconstpointer data)
 {
@@ -330,23 +358,9 @@ test_presets_change_pixels (Fixture *f, gconstpointer data)
 
   /* The exported view (scaled, with crosshair and text) shows the same grey at the
    * voxel: the crosshair leaves a gap around its centre. */
-  g_autofree char *dir = g_dir_make_tmp ("pulmo-viewer-XXXXXX", NULL);
-  g_autofree char *png = g_build_filename (dir, "axial.png", NULL);
-  int width = gtk_widget_get_width (GTK_WIDGET (axial)), height = gtk_widget_get_height (GTK_WIDGET (axial));
-  g_autoptr (GError) error = NULL;
-  g_assert_true (pulmo_slice_view_export_png (axial, png, width, height, &error));
-  g_assert_no_error (error);
-  cairo_surface_t *surface = cairo_image_surface_create_from_png (png);
-  g_assert_cmpint (cairo_surface_status (surface), ==, CAIRO_STATUS_SUCCESS);
-  g_assert_cmpint (cairo_image_surface_get_width (surface), ==, width);
   double x, y;
   pulmo_slice_view_voxel_to_widget (axial, voxel, &x, &y);
-  const uint8_t *row = cairo_image_surface_get_data (surface) + (int) y * cairo_image_surface_get_stride (surface);
-  uint32_t pixel = ((const uint32_t *) row)[(int) x];
-  g_assert_cmphex (pixel & 0xffffff, ==, 117u * 0x010101u);
-  cairo_surface_destroy (surface);
-  g_unlink (png);
-  g_rmdir (dir);
+  g_assert_cmphex (exported_pixel (axial, x, y) & 0xffffff, ==, 117u * 0x010101u);
 
   /* Automatic window: from the histogram, neither preset. */
   activate (f, "auto-window", NULL);
@@ -395,6 +409,63 @@ test_readout (Fixture *f, gconstpointer data)
 
   activate (f, "overlay-visible", NULL);
   g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
+}
+
+/* Smooth display scales the grey bilinearly: a quarter of the way between two
+ * voxel centres the exported view shows a grey between theirs. The labels stay
+ * a separate, sharp image. */
+static void
+test_smooth_display (Fixture *f, gconstpointer data)
+{
+  const int lung[3] = { 16, 32, 40 }; /* inside the lung mask */
+  set_cursor (f, lung[0], lung[1], lung[2]);
+  PulmoSliceView *axial = view_of (f, PULMO_VIEW_AXIAL);
+  int dims[3];
+  pulmo_volume_get_dims (pulmo_view_state_get_volume (f->state), dims);
+  /* Two neighbours along the image's rows, away from the crosshair lines, that differ well in grey. */
+  int a[3] = { 0, lung[1] + 6, lung[2] }, b[3];
+  int best = 0, grey_a = 0, grey_b = 0;
+  for (int i = 0; i + 1 < dims[0]; i++)
+    {
+      if (abs (i - lung[0]) <= 2)
+        continue;
+      int p[3] = { i, a[1], a[2] }, q[3] = { i + 1, a[1], a[2] };
+      int gp = image_grey_at (axial, p), gq = image_grey_at (axial, q);
+      if (abs (gp - gq) > best)
+        {
+          best = abs (gp - gq);
+          memcpy (a, p, sizeof a);
+          memcpy (b, q, sizeof b);
+          grey_a = gp;
+          grey_b = gq;
+        }
+    }
+  g_assert_cmpint (best, >=, 40);
+  double xa, ya, xb, yb;
+  pulmo_slice_view_voxel_to_widget (axial, a, &xa, &ya);
+  pulmo_slice_view_voxel_to_widget (axial, b, &xb, &yb);
+  g_assert_cmpfloat (fabs (xb - xa), >=, 4.0);  /* magnified: voxels span several pixels */
+  double x = xa + 0.75 * (xb - xa), y = ya + 0.75 * (yb - ya);
+
+  int blocky = exported_pixel (axial, x, y) & 0xff;
+  g_assert_true (blocky == grey_a || blocky == grey_b);
+  activate (f, "smooth", NULL);
+  g_assert_true (pulmo_view_state_get_smooth (f->state));
+  int smooth = exported_pixel (axial, x, y) & 0xff;
+  g_assert_cmpint (smooth, >, MIN (grey_a, grey_b) + 5);
+  g_assert_cmpint (smooth, <, MAX (grey_a, grey_b) - 5);
+
+  /* With labels, the image stays grey and the overlay image holds the tint. */
+  open_shared_labels (f, "cip-chest-ct/wholeLung-64.nii.gz");
+  image_grey_at (axial, lung);  /* asserts grey: no tint */
+  cairo_surface_t *overlay = pulmo_slice_view_get_overlay_image (axial);
+  g_assert_cmpuint (pixel_at (axial, overlay, lung) >> 24, >, 0);
+  const int outside[3] = { 0, 0, 40 };  /* a corner of the scan, outside the body */
+  g_assert_cmphex (pixel_at (axial, overlay, outside), ==, 0);
+
+  activate (f, "smooth", NULL);
+  g_assert_null (pulmo_slice_view_get_overlay_image (axial));
+  g_assert_cmpuint ((image_pixel_at (axial, lung) >> 16) & 0xff, !=, image_pixel_at (axial, lung) & 0xff);
 }
 
 /* Orientation letters -------------------------------------------------------- */
@@ -712,6 +783,7 @@ main (int argc, char **argv)
   g_test_add ("/viewer/slice-steps", Fixture, lps, setup, test_slice_steps, teardown);
   g_test_add ("/viewer/presets-change-pixels", Fixture, lps, setup, test_presets_change_pixels, teardown);
   g_test_add ("/viewer/readout", Fixture, lps, setup, test_readout, teardown);
+  g_test_add ("/viewer/smooth-display", Fixture, lps, setup, test_smooth_display, teardown);
   g_test_add ("/viewer/letters-lps", Fixture, lps, setup, test_letters_lps, teardown);
   g_test_add ("/viewer/letters-ras", Fixture, ras, setup, test_letters_ras, teardown);
   g_test_add ("/viewer/layout", Fixture, lps, setup, test_layout, teardown);

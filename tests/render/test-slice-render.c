@@ -250,6 +250,39 @@ test_overlay_outline (OverlayFixture *f, gconstpointer data)
 }
 
 /* A float32 NIfTI (values that are not integers) goes through the float path. */
+/* Alone, the overlay is premultiplied ARGB on transparent pixels: laid over the
+ * grey image (as the view does when it scales the grey smoothly), it gives
+ * the pixels of the composited render. */
+static void
+test_overlay_alone (OverlayFixture *f, gconstpointer data)
+{
+  g_autoptr (PulmoSliceRenderer) renderer = pulmo_slice_renderer_new ();
+  PulmoRenderParams params = { .window = 1500, .level = -600, .labels = f->labels, .table = f->table,
+                               .opacity = 0.5, .overlay_mode = PULMO_OVERLAY_FILL, .overlay_alone = TRUE };
+  pulmo_slice_renderer_render (renderer, f->volume, &f->reslice, 1, &params, f->pixels, 16 * 4);
+  uint8_t grey = pulmo_window_grey (-1000, 1500, -600);
+  const uint8_t *lung = pulmo_label_table_get (f->table, PULMO_LABEL_RIGHT_LUNG)->rgba;
+
+  g_assert_cmphex (pixel_at_voxel (f, 2, 2), ==, 0);  /* unlabelled: transparent */
+  uint32_t over = pixel_at_voxel (f, 6, 6);
+  double alpha = (over >> 24) / 255.0;
+  g_assert_cmpfloat (fabs (alpha - lung[3] / 255.0 * 0.5), <=, 1.0 / 255);
+  uint32_t composited = 0xff000000u;
+  for (int c = 0; c < 3; c++)
+    {
+      int shift = 16 - 8 * c;
+      g_assert_cmpuint ((over >> shift) & 0xff, <=, over >> 24);  /* valid premultiplied */
+      composited |= (uint32_t) (((over >> shift) & 0xff) + grey * (1 - alpha) + 0.5) << shift;
+    }
+  assert_blend (composited, grey, lung, 0.5 * lung[3] / 255.0);
+
+  /* Outlined, the square's inner voxels stay transparent. */
+  params.overlay_mode = PULMO_OVERLAY_OUTLINE;
+  pulmo_slice_renderer_render (renderer, f->volume, &f->reslice, 1, &params, f->pixels, 16 * 4);
+  g_assert_cmphex (pixel_at_voxel (f, 6, 6), ==, 0);
+  g_assert_cmpuint (pixel_at_voxel (f, 4, 6) >> 24, >, 0);
+}
+
 static void
 test_float_volume (void)
 {
@@ -358,6 +391,8 @@ main (int argc, char **argv)
   g_test_add_func ("/render/presets-change-grey", test_presets_change_grey);
   g_test_add ("/render/overlay-fill", OverlayFixture, NULL, overlay_setup, test_overlay_fill, overlay_teardown);
   g_test_add ("/render/overlay-outline", OverlayFixture, NULL, overlay_setup, test_overlay_outline,
+              overlay_teardown);
+  g_test_add ("/render/overlay-alone", OverlayFixture, NULL, overlay_setup, test_overlay_alone,
               overlay_teardown);
   g_test_add_func ("/render/float-volume", test_float_volume);
   g_test_add_func ("/render/default-and-auto-window", test_default_and_auto_window);

@@ -7,10 +7,11 @@
  * of the 36 positions ξ, a matrix product M[ξ] (Cout × tiles) =
  * U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
  *
- * Tiles are handled in groups of 8 along a tile row: the 8 tiles are the 8
- * lanes of a vector, so the transforms are vector arithmetic on whole groups
- * (see conv-private.h). V and M only hold the columns of real tiles, so
- * ragged image edges waste no multiply work.
+ * Tiles are handled in groups along a tile row, one tile per lane of a
+ * vector, so the transforms are vector arithmetic on whole groups
+ * (conv-winograd-tiles.h): 16 tiles in AVX-512 registers where the CPU has
+ * AVX-512F, else 8. V and M only hold the columns of real tiles, so ragged
+ * image edges waste no multiply work.
  *
  * On CPUs with AVX-512F the products run on Pulmo's own microkernel
  * (gemm-packed.h), whatever OpenBLAS core is chosen: U is stored in its row
@@ -25,6 +26,7 @@
 #include "nn/conv-winograd.h"
 
 #include "nn/conv-private.h"
+#include "nn/conv-winograd-private.h"
 #include "nn/gemm-packed.h"
 #include "nn/parallel.h"
 
@@ -32,7 +34,7 @@
 #include <string.h>
 
 #define LANES PULMO_LANES
-#define POSITIONS 36
+#define POSITIONS PULMO_WINOGRAD_POSITIONS
 #define CACHE_LINE_FLOATS 16
 /* Floats of V and M per worker (3 MiB): the block of tiles in flight, unless
  * MIN_BLOCK_TILES needs more. */
@@ -151,229 +153,11 @@ transform_weight_items (void *data, int begin, int end, int worker)
       }
 }
 
-/* ---- Input transform: V = Bᵀ d B for a group of 8 tiles ---- */
-
-/* Bᵀ applied to six values (a column or a row of a tile). */
-static inline __attribute__ ((always_inline)) void
-input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
-{
-  Lanes d0 = d[0], d1 = d[stride], d2 = d[2 * stride], d3 = d[3 * stride], d4 = d[4 * stride],
-        d5 = d[5 * stride];
-  out[0] = 4.0f * d0 - 5.0f * d2 + d4;
-  out[out_stride] = -4.0f * (d1 + d2) + d3 + d4;
-  out[2 * out_stride] = 4.0f * (d1 - d2) - d3 + d4;
-  out[3 * out_stride] = 2.0f * (d3 - d1) - d2 + d4;
-  out[4 * out_stride] = 2.0f * (d1 - d3) - d2 + d4;
-  out[5 * out_stride] = 4.0f * d1 - 5.0f * d3 + d5;
-}
-
-/* d[j][lane] = row[4·lane + j] for j < 6: the six columns of eight tiles,
- * by shuffles with constant masks rather than 48 scalar moves. Columns 4 and
- * 5 are columns 0 and 1 of the row shifted by one tile. Reads row[0..35]. */
-#define TILE_COLUMN(r0, r1, r2, r3, j)                                                    \
-  __builtin_shuffle (__builtin_shuffle (r0, r1, (LaneMask) { j, j + 4, j + 8, j + 12 }),    \
-                     __builtin_shuffle (r2, r3, (LaneMask) { j, j + 4, j + 8, j + 12 }),    \
-                     (LaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 })
-
-static inline __attribute__ ((always_inline)) void
-deinterleave_row (const float *row, Lanes *d)
-{
-  /* Separate variables, not an array: they stay in registers. */
-  Lanes r0, r1, r2, r3, s0, s1, s2, s3;
-  memcpy (&r0, row, sizeof r0);
-  memcpy (&r1, row + 8, sizeof r1);
-  memcpy (&r2, row + 16, sizeof r2);
-  memcpy (&r3, row + 24, sizeof r3);
-  d[0] = TILE_COLUMN (r0, r1, r2, r3, 0);
-  d[1] = TILE_COLUMN (r0, r1, r2, r3, 1);
-  d[2] = TILE_COLUMN (r0, r1, r2, r3, 2);
-  d[3] = TILE_COLUMN (r0, r1, r2, r3, 3);
-  memcpy (&s0, row + 4, sizeof s0);
-  memcpy (&s1, row + 12, sizeof s1);
-  memcpy (&s2, row + 20, sizeof s2);
-  memcpy (&s3, row + 28, sizeof s3);
-  d[4] = TILE_COLUMN (s0, s1, s2, s3, 0);
-  d[5] = TILE_COLUMN (s0, s1, s2, s3, 1);
-}
-
-/* row[4·lane + j] = y[j][lane] for j < 4: the inverse, for four columns. */
-static inline __attribute__ ((always_inline)) void
-interleave_row (const Lanes *y, float *row)
-{
-  const LaneMask pairs_low = { 0, 8, 1, 9, 2, 10, 3, 11 }, pairs_high = { 4, 12, 5, 13, 6, 14, 7, 15 };
-  const LaneMask quads_low = { 0, 1, 8, 9, 2, 3, 10, 11 }, quads_high = { 4, 5, 12, 13, 6, 7, 14, 15 };
-  Lanes a = __builtin_shuffle (y[0], y[1], pairs_low), b = __builtin_shuffle (y[2], y[3], pairs_low);
-  Lanes c = __builtin_shuffle (y[0], y[1], pairs_high), d = __builtin_shuffle (y[2], y[3], pairs_high);
-  Lanes out[4] = {
-    __builtin_shuffle (a, b, quads_low),
-    __builtin_shuffle (a, b, quads_high),
-    __builtin_shuffle (c, d, quads_low),
-    __builtin_shuffle (c, d, quads_high),
-  };
-  memcpy (row, out, sizeof out);
-}
-
-/* Transforms channel plane @plane for the group of tiles whose first tile's
- * input window starts at (y0, x0) and writes the 36 positions to
- * v[ξ·v_stride .. + n_first) and, where the group's lanes run past the end of
- * a column panel, the rest to v[ξ·v_stride + wrap ..]. The lanes past the
- * group's real tiles are written too (the caller's buffer has room): the
- * next group overwrites them. */
-static inline __attribute__ ((always_inline)) void
-input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int x0, float *v,
-             size_t v_stride, int n_first, size_t wrap, gboolean aligned)
-{
-  /* A row of the group's window: 8 tiles × 4 + 2 pixels, zero outside the image. */
-  enum { SPAN = LANES * 4 + 2 };
-  Lanes d[36], t[36];
-
-  for (int i = 0; i < 6; i++)
-    {
-      int y = y0 + i;
-      float row[SPAN + 6]; /* + 6: deinterleave_row reads row[0..35] */
-      if (y >= 0 && y < h && x0 >= 0 && x0 + SPAN + 2 <= w)
-        {
-          /* Inside the image: shuffle straight from the plane. The same
-           * window of the next channel comes next: start loading it now,
-           * since short row streams defeat the hardware prefetcher. */
-          const float *src = plane + (size_t) y * w + x0;
-          __builtin_prefetch (src + plane_stride);
-          __builtin_prefetch (src + plane_stride + 16);
-          __builtin_prefetch (src + plane_stride + SPAN + 1);
-          deinterleave_row (src, d + i * 6);
-          continue;
-        }
-      if (y >= 0 && y < h && x0 == -1 && SPAN + 5 <= w)
-        {
-          /* The left edge, the commonest edge: one padding column, fixed size. */
-          row[0] = 0.0f;
-          memcpy (row + 1, plane + (size_t) y * w, (SPAN + 5) * sizeof (float));
-          deinterleave_row (row, d + i * 6);
-          continue;
-        }
-      memset (row, 0, sizeof row);
-      if (y >= 0 && y < h)
-        {
-          /* The image's left or right edge: copy what is inside. */
-          int k0 = MAX (0, -x0), k1 = MIN (SPAN, w - x0);
-          if (k1 > k0)
-            memcpy (row + k0, plane + (size_t) y * w + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
-        }
-      deinterleave_row (row, d + i * 6);
-    }
-  for (int j = 0; j < 6; j++)
-    input_transform_6 (d + j, 6, t + j, 6); /* columns: Bᵀ d */
-  for (int i = 0; i < 6; i++)
-    input_transform_6 (t + i * 6, 1, d + i * 6, 1); /* rows: (Bᵀ d) B */
-  /* Telling the compiler V is aligned turns each store into one instruction
-   * instead of two halves (GCC's generic tuning splits unaligned 32-byte
-   * moves, and the halves then stall the loads that follow). */
-  float *dst = aligned ? __builtin_assume_aligned (v, sizeof (Lanes)) : v;
-  for (int xi = 0; xi < POSITIONS; xi++)
-    if (n_first == LANES)
-      memcpy (dst + xi * v_stride, &d[xi], sizeof (Lanes));
-    else
-      {
-        const float *lanes = (const float *) &d[xi];
-        memcpy (dst + xi * v_stride, lanes, (size_t) n_first * sizeof (float));
-        memcpy (dst + xi * v_stride + wrap, lanes + n_first, (size_t) (LANES - n_first) * sizeof (float));
-      }
-}
-
-/* ---- Output transform: Y = Aᵀ m A ---- */
-
-static inline __attribute__ ((always_inline)) void
-output_transform_6 (const Lanes *m, size_t stride, Lanes *out, size_t out_stride)
-{
-  Lanes m0 = m[0], m1 = m[stride], m2 = m[2 * stride], m3 = m[3 * stride], m4 = m[4 * stride],
-        m5 = m[5 * stride];
-  Lanes sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4;
-  out[0] = m0 + sum12 + sum34;
-  out[out_stride] = diff12 + 2.0f * diff34;
-  out[2 * out_stride] = sum12 + 4.0f * sum34;
-  out[3 * out_stride] = diff12 + 8.0f * diff34 + m5;
-}
-
-/* The 4×4 outputs of a group for one output channel, from m[ξ·m_stride ..]. */
-static inline __attribute__ ((always_inline)) void
-output_group (const float *m, size_t m_stride, gboolean aligned, float bias, gboolean relu,
-              float *plane, int h, int w, int y0, int x0, int n_tiles)
-{
-  Lanes s[36], t[24], y[16];
-  const float *src = aligned ? __builtin_assume_aligned (m, sizeof (Lanes)) : m;
-
-  for (int xi = 0; xi < POSITIONS; xi++)
-    memcpy (&s[xi], src + xi * m_stride, sizeof (Lanes));
-  for (int j = 0; j < 6; j++)
-    output_transform_6 (s + j, 6, t + j, 6); /* columns: Aᵀ m, 4 × 6 */
-  for (int i = 0; i < 4; i++)
-    output_transform_6 (t + i * 6, 1, y + i * 4, 1); /* rows: (Aᵀ m) A, 4 × 4 */
-
-  Lanes zero = { 0 };
-  for (int k = 0; k < 16; k++)
-    {
-      y[k] += bias;
-      if (relu)
-        y[k] = (Lanes) ((LaneMask) y[k] & (y[k] > zero)); /* max (0, y) without branches */
-    }
-
-  int n_x = MIN (w - x0, 4 * n_tiles);
-  for (int i = 0; i < 4 && y0 + i < h; i++)
-    {
-      float row[4 * LANES];
-      interleave_row (y + i * 4, row);
-      if (n_x == 4 * LANES)
-        memcpy (plane + (size_t) (y0 + i) * w + x0, row, sizeof row); /* inlined: fixed size */
-      else
-        memcpy (plane + (size_t) (y0 + i) * w + x0, row, (size_t) n_x * sizeof (float));
-    }
-}
-
-/* ---- The layer's tiles: groups of LANES tiles along each tile row ---- */
-
-typedef struct {
-  const PulmoTensor *input;
-  PulmoTensor *output;
-  const float *u;
-  const float *bias;
-  gboolean relu;
-  int tiles_y, tiles_x, groups_x;
-  int n_groups; /* over the whole batch */
-  int groups_per_block, n_blocks;
-  /* A column is a tile; ld columns (those of a block, or of the layer, plus
-   * room for a group's spare lanes). M[ξ][o][column]: row-major, rows of ld
-   * floats. V[ξ] (Cin × ld): in column panels of v_panel columns (see
-   * gemm-packed.h), Cin × v_panel floats each; with v_panel = ld that is one
-   * row-major panel, as cblas_sgemm reads it. Positions are u_stride,
-   * v_stride and m_stride apart. */
-  gboolean packed; /* products by pulmo_gemm_packed(), not cblas_sgemm */
-  size_t ld, v_panel, u_stride, v_stride, m_stride;
-  gboolean aligned; /* every group's columns start on a vector boundary, within one panel */
-  float *v, *m; /* whole-layer buffers (layer mode) */
-  PulmoWorkerScratch scratch; /* per-block buffers (block mode) */
-} ForwardJob;
-
-static void
-group_position (const ForwardJob *job, int group, int *n, int *ty, int *tx0, int *n_tiles)
-{
-  int gx = group % job->groups_x;
-  int row = group / job->groups_x;
-  *ty = row % job->tiles_y;
-  *n = row / job->tiles_y;
-  *tx0 = gx * LANES;
-  *n_tiles = MIN (LANES, job->tiles_x - *tx0);
-}
-
-/* Column of a group's first tile, counting tiles in (sample, tile row, x) order. */
-static size_t
-group_column (const ForwardJob *job, int group)
-{
-  return (size_t) (group / job->groups_x) * job->tiles_x + (size_t) (group % job->groups_x) * LANES;
-}
+/* ---- The layer's tiles ---- */
 
 /* Sets the strides of V and M for ld columns. */
 static void
-plan_strides (ForwardJob *job)
+plan_strides (PulmoWinogradJob *job)
 {
   int cin = job->input->c;
   job->v_panel = job->packed ? PULMO_GEMM_PACKED_COLUMNS : job->ld;
@@ -386,71 +170,32 @@ plan_strides (ForwardJob *job)
       job->v_stride += CACHE_LINE_FLOATS;
       job->m_stride += CACHE_LINE_FLOATS;
     }
-  job->aligned = job->tiles_x % LANES == 0 && job->ld % LANES == 0 && job->v_panel % LANES == 0;
+  job->aligned = job->tiles_x % job->lanes == 0 && job->ld % job->lanes == 0
+                 && job->v_panel % job->lanes == 0;
 }
 
-/* V for input channels [c0, c1) of groups [g_begin, g_end), columns counted
- * from g_begin's. Groups go in increasing column order: each overwrites the
- * spare lanes its predecessor wrote. */
-__attribute__ ((target_clones ("avx2", "default")))
 static void
-transform_block_input (const ForwardJob *job, int g_begin, int g_end, int c0, int c1, float *v)
+transform_block_input (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v)
 {
-  const PulmoTensor *in = job->input;
-  size_t first = group_column (job, g_begin);
-  size_t panel = job->v_panel, panel_floats = (size_t) in->c * panel;
-
-  for (int c = c0; c < c1; c++)
-    for (int g = g_begin; g < g_end; g++)
-      {
-        int n, ty, tx0, n_tiles;
-        group_position (job, g, &n, &ty, &tx0, &n_tiles);
-        const float *plane = pulmo_tensor_plane (in, n, c);
-        size_t plane_stride = (size_t) in->h * in->w;
-        size_t column = group_column (job, g) - first, offset = column % panel;
-        float *dst = v + column / panel * panel_floats + c * panel + offset;
-        /* Two calls so that each inlined copy knows its alignment. */
-        if (job->aligned)
-          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride,
-                       LANES, 0, TRUE);
-        else
-          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride,
-                       (int) MIN (LANES, panel - offset), panel_floats - offset, FALSE);
-      }
+  if (job->lanes == 16)
+    pulmo_winograd_input_16 (job, g_begin, g_end, c0, c1, v);
+  else
+    pulmo_winograd_input_8 (job, g_begin, g_end, c0, c1, v);
 }
 
-/* Output channels [o0, o0 + n_out) of groups [g_begin, g_end) from M, whose
- * first row is output channel o0. */
-__attribute__ ((target_clones ("avx2", "default")))
 static void
-transform_block_output (const ForwardJob *job, int g_begin, int g_end, int o0, int n_out,
+transform_block_output (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
                         const float *m)
 {
-  PulmoTensor *out = job->output;
-  size_t first = group_column (job, g_begin);
-
-  for (int o = 0; o < n_out; o++)
-    {
-      float bias = job->bias != NULL ? job->bias[o0 + o] : 0.0f;
-      for (int g = g_begin; g < g_end; g++)
-        {
-          int n, ty, tx0, n_tiles;
-          group_position (job, g, &n, &ty, &tx0, &n_tiles);
-          const float *src = m + (size_t) o * job->ld + group_column (job, g) - first;
-          float *plane = pulmo_tensor_plane (out, n, o0 + o);
-          if (job->aligned)
-            output_group (src, job->m_stride, TRUE, bias, job->relu, plane, out->h, out->w, ty * 4,
-                          tx0 * 4, n_tiles);
-          else
-            output_group (src, job->m_stride, FALSE, bias, job->relu, plane, out->h, out->w, ty * 4,
-                          tx0 * 4, n_tiles);
-        }
-    }
+  if (job->lanes == 16)
+    pulmo_winograd_output_16 (job, g_begin, g_end, o0, n_out, m);
+  else
+    pulmo_winograd_output_8 (job, g_begin, g_end, o0, n_out, m);
 }
 
 /* M[ξ] (Cout × columns) = U[ξ] · V[ξ] for positions [xi0, xi1). */
 static void
-multiply_positions (const ForwardJob *job, int xi0, int xi1, int columns, const float *v, float *m)
+multiply_positions (const PulmoWinogradJob *job, int xi0, int xi1, int columns, const float *v, float *m)
 {
   int cin = job->input->c, cout = job->output->c;
   for (int xi = xi0; xi < xi1; xi++)
@@ -468,7 +213,7 @@ multiply_positions (const ForwardJob *job, int xi0, int xi1, int columns, const 
 static void
 block_items (void *data, int begin, int end, int worker)
 {
-  ForwardJob *job = data;
+  PulmoWinogradJob *job = data;
   int cout = job->output->c;
   float *v = pulmo_worker_scratch_get (&job->scratch, worker);
   float *m = v + POSITIONS * job->v_stride;
@@ -478,8 +223,9 @@ block_items (void *data, int begin, int end, int worker)
       int g_begin = block * job->groups_per_block;
       int g_end = MIN (job->n_groups, g_begin + job->groups_per_block);
       int last_n, last_ty, last_tx0, last_tiles;
-      group_position (job, g_end - 1, &last_n, &last_ty, &last_tx0, &last_tiles);
-      int columns = (int) (group_column (job, g_end - 1) + last_tiles - group_column (job, g_begin));
+      pulmo_winograd_group_position (job, g_end - 1, &last_n, &last_ty, &last_tx0, &last_tiles);
+      int columns = (int) (pulmo_winograd_group_column (job, g_end - 1) + last_tiles
+                           - pulmo_winograd_group_column (job, g_begin));
 
       transform_block_input (job, g_begin, g_end, 0, job->input->c, v);
       multiply_positions (job, 0, POSITIONS, columns, v, m);
@@ -493,22 +239,22 @@ block_items (void *data, int begin, int end, int worker)
 static void
 layer_input_items (void *data, int begin, int end, int worker)
 {
-  ForwardJob *job = data;
+  PulmoWinogradJob *job = data;
   transform_block_input (job, 0, job->n_groups, begin, end, job->v);
 }
 
 static void
 layer_multiply_items (void *data, int begin, int end, int worker)
 {
-  ForwardJob *job = data;
-  int columns = (int) job->ld - LANES;
+  PulmoWinogradJob *job = data;
+  int columns = (int) job->ld - job->lanes;
   multiply_positions (job, begin, end, columns, job->v, job->m);
 }
 
 static void
 layer_output_items (void *data, int begin, int end, int worker)
 {
-  ForwardJob *job = data;
+  PulmoWinogradJob *job = data;
   transform_block_output (job, 0, job->n_groups, begin, end - begin, job->m + (size_t) begin * job->ld);
 }
 
@@ -535,18 +281,19 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
   float *owned = transformed_weight == NULL ? pulmo_conv_winograd_transform_weight (weight) : NULL;
   const float *u = transformed_weight != NULL ? transformed_weight : owned;
 
-  ForwardJob job = { .input = input, .output = output, .u = u, .bias = bias, .relu = relu };
+  PulmoWinogradJob job = { .input = input, .output = output, .u = u, .bias = bias, .relu = relu };
   job.packed = use_packed_products ();
+  job.lanes = pulmo_gemm_packed_supported () ? 16 : 8;
   job.u_stride = weight_position_stride (cout, cin, weight_row_panel ());
   job.tiles_y = (input->h + 3) / 4;
   job.tiles_x = (input->w + 3) / 4;
-  job.groups_x = (job.tiles_x + LANES - 1) / LANES;
+  job.groups_x = (job.tiles_x + job.lanes - 1) / job.lanes;
   job.n_groups = input->n * job.tiles_y * job.groups_x;
   size_t layer_columns = (size_t) input->n * job.tiles_y * job.tiles_x;
 
-  if ((size_t) POSITIONS * (cin + cout) * (layer_columns + LANES) <= LAYER_BUDGET_FLOATS)
+  if ((size_t) POSITIONS * (cin + cout) * (layer_columns + job.lanes) <= LAYER_BUDGET_FLOATS)
     {
-      job.ld = layer_columns + LANES;
+      job.ld = layer_columns + job.lanes;
       plan_strides (&job);
       job.v = g_aligned_alloc0 (POSITIONS * (job.v_stride + job.m_stride), sizeof (float), 64);
       job.m = job.v + POSITIONS * job.v_stride;
@@ -562,10 +309,10 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
        * make at least LAYER_BUDGET / BLOCK_BUDGET blocks: enough items. */
       int columns = BLOCK_BUDGET_FLOATS / (POSITIONS * (cin + cout));
       columns = CLAMP (columns, MIN_BLOCK_TILES, MAX_BLOCK_TILES);
-      job.groups_per_block = columns / LANES;
+      job.groups_per_block = columns / job.lanes;
       job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
 
-      job.ld = (size_t) (job.groups_per_block + 1) * LANES;
+      job.ld = (size_t) (job.groups_per_block + 1) * job.lanes;
       plan_strides (&job);
       pulmo_worker_scratch_init (&job.scratch, POSITIONS * (job.v_stride + job.m_stride));
       pulmo_parallel_for (job.n_blocks, block_items, &job);

@@ -17,7 +17,11 @@
 gboolean
 pulmo_gemm_packed_supported (void)
 {
-  return __builtin_cpu_supports ("avx512f");
+  static gsize supported; /* 1 + the answer, once known */
+  if (g_once_init_enter (&supported))
+    g_once_init_leave (&supported,
+                       1 + (__builtin_cpu_supports ("avx512f") && g_getenv ("PULMO_NO_AVX512") == NULL));
+  return supported - 1;
 }
 
 /* Lanes [0, n) of a vector, n clamped to [0, 16]. */

@@ -25,7 +25,8 @@ G_BEGIN_DECLS
 #define PULMO_GEMM_PACKED_COLUMNS 32
 
 /* Whether this CPU runs the microkernel (AVX-512F); callers fall back to
- * cblas_sgemm otherwise. */
+ * cblas_sgemm otherwise. With PULMO_NO_AVX512 set in the environment, Pulmo
+ * behaves as on a CPU without AVX-512F (tests run the fallbacks that way). */
 gboolean pulmo_gemm_packed_supported (void);
 
 /* Only when pulmo_gemm_packed_supported(). */

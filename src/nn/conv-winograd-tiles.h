@@ -1,0 +1,272 @@
+/* conv-winograd-tiles.h: the input and output transforms of Winograd
+ * F(4×4, 3×3) on groups of TILE_LANES tiles along a tile row, the tiles being
+ * the lanes of a vector, so that the transforms are vector arithmetic on
+ * whole groups. Included once by each file that compiles them for one width
+ * (conv-winograd-tiles8.c, conv-winograd-tiles16.c), which defines
+ *
+ *   TILE_LANES      8 or 16
+ *   TILES_TARGET    the target attribute of the two entry points
+ *   TILES_FN(name)  the entry point's name for this width
+ *
+ * Not a header to include anywhere else. */
+#include "nn/conv-winograd-private.h"
+
+#include <string.h>
+
+#define LANES     TILE_LANES
+#define POSITIONS PULMO_WINOGRAD_POSITIONS
+
+typedef float Lanes __attribute__ ((vector_size (LANES * sizeof (float))));
+typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
+
+/* Shuffle masks (see deinterleave_row and interleave_row). */
+#if TILE_LANES == 16
+#define HALF_COLUMN_MASK(j) (LaneMask) { j, j + 4, j + 8, j + 12, j + 16, j + 20, j + 24, j + 28 }
+#define JOIN_HALVES_MASK    (LaneMask) { 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 }
+#define PAIRS_LOW_MASK      (LaneMask) { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 }
+#define PAIRS_HIGH_MASK     (LaneMask) { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 }
+#define QUADS_LOW_MASK      (LaneMask) { 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23 }
+#define QUADS_HIGH_MASK     (LaneMask) { 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31 }
+#elif TILE_LANES == 8
+#define HALF_COLUMN_MASK(j) (LaneMask) { j, j + 4, j + 8, j + 12 }
+#define JOIN_HALVES_MASK    (LaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 }
+#define PAIRS_LOW_MASK      (LaneMask) { 0, 8, 1, 9, 2, 10, 3, 11 }
+#define PAIRS_HIGH_MASK     (LaneMask) { 4, 12, 5, 13, 6, 14, 7, 15 }
+#define QUADS_LOW_MASK      (LaneMask) { 0, 1, 8, 9, 2, 3, 10, 11 }
+#define QUADS_HIGH_MASK     (LaneMask) { 4, 5, 12, 13, 6, 7, 14, 15 }
+#else
+#error "TILE_LANES must be 8 or 16"
+#endif
+
+/* ---- Input transform: V = Bᵀ d B for a group of tiles ---- */
+
+/* Bᵀ applied to six values (a column or a row of a tile). */
+static inline __attribute__ ((always_inline)) void
+input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
+{
+  Lanes d0 = d[0], d1 = d[stride], d2 = d[2 * stride], d3 = d[3 * stride], d4 = d[4 * stride],
+        d5 = d[5 * stride];
+  out[0] = 4.0f * d0 - 5.0f * d2 + d4;
+  out[out_stride] = -4.0f * (d1 + d2) + d3 + d4;
+  out[2 * out_stride] = 4.0f * (d1 - d2) - d3 + d4;
+  out[3 * out_stride] = 2.0f * (d3 - d1) - d2 + d4;
+  out[4 * out_stride] = 2.0f * (d1 - d3) - d2 + d4;
+  out[5 * out_stride] = 4.0f * d1 - 5.0f * d3 + d5;
+}
+
+/* d[j][lane] = row[4·lane + j] for j < 6: the six columns of a group's
+ * tiles, by shuffles with constant masks rather than scalar moves. Columns 4
+ * and 5 are columns 0 and 1 of the row shifted by one tile. Reads
+ * row[0 .. 4·LANES + 4). */
+#define TILE_COLUMN(r0, r1, r2, r3, j)                                                              \
+  __builtin_shuffle (__builtin_shuffle (r0, r1, HALF_COLUMN_MASK (j)),                              \
+                     __builtin_shuffle (r2, r3, HALF_COLUMN_MASK (j)), JOIN_HALVES_MASK)
+
+static inline __attribute__ ((always_inline)) void
+deinterleave_row (const float *row, Lanes *d)
+{
+  /* Separate variables, not an array: they stay in registers. */
+  Lanes r0, r1, r2, r3, s0, s1, s2, s3;
+  memcpy (&r0, row, sizeof r0);
+  memcpy (&r1, row + LANES, sizeof r1);
+  memcpy (&r2, row + 2 * LANES, sizeof r2);
+  memcpy (&r3, row + 3 * LANES, sizeof r3);
+  d[0] = TILE_COLUMN (r0, r1, r2, r3, 0);
+  d[1] = TILE_COLUMN (r0, r1, r2, r3, 1);
+  d[2] = TILE_COLUMN (r0, r1, r2, r3, 2);
+  d[3] = TILE_COLUMN (r0, r1, r2, r3, 3);
+  memcpy (&s0, row + 4, sizeof s0);
+  memcpy (&s1, row + 4 + LANES, sizeof s1);
+  memcpy (&s2, row + 4 + 2 * LANES, sizeof s2);
+  memcpy (&s3, row + 4 + 3 * LANES, sizeof s3);
+  d[4] = TILE_COLUMN (s0, s1, s2, s3, 0);
+  d[5] = TILE_COLUMN (s0, s1, s2, s3, 1);
+}
+
+/* row[4·lane + j] = y[j][lane] for j < 4: the inverse, for four columns. */
+static inline __attribute__ ((always_inline)) void
+interleave_row (const Lanes *y, float *row)
+{
+  Lanes a = __builtin_shuffle (y[0], y[1], PAIRS_LOW_MASK);
+  Lanes b = __builtin_shuffle (y[2], y[3], PAIRS_LOW_MASK);
+  Lanes c = __builtin_shuffle (y[0], y[1], PAIRS_HIGH_MASK);
+  Lanes d = __builtin_shuffle (y[2], y[3], PAIRS_HIGH_MASK);
+  Lanes out[4] = {
+    __builtin_shuffle (a, b, QUADS_LOW_MASK),
+    __builtin_shuffle (a, b, QUADS_HIGH_MASK),
+    __builtin_shuffle (c, d, QUADS_LOW_MASK),
+    __builtin_shuffle (c, d, QUADS_HIGH_MASK),
+  };
+  memcpy (row, out, sizeof out);
+}
+
+/* Transforms channel plane @plane for the group of tiles whose first tile's
+ * input window starts at (y0, x0) and writes the 36 positions to
+ * v[ξ·v_stride .. + n_first) and, where the group's lanes run past the end of
+ * a column panel, the rest to v[ξ·v_stride + wrap ..]. The lanes past the
+ * group's real tiles are written too (the caller's buffer has room): the
+ * next group overwrites them. */
+static inline __attribute__ ((always_inline)) void
+input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int x0, float *v,
+             size_t v_stride, int n_first, size_t wrap, gboolean aligned)
+{
+  /* A row of the group's window: LANES tiles × 4 + 2 pixels, zero outside the image. */
+  enum { SPAN = LANES * 4 + 2 };
+  Lanes d[36], t[36];
+
+  for (int i = 0; i < 6; i++)
+    {
+      int y = y0 + i;
+      float row[SPAN + 6]; /* + 6: deinterleave_row reads row[0 .. SPAN + 2) */
+      if (y >= 0 && y < h && x0 >= 0 && x0 + SPAN + 2 <= w)
+        {
+          /* Inside the image: shuffle straight from the plane. The same
+           * window of the next channel comes next: start loading it now,
+           * since short row streams defeat the hardware prefetcher. */
+          const float *src = plane + (size_t) y * w + x0;
+          for (int k = 0; k < SPAN + 2; k += 16)
+            __builtin_prefetch (src + plane_stride + k);
+          __builtin_prefetch (src + plane_stride + SPAN + 1);
+          deinterleave_row (src, d + i * 6);
+          continue;
+        }
+      if (y >= 0 && y < h && x0 == -1 && SPAN + 5 <= w)
+        {
+          /* The left edge, the commonest edge: one padding column, fixed size. */
+          row[0] = 0.0f;
+          memcpy (row + 1, plane + (size_t) y * w, (SPAN + 5) * sizeof (float));
+          deinterleave_row (row, d + i * 6);
+          continue;
+        }
+      memset (row, 0, sizeof row);
+      if (y >= 0 && y < h)
+        {
+          /* The image's left or right edge: copy what is inside. */
+          int k0 = MAX (0, -x0), k1 = MIN (SPAN, w - x0);
+          if (k1 > k0)
+            memcpy (row + k0, plane + (size_t) y * w + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
+        }
+      deinterleave_row (row, d + i * 6);
+    }
+  for (int j = 0; j < 6; j++)
+    input_transform_6 (d + j, 6, t + j, 6); /* columns: Bᵀ d */
+  for (int i = 0; i < 6; i++)
+    input_transform_6 (t + i * 6, 1, d + i * 6, 1); /* rows: (Bᵀ d) B */
+  /* Telling the compiler V is aligned turns each store into one instruction
+   * instead of two halves (GCC's generic tuning splits unaligned 32-byte
+   * moves, and the halves then stall the loads that follow). */
+  float *dst = aligned ? __builtin_assume_aligned (v, sizeof (Lanes)) : v;
+  for (int xi = 0; xi < POSITIONS; xi++)
+    if (n_first == LANES)
+      memcpy (dst + xi * v_stride, &d[xi], sizeof (Lanes));
+    else
+      {
+        const float *lanes = (const float *) &d[xi];
+        memcpy (dst + xi * v_stride, lanes, (size_t) n_first * sizeof (float));
+        memcpy (dst + xi * v_stride + wrap, lanes + n_first, (size_t) (LANES - n_first) * sizeof (float));
+      }
+}
+
+/* ---- Output transform: Y = Aᵀ m A ---- */
+
+static inline __attribute__ ((always_inline)) void
+output_transform_6 (const Lanes *m, size_t stride, Lanes *out, size_t out_stride)
+{
+  Lanes m0 = m[0], m1 = m[stride], m2 = m[2 * stride], m3 = m[3 * stride], m4 = m[4 * stride],
+        m5 = m[5 * stride];
+  Lanes sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4;
+  out[0] = m0 + sum12 + sum34;
+  out[out_stride] = diff12 + 2.0f * diff34;
+  out[2 * out_stride] = sum12 + 4.0f * sum34;
+  out[3 * out_stride] = diff12 + 8.0f * diff34 + m5;
+}
+
+/* The 4×4 outputs of a group for one output channel, from m[ξ·m_stride ..]. */
+static inline __attribute__ ((always_inline)) void
+output_group (const float *m, size_t m_stride, gboolean aligned, float bias, gboolean relu,
+              float *plane, int h, int w, int y0, int x0, int n_tiles)
+{
+  Lanes s[36], t[24], y[16];
+  const float *src = aligned ? __builtin_assume_aligned (m, sizeof (Lanes)) : m;
+
+  for (int xi = 0; xi < POSITIONS; xi++)
+    memcpy (&s[xi], src + xi * m_stride, sizeof (Lanes));
+  for (int j = 0; j < 6; j++)
+    output_transform_6 (s + j, 6, t + j, 6); /* columns: Aᵀ m, 4 × 6 */
+  for (int i = 0; i < 4; i++)
+    output_transform_6 (t + i * 6, 1, y + i * 4, 1); /* rows: (Aᵀ m) A, 4 × 4 */
+
+  Lanes zero = { 0 };
+  for (int k = 0; k < 16; k++)
+    {
+      y[k] += bias;
+      if (relu)
+        y[k] = (Lanes) ((LaneMask) y[k] & (y[k] > zero)); /* max (0, y) without branches */
+    }
+
+  int n_x = MIN (w - x0, 4 * n_tiles);
+  for (int i = 0; i < 4 && y0 + i < h; i++)
+    {
+      float row[4 * LANES];
+      interleave_row (y + i * 4, row);
+      if (n_x == 4 * LANES)
+        memcpy (plane + (size_t) (y0 + i) * w + x0, row, sizeof row); /* inlined: fixed size */
+      else
+        memcpy (plane + (size_t) (y0 + i) * w + x0, row, (size_t) n_x * sizeof (float));
+    }
+}
+
+/* ---- Entry points ---- */
+
+TILES_TARGET void
+TILES_FN (pulmo_winograd_input) (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1,
+                                 float *v)
+{
+  const PulmoTensor *in = job->input;
+  size_t first = pulmo_winograd_group_column (job, g_begin);
+  size_t panel = job->v_panel, panel_floats = (size_t) in->c * panel;
+
+  for (int c = c0; c < c1; c++)
+    for (int g = g_begin; g < g_end; g++)
+      {
+        int n, ty, tx0, n_tiles;
+        pulmo_winograd_group_position (job, g, &n, &ty, &tx0, &n_tiles);
+        const float *plane = pulmo_tensor_plane (in, n, c);
+        size_t plane_stride = (size_t) in->h * in->w;
+        size_t column = pulmo_winograd_group_column (job, g) - first, offset = column % panel;
+        float *dst = v + column / panel * panel_floats + c * panel + offset;
+        /* Two calls so that each inlined copy knows its alignment. */
+        if (job->aligned)
+          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride,
+                       LANES, 0, TRUE);
+        else
+          input_group (plane, plane_stride, in->h, in->w, ty * 4 - 1, tx0 * 4 - 1, dst, job->v_stride,
+                       (int) MIN (LANES, panel - offset), panel_floats - offset, FALSE);
+      }
+}
+
+TILES_TARGET void
+TILES_FN (pulmo_winograd_output) (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
+                                  const float *m)
+{
+  PulmoTensor *out = job->output;
+  size_t first = pulmo_winograd_group_column (job, g_begin);
+
+  for (int o = 0; o < n_out; o++)
+    {
+      float bias = job->bias != NULL ? job->bias[o0 + o] : 0.0f;
+      for (int g = g_begin; g < g_end; g++)
+        {
+          int n, ty, tx0, n_tiles;
+          pulmo_winograd_group_position (job, g, &n, &ty, &tx0, &n_tiles);
+          const float *src = m + (size_t) o * job->ld + pulmo_winograd_group_column (job, g) - first;
+          float *plane = pulmo_tensor_plane (out, n, o0 + o);
+          if (job->aligned)
+            output_group (src, job->m_stride, TRUE, bias, job->relu, plane, out->h, out->w, ty * 4,
+                          tx0 * 4, n_tiles);
+          else
+            output_group (src, job->m_stride, FALSE, bias, job->relu, plane, out->h, out->w, ty * 4,
+                          tx0 * 4, n_tiles);
+        }
+    }
+}

@@ -83,6 +83,39 @@ deinterleave_row (const float *row, Lanes *d)
   d[5] = TILE_COLUMN (s0, s1, s2, s3, 1);
 }
 
+#if TILE_LANES == 16
+#include <immintrin.h>
+
+/* The lanes of a vector of row[x ..] that lie in [0, w). */
+static inline __attribute__ ((always_inline)) __mmask16
+lanes_inside (int x, int w)
+{
+  int lo = CLAMP (-x, 0, LANES), hi = CLAMP (w - x, 0, LANES);
+  return (__mmask16) (((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+/* deinterleave_row() for a window row that crosses the image's left or right
+ * edge, with row[k] = image_row[x0 + k]: masked loads read nothing outside
+ * the image and give zeros there, where copying into a padded buffer would
+ * cost a variable-length copy and stall the loads that follow it. */
+static inline __attribute__ ((always_inline)) void
+deinterleave_edge_row (const float *image_row, int x0, int w, Lanes *d)
+{
+#define EDGE_LOAD(x) (Lanes) _mm512_maskz_loadu_ps (lanes_inside (x, w), image_row + (x))
+  Lanes r0 = EDGE_LOAD (x0), r1 = EDGE_LOAD (x0 + LANES), r2 = EDGE_LOAD (x0 + 2 * LANES),
+        r3 = EDGE_LOAD (x0 + 3 * LANES);
+  d[0] = TILE_COLUMN (r0, r1, r2, r3, 0);
+  d[1] = TILE_COLUMN (r0, r1, r2, r3, 1);
+  d[2] = TILE_COLUMN (r0, r1, r2, r3, 2);
+  d[3] = TILE_COLUMN (r0, r1, r2, r3, 3);
+  Lanes s0 = EDGE_LOAD (x0 + 4), s1 = EDGE_LOAD (x0 + 4 + LANES), s2 = EDGE_LOAD (x0 + 4 + 2 * LANES),
+        s3 = EDGE_LOAD (x0 + 4 + 3 * LANES);
+  d[4] = TILE_COLUMN (s0, s1, s2, s3, 0);
+  d[5] = TILE_COLUMN (s0, s1, s2, s3, 1);
+#undef EDGE_LOAD
+}
+#endif
+
 /* row[4·lane + j] = y[j][lane] for j < 4: the inverse, for four columns. */
 static inline __attribute__ ((always_inline)) void
 interleave_row (const Lanes *y, float *row)
@@ -117,36 +150,41 @@ input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int 
   for (int i = 0; i < 6; i++)
     {
       int y = y0 + i;
-      float row[SPAN + 6]; /* + 6: deinterleave_row reads row[0 .. SPAN + 2) */
-      if (y >= 0 && y < h && x0 >= 0 && x0 + SPAN + 2 <= w)
+      if (y < 0 || y >= h)
         {
-          /* Inside the image: shuffle straight from the plane. The same
-           * window of the next channel comes next: start loading it now,
-           * since short row streams defeat the hardware prefetcher. */
-          const float *src = plane + (size_t) y * w + x0;
-          for (int k = 0; k < SPAN + 2; k += 16)
-            __builtin_prefetch (src + plane_stride + k);
-          __builtin_prefetch (src + plane_stride + SPAN + 1);
-          deinterleave_row (src, d + i * 6);
+          memset (d + i * 6, 0, 6 * sizeof (Lanes)); /* padding rows */
           continue;
         }
-      if (y >= 0 && y < h && x0 == -1 && SPAN + 5 <= w)
+      /* The same window of the next channel comes next: start loading it
+       * now, since short row streams defeat the hardware prefetcher. */
+      const float *image_row = plane + (size_t) y * w;
+      for (int k = 0; k < SPAN + 2; k += 16)
+        __builtin_prefetch (image_row + plane_stride + MAX (x0, 0) + k);
+      if (x0 >= 0 && x0 + SPAN + 2 <= w)
+        {
+          deinterleave_row (image_row + x0, d + i * 6); /* inside the image */
+          continue;
+        }
+#if TILE_LANES == 16
+      deinterleave_edge_row (image_row, x0, w, d + i * 6);
+#else
+      float row[SPAN + 6]; /* + 6: deinterleave_row reads row[0 .. SPAN + 2) */
+      if (x0 == -1 && SPAN + 5 <= w)
         {
           /* The left edge, the commonest edge: one padding column, fixed size. */
           row[0] = 0.0f;
-          memcpy (row + 1, plane + (size_t) y * w, (SPAN + 5) * sizeof (float));
-          deinterleave_row (row, d + i * 6);
-          continue;
+          memcpy (row + 1, image_row, (SPAN + 5) * sizeof (float));
         }
-      memset (row, 0, sizeof row);
-      if (y >= 0 && y < h)
+      else
         {
           /* The image's left or right edge: copy what is inside. */
           int k0 = MAX (0, -x0), k1 = MIN (SPAN, w - x0);
+          memset (row, 0, sizeof row);
           if (k1 > k0)
-            memcpy (row + k0, plane + (size_t) y * w + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
+            memcpy (row + k0, image_row + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
         }
       deinterleave_row (row, d + i * 6);
+#endif
     }
   for (int j = 0; j < 6; j++)
     input_transform_6 (d + j, 6, t + j, 6); /* columns: Bᵀ d */

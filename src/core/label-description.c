@@ -18,12 +18,25 @@ typedef struct {
   char *name;
 } Entry;
 
+/* A field of the file as a message may quote it: valid UTF-8 (the window
+ * shows the message), at most 24 characters. */
+static char *
+quotable (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  if (g_utf8_strlen (valid, -1) <= 24)
+    return g_steal_pointer (&valid);
+  g_autofree char *start = g_utf8_substring (valid, 0, 24);
+  return g_strconcat (start, "…", NULL);
+}
+
 static gboolean
 parse_integer (const char *text, guint64 max, guint64 *out, const char *what, char **why)
 {
   if (!g_ascii_string_to_unsigned (text, 10, 0, max, out, NULL))
     {
-      *why = g_strdup_printf ("%s “%s” is not a whole number from 0 to %" G_GUINT64_FORMAT, what, text, max);
+      g_autofree char *shown = quotable (text);
+      *why = g_strdup_printf ("%s “%s” is not a whole number from 0 to %" G_GUINT64_FORMAT, what, shown, max);
       return FALSE;
     }
   return TRUE;
@@ -80,7 +93,8 @@ parse_line (const char *line, Entry *entry, char **why)
   double alpha = g_ascii_strtod (fields[FIELD_ALPHA], &end);
   if (end == fields[FIELD_ALPHA] || *end != '\0' || !(alpha >= 0.0 && alpha <= 1.0))
     {
-      *why = g_strdup_printf ("opacity “%s” is not a number from 0 to 1", fields[FIELD_ALPHA]);
+      g_autofree char *shown = quotable (fields[FIELD_ALPHA]);
+      *why = g_strdup_printf ("opacity “%s” is not a number from 0 to 1", shown);
       return FALSE;
     }
 

@@ -111,6 +111,9 @@ test_bad_lines (Scratch *s, gconstpointer data)
     { "1 255 0 0 1 2 1 \"Lungs\"", "visible “2”" },
     { "1 255 0 0 1 1 1 \"Lungs\" extra", "after the label's quoted name" },
     { "1 255 0 0 1 1 1 \"\xff\xfe\"", "not UTF-8" },
+    /* A field the message quotes is made valid UTF-8 and cut short. */
+    { "1 255 0 0 0.\xc3 1 1 \"Lungs\"", "opacity “0.\xef\xbf\xbd”" },
+    { "1 255 0 123456789012345678901234567890 1 1 1 \"Lungs\"", "blue “123456789012345678901234…”" },
   };
   for (size_t b = 0; b < G_N_ELEMENTS (bad); b++)
     {
@@ -122,6 +125,7 @@ test_bad_lines (Scratch *s, gconstpointer data)
       g_assert_error (error, PULMO_ERROR, PULMO_ERROR_INVALID);
       g_autofree char *where = g_strdup_printf ("%s, line 3: ", path);
       g_assert_true (g_str_has_prefix (error->message, where));
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
       if (strstr (error->message, bad[b].says) == NULL)
         g_error ("“%s” gave “%s”, which does not say “%s”", bad[b].line, error->message, bad[b].says);
     }

@@ -43,8 +43,14 @@
 /* Narrower sgemms lose more than a larger block costs (2 × 36 × 64 floats
  * per channel: 8 MiB per worker for the widest U-Net layers). */
 #define MIN_BLOCK_TILES 64
+/* The packed kernel packs nothing per call, so narrow products cost it
+ * little: its blocks are sized for V and M to stay in L2 (384 KiB), down
+ * to two groups of 16 tiles (pulmo bench nn). */
+#define PACKED_BLOCK_BUDGET_FLOATS (96 * 1024)
+#define PACKED_MIN_BLOCK_TILES 32
 /* Floats of whole-layer V and M (12 MiB) below which a layer goes in three
- * passes instead of blocks (small images with many channels). */
+ * passes instead of blocks (small images with many channels); with the
+ * packed kernel, only if it makes too few blocks to share among the cores. */
 #define LAYER_BUDGET_FLOATS (3 * 1024 * 1024)
 
 typedef PulmoLanes Lanes;
@@ -291,7 +297,17 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
   job.n_groups = input->n * job.tiles_y * job.groups_x;
   size_t layer_columns = (size_t) input->n * job.tiles_y * job.tiles_x;
 
-  if ((size_t) POSITIONS * (cin + cout) * (layer_columns + job.lanes) <= LAYER_BUDGET_FLOATS)
+  /* Blocks of as many tiles as the budget holds for V (all input channels)
+   * and M (all output channels). Layers too big for layer mode make at least
+   * LAYER_BUDGET / BLOCK_BUDGET blocks: enough items. */
+  size_t budget = job.packed ? PACKED_BLOCK_BUDGET_FLOATS : BLOCK_BUDGET_FLOATS;
+  int min_tiles = job.packed ? PACKED_MIN_BLOCK_TILES : MIN_BLOCK_TILES;
+  int columns = (int) CLAMP (budget / (POSITIONS * (cin + cout)), (size_t) min_tiles, MAX_BLOCK_TILES);
+  job.groups_per_block = columns / job.lanes;
+  job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
+
+  if ((size_t) POSITIONS * (cin + cout) * (layer_columns + job.lanes) <= LAYER_BUDGET_FLOATS
+      && (!job.packed || job.n_blocks < PULMO_CONV_MIN_ITEMS))
     {
       job.ld = layer_columns + job.lanes;
       plan_strides (&job);
@@ -304,14 +320,6 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
     }
   else
     {
-      /* As many tiles per block as the budget holds for V (all input
-       * channels) and M (all output channels). Layers too big for layer mode
-       * make at least LAYER_BUDGET / BLOCK_BUDGET blocks: enough items. */
-      int columns = BLOCK_BUDGET_FLOATS / (POSITIONS * (cin + cout));
-      columns = CLAMP (columns, MIN_BLOCK_TILES, MAX_BLOCK_TILES);
-      job.groups_per_block = columns / job.lanes;
-      job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
-
       job.ld = (size_t) (job.groups_per_block + 1) * job.lanes;
       plan_strides (&job);
       pulmo_worker_scratch_init (&job.scratch, POSITIONS * (job.v_stride + job.m_stride));

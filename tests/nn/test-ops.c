@@ -252,6 +252,8 @@ test_upconv_reference (void)
     { 2, 3, 5, 5, 7 },
     { 3, 7, 16, 45, 67 },
     { 1, 32, 64, 9, 3 },
+    { 1, 40, 24, 16, 16 }, /* bands of 32 pixels: one whole column panel each */
+    { 2, 1, 9, 11, 37 },   /* one input channel; bands of ragged panels */
   };
   g_autoptr (GRand) rng = g_rand_new_with_seed (7);
 

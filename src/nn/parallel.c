@@ -4,7 +4,11 @@
  *
  * One job at a time: a caller that finds the pool busy (another thread's job,
  * or a nested call from inside fn) runs its items itself, so two inferences on
- * two threads both progress and nothing can deadlock. */
+ * two threads both progress and nothing can deadlock.
+ *
+ * A forward pass makes dozens of jobs a few tens of microseconds apart, and
+ * waking a sleeping thread costs about as much (more in a virtual machine),
+ * so helpers and the caller spin for a short while before they sleep. */
 #include "nn/parallel.h"
 
 #include <cblas.h>
@@ -14,6 +18,9 @@
 #include <string.h>
 
 #define PULMO_MAX_THREADS 256
+/* How long a helper waits for the next job, or the caller for the helpers,
+ * before sleeping. */
+#define SPIN_MICROSECONDS 100
 
 typedef struct {
   void (*fn) (void *ctx, int begin, int end, int worker);
@@ -30,8 +37,9 @@ static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_work_cond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t pool_done_cond = PTHREAD_COND_INITIALIZER;
-static unsigned long pool_generation; /* bumped for each job */
-static int pool_pending;              /* helpers still working on the job */
+/* Written under pool_lock; read without it while spinning. */
+static atomic_ulong pool_generation; /* bumped for each job */
+static atomic_int pool_pending;      /* helpers still working on the job */
 static PulmoParallelJob pool_job;
 
 static void
@@ -47,6 +55,36 @@ run_chunks (PulmoParallelJob *job, int worker)
     }
 }
 
+/* Spins until @done (ctx) or SPIN_MICROSECONDS have passed; TRUE if done. */
+static gboolean
+spin_until (gboolean (*done) (const void *ctx), const void *ctx)
+{
+  gint64 deadline = g_get_monotonic_time () + SPIN_MICROSECONDS;
+  do
+    {
+      for (int i = 0; i < 64; i++)
+        {
+          if (done (ctx))
+            return TRUE;
+          __builtin_ia32_pause ();
+        }
+    }
+  while (g_get_monotonic_time () < deadline);
+  return FALSE;
+}
+
+static gboolean
+new_job (const void *seen)
+{
+  return atomic_load (&pool_generation) != *(const unsigned long *) seen;
+}
+
+static gboolean
+helpers_done (const void *unused)
+{
+  return atomic_load (&pool_pending) == 0;
+}
+
 static void *
 helper_main (void *data)
 {
@@ -55,10 +93,11 @@ helper_main (void *data)
 
   for (;;)
     {
+      spin_until (new_job, &seen);
       pthread_mutex_lock (&pool_lock);
-      while (pool_generation == seen)
+      while (atomic_load (&pool_generation) == seen)
         pthread_cond_wait (&pool_work_cond, &pool_lock);
-      seen = pool_generation;
+      seen = atomic_load (&pool_generation);
       pthread_mutex_unlock (&pool_lock);
 
       run_chunks (&pool_job, worker);
@@ -140,10 +179,13 @@ pulmo_parallel_for (int n_items,
 
   run_chunks (&pool_job, 0);
 
-  pthread_mutex_lock (&pool_lock);
-  while (pool_pending > 0)
-    pthread_cond_wait (&pool_done_cond, &pool_lock);
-  pthread_mutex_unlock (&pool_lock);
+  if (!spin_until (helpers_done, NULL))
+    {
+      pthread_mutex_lock (&pool_lock);
+      while (atomic_load (&pool_pending) > 0)
+        pthread_cond_wait (&pool_done_cond, &pool_lock);
+      pthread_mutex_unlock (&pool_lock);
+    }
 
   atomic_flag_clear (&pool_busy);
 }

@@ -139,6 +139,7 @@ static const Shape shapes[] = {
   { 1, 12, 10, 61, 66, 3 },  /* enough tiles for AUTO to choose Winograd, forward and backward */
   { 2, 12, 10, 37, 64, 3 },  /* width a multiple of 32: Winograd's aligned path */
   { 1, 16, 16, 40, 96, 3 },  /* 24 tiles a row: whole groups of 8, not of 16 */
+  { 2, 1, 16, 33, 70, 3 },   /* one input channel, as the first layer (Winograd with AVX-512) */
   { 1, 9, 7, 383, 384, 3 },  /* too big for one pass: Winograd in blocks of tiles (aligned) */
 };
 

@@ -236,6 +236,15 @@ forward_im2col (const PulmoTensor *input, const PulmoTensor *weight, const float
 
   plan_bands (input->h, input->w, kdim, &job.rows, &job.n_bands);
   pulmo_conv_plan_cout_blocks (output->c, input->n * job.n_bands, &job.cout_block, &job.n_cout_blocks);
+  int units = input->n * job.n_cout_blocks;
+  if (units * job.n_bands < PULMO_CONV_MIN_ITEMS)
+    {
+      /* Too few output channels to split (the classifier, or the first layer
+       * on one sample): thinner bands instead, so that every core works. */
+      int bands = MIN (input->h, (PULMO_CONV_MIN_ITEMS + units - 1) / units);
+      job.rows = (input->h + bands - 1) / bands;
+      job.n_bands = (input->h + job.rows - 1) / job.rows;
+    }
   pulmo_worker_scratch_init (&job.scratch, k == 3 ? (size_t) kdim * job.rows * input->w : 0);
   pulmo_parallel_for (input->n * job.n_bands * job.n_cout_blocks, forward_items, &job);
   pulmo_worker_scratch_clear (&job.scratch);

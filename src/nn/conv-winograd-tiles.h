@@ -27,6 +27,7 @@ typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
 #define PAIRS_HIGH_MASK     (LaneMask) { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 }
 #define QUADS_LOW_MASK      (LaneMask) { 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23 }
 #define QUADS_HIGH_MASK     (LaneMask) { 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31 }
+#define NEXT_TILE_MASK(k)   (LaneMask) { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 + (k) }
 #elif TILE_LANES == 8
 #define HALF_COLUMN_MASK(j) (LaneMask) { j, j + 4, j + 8, j + 12 }
 #define JOIN_HALVES_MASK    (LaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 }
@@ -34,6 +35,7 @@ typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
 #define PAIRS_HIGH_MASK     (LaneMask) { 4, 12, 5, 13, 6, 14, 7, 15 }
 #define QUADS_LOW_MASK      (LaneMask) { 0, 1, 8, 9, 2, 3, 10, 11 }
 #define QUADS_HIGH_MASK     (LaneMask) { 4, 5, 12, 13, 6, 7, 14, 15 }
+#define NEXT_TILE_MASK(k)   (LaneMask) { 1, 2, 3, 4, 5, 6, 7, 8 + (k) }
 #else
 #error "TILE_LANES must be 8 or 16"
 #endif
@@ -55,32 +57,36 @@ input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
 }
 
 /* d[j][lane] = row[4·lane + j] for j < 6: the six columns of a group's
- * tiles, by shuffles with constant masks rather than scalar moves. Columns 4
- * and 5 are columns 0 and 1 of the row shifted by one tile. Reads
- * row[0 .. 4·LANES + 4). */
+ * tiles, by shuffles with constant masks rather than scalar moves, from
+ * r_k = row[k·LANES ..] and r4 = row[4 + 3·LANES ..]. Columns 4 and 5 are
+ * columns 0 and 1 of the next tile: one lane over, the last lane from r4. */
 #define TILE_COLUMN(r0, r1, r2, r3, j)                                                              \
   __builtin_shuffle (__builtin_shuffle (r0, r1, HALF_COLUMN_MASK (j)),                              \
                      __builtin_shuffle (r2, r3, HALF_COLUMN_MASK (j)), JOIN_HALVES_MASK)
 
 static inline __attribute__ ((always_inline)) void
-deinterleave_row (const float *row, Lanes *d)
+deinterleave (Lanes r0, Lanes r1, Lanes r2, Lanes r3, Lanes r4, Lanes *d)
 {
-  /* Separate variables, not an array: they stay in registers. */
-  Lanes r0, r1, r2, r3, s0, s1, s2, s3;
-  memcpy (&r0, row, sizeof r0);
-  memcpy (&r1, row + LANES, sizeof r1);
-  memcpy (&r2, row + 2 * LANES, sizeof r2);
-  memcpy (&r3, row + 3 * LANES, sizeof r3);
   d[0] = TILE_COLUMN (r0, r1, r2, r3, 0);
   d[1] = TILE_COLUMN (r0, r1, r2, r3, 1);
   d[2] = TILE_COLUMN (r0, r1, r2, r3, 2);
   d[3] = TILE_COLUMN (r0, r1, r2, r3, 3);
-  memcpy (&s0, row + 4, sizeof s0);
-  memcpy (&s1, row + 4 + LANES, sizeof s1);
-  memcpy (&s2, row + 4 + 2 * LANES, sizeof s2);
-  memcpy (&s3, row + 4 + 3 * LANES, sizeof s3);
-  d[4] = TILE_COLUMN (s0, s1, s2, s3, 0);
-  d[5] = TILE_COLUMN (s0, s1, s2, s3, 1);
+  d[4] = __builtin_shuffle (d[0], r4, NEXT_TILE_MASK (LANES - 4)); /* row[4·LANES] */
+  d[5] = __builtin_shuffle (d[1], r4, NEXT_TILE_MASK (LANES - 3));
+}
+
+/* The columns from row[0 .. 4·LANES + 4). */
+static inline __attribute__ ((always_inline)) void
+deinterleave_row (const float *row, Lanes *d)
+{
+  /* Separate variables, not an array: they stay in registers. */
+  Lanes r0, r1, r2, r3, r4;
+  memcpy (&r0, row, sizeof r0);
+  memcpy (&r1, row + LANES, sizeof r1);
+  memcpy (&r2, row + 2 * LANES, sizeof r2);
+  memcpy (&r3, row + 3 * LANES, sizeof r3);
+  memcpy (&r4, row + 4 + 3 * LANES, sizeof r4);
+  deinterleave (r0, r1, r2, r3, r4, d);
 }
 
 #if TILE_LANES == 16
@@ -102,16 +108,8 @@ static inline __attribute__ ((always_inline)) void
 deinterleave_edge_row (const float *image_row, int x0, int w, Lanes *d)
 {
 #define EDGE_LOAD(x) (Lanes) _mm512_maskz_loadu_ps (lanes_inside (x, w), image_row + (x))
-  Lanes r0 = EDGE_LOAD (x0), r1 = EDGE_LOAD (x0 + LANES), r2 = EDGE_LOAD (x0 + 2 * LANES),
-        r3 = EDGE_LOAD (x0 + 3 * LANES);
-  d[0] = TILE_COLUMN (r0, r1, r2, r3, 0);
-  d[1] = TILE_COLUMN (r0, r1, r2, r3, 1);
-  d[2] = TILE_COLUMN (r0, r1, r2, r3, 2);
-  d[3] = TILE_COLUMN (r0, r1, r2, r3, 3);
-  Lanes s0 = EDGE_LOAD (x0 + 4), s1 = EDGE_LOAD (x0 + 4 + LANES), s2 = EDGE_LOAD (x0 + 4 + 2 * LANES),
-        s3 = EDGE_LOAD (x0 + 4 + 3 * LANES);
-  d[4] = TILE_COLUMN (s0, s1, s2, s3, 0);
-  d[5] = TILE_COLUMN (s0, s1, s2, s3, 1);
+  deinterleave (EDGE_LOAD (x0), EDGE_LOAD (x0 + LANES), EDGE_LOAD (x0 + 2 * LANES),
+                EDGE_LOAD (x0 + 3 * LANES), EDGE_LOAD (x0 + 4 + 3 * LANES), d);
 #undef EDGE_LOAD
 }
 #endif

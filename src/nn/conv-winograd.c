@@ -311,7 +311,10 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
     {
       job.ld = layer_columns + job.lanes;
       plan_strides (&job);
-      job.v = g_aligned_alloc0 (POSITIONS * (job.v_stride + job.m_stride), sizeof (float), 64);
+      /* Not zeroed (megabytes, by this thread alone): what the passes read
+       * but do not write (panel padding of V, spare lanes of M) only reaches
+       * columns of M and lanes of groups that are never stored. */
+      job.v = g_aligned_alloc (POSITIONS * (job.v_stride + job.m_stride), sizeof (float), 64);
       job.m = job.v + POSITIONS * job.v_stride;
       pulmo_parallel_for (cin, layer_input_items, &job);
       pulmo_parallel_for (POSITIONS, layer_multiply_items, &job);

@@ -53,8 +53,7 @@
  * packed kernel, only if it makes too few blocks to share among the cores. */
 #define LAYER_BUDGET_FLOATS (3 * 1024 * 1024)
 
-typedef PulmoLanes Lanes;
-typedef PulmoLaneMask LaneMask;
+typedef PulmoLanes Lanes; /* eight input channels of the weight transform */
 
 /* ---- Weight transform: U[ξ][o][c] = (G g Gᵀ)[ξ] ---- */
 

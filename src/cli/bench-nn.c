@@ -5,7 +5,9 @@
  * way in the same run (tests/anchors/pytorch_unet.py, Debian's python3-torch).
  * The anchor runs as a child process that waits for commands, and the two
  * take turns, never running at the same time, so that both see the same
- * machine even when other work comes and goes; the figures are medians. */
+ * machine even when other work comes and goes; the figures are medians.
+ * PyTorch's thread pools keep spinning for 100–200 ms after a command, so
+ * Pulmo's turns wait until the anchor's threads have stopped. */
 #include "cli/pulmo-cli.h"
 
 #include "nn/cpu-setup.h"
@@ -131,6 +133,47 @@ anchor_start (Anchor *anchor, int base, const BenchOptions *opt)
   return FALSE;
 }
 
+/* Nanoseconds of CPU the anchor's threads have used so far, or -1 if unknown. */
+static gint64
+anchor_cpu_ns (Anchor *anchor)
+{
+  if (anchor->process == NULL)
+    return -1;
+  g_autofree char *tasks = g_strdup_printf ("/proc/%s/task", g_subprocess_get_identifier (anchor->process));
+  g_autoptr (GDir) dir = g_dir_open (tasks, 0, NULL);
+  if (dir == NULL)
+    return -1;
+  gint64 total = 0;
+  for (const char *task; (task = g_dir_read_name (dir)) != NULL;)
+    {
+      g_autofree char *path = g_build_filename (tasks, task, "schedstat", NULL);
+      g_autofree char *text = NULL;
+      if (g_file_get_contents (path, &text, NULL, NULL))
+        total += g_ascii_strtoll (text, NULL, 10); /* first field: time on a CPU */
+    }
+  return total;
+}
+
+/* Returns once the anchor has used less than a twentieth of a core over
+ * ANCHOR_IDLE_POLL_US (or after ANCHOR_IDLE_TIMEOUT_US). */
+#define ANCHOR_IDLE_POLL_US 5000
+#define ANCHOR_IDLE_TIMEOUT_US 2000000
+
+static void
+anchor_wait_idle (Anchor *anchor)
+{
+  gint64 deadline = g_get_monotonic_time () + ANCHOR_IDLE_TIMEOUT_US;
+  gint64 before = anchor_cpu_ns (anchor);
+  while (before >= 0 && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (ANCHOR_IDLE_POLL_US);
+      gint64 after = anchor_cpu_ns (anchor);
+      if (after - before < ANCHOR_IDLE_POLL_US * 1000 / 20)
+        return;
+      before = after;
+    }
+}
+
 /* Milliseconds of one run of @command in the anchor, or -1 if it failed. */
 static double
 anchor_run (Anchor *anchor, const char *command)
@@ -194,6 +237,7 @@ measure_inference (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Ancho
   for (int done = 0; done < opt->infer_iters;)
     {
       int turn = MIN (INFER_TURN, opt->infer_iters - done);
+      anchor_wait_idle (anchor);
       pulmo_unet_infer (net, ws, input, logits);
       pulmo_unet_workspace_set_profile (ws, opt->profile ? &profile : NULL);
       for (int i = done; i < done + turn; i++)
@@ -238,6 +282,7 @@ measure_training (PulmoUNet *net, const BenchOptions *opt, PulmoRng *rng, Anchor
   for (int i = -1; i < opt->train_iters; i++)   /* one warm-up step */
     {
       pulmo_unet_activations_set_profile (acts, opt->profile && i >= 0 ? &profile : NULL);
+      anchor_wait_idle (anchor);
       gint64 start = g_get_monotonic_time ();
       pulmo_unet_zero_grad (net);
       const PulmoTensor *logits = pulmo_unet_forward_train (net, acts, input);

@@ -13,11 +13,12 @@
  * AVX-512F, else 8. V and M only hold the columns of real tiles, so ragged
  * image edges waste no multiply work.
  *
- * On CPUs with AVX-512F the products run on Pulmo's own microkernel
- * (gemm-packed.h), whatever OpenBLAS core is chosen: U is stored in its row
- * panels, and the input transform writes V straight into its column panels,
- * so nothing is packed per call. Elsewhere they are cblas_sgemm calls on
- * row-major U and V (V as a single panel). M is row-major either way.
+ * On CPUs with AVX-512F, or AVX2 and FMA, the products run on Pulmo's own
+ * microkernels (gemm-packed.h), whatever OpenBLAS core is chosen: U is
+ * stored in their row panels, and the input transform writes V straight into
+ * their column panels, so nothing is packed per call. Elsewhere they are
+ * cblas_sgemm calls on row-major U and V (V as a single panel). M is
+ * row-major either way.
  *
  * Two schedules: small images with many channels go in three passes over
  * whole-layer V and M (input transform, 36 products as wide as the layer,
@@ -68,7 +69,7 @@ typedef struct {
   float *u;
 } WeightJob;
 
-/* Products by Pulmo's packed microkernel where the CPU runs it, whatever
+/* Products by Pulmo's packed microkernels where the CPU runs one, whatever
  * OpenBLAS core is chosen; by cblas_sgemm elsewhere. */
 static gboolean
 use_packed_products (void)
@@ -288,7 +289,7 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
 
   PulmoWinogradJob job = { .input = input, .output = output, .u = u, .bias = bias, .relu = relu };
   job.packed = use_packed_products ();
-  job.lanes = pulmo_gemm_packed_supported () ? 16 : 8;
+  job.lanes = pulmo_gemm_packed_kernel () == PULMO_GEMM_PACKED_AVX512 ? 16 : 8;
   job.u_stride = weight_position_stride (cout, cin, weight_row_panel ());
   job.tiles_y = (input->h + 3) / 4;
   job.tiles_x = (input->w + 3) / 4;

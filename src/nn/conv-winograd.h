@@ -3,7 +3,7 @@
  * Each 4×4 output tile costs 36 multiplications per input/output channel pair
  * instead of 144: the input tiles (6×6) and the weights are transformed,
  * multiplied position by position as 36 matrix products over channels (Pulmo's
- * own AVX-512 kernel where the CPU has it, else cblas_sgemm), and transformed
+ * own AVX-512 or AVX2 kernel where the CPU has one, else cblas_sgemm), and transformed
  * back. Work is done a block of tiles at a time,
  * with every channel, so the transformed data stays within a few MB per
  * worker. Same contract as pulmo_conv2d_forward() for 3×3 weights. */

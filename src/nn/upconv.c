@@ -10,10 +10,11 @@
  * scattered; each worker owns one scratch slot.
  *
  * Where the CPU has AVX-512F the forward products run on Pulmo's packed
- * microkernel (gemm-packed.h), twice as wide as OpenBLAS's AVX2 kernels:
- * Wᵀ is packed into its row panels once per call, and each band of X into
- * its column panels (a copy no larger than the band, which OpenBLAS would
- * make as well). */
+ * AVX-512 microkernel (gemm-packed.h), twice as wide as OpenBLAS's AVX2
+ * kernels: Wᵀ is packed into its row panels once per call, and each band of
+ * X into its column panels (a copy no larger than the band, which OpenBLAS
+ * would make as well). The AVX2 kernel is no faster than OpenBLAS's, so
+ * there the copy would be lost (pulmo bench ops: 8–12 % slower). */
 #include "nn/upconv.h"
 
 #include <cblas.h>
@@ -134,7 +135,7 @@ pulmo_upconv2_forward (const PulmoTensor *x,
   job.scratch_floats = (size_t) y->c * 4 * job.rows * x->w;
 
   float *weight_packed = NULL;
-  if (pulmo_gemm_packed_supported ())
+  if (pulmo_gemm_packed_kernel () == PULMO_GEMM_PACKED_AVX512)
     {
       /* Wᵀ (c_out·4 × c_in), rows padded with zeros to whole panels. */
       int rows = y->c * 4, panels = (rows + PULMO_GEMM_PACKED_ROWS - 1) / PULMO_GEMM_PACKED_ROWS;

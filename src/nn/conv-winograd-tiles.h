@@ -17,6 +17,12 @@
 #define POSITIONS PULMO_WINOGRAD_POSITIONS
 
 typedef float Lanes __attribute__ ((vector_size (LANES * sizeof (float))));
+/* Lanes in V and M, read and written as whole vectors: memcpy of a vector
+ * goes in 16-byte pieces under GCC's generic tuning, and the halves stall
+ * the whole-vector accesses that follow. */
+typedef float AlignedLanes __attribute__ ((vector_size (LANES * sizeof (float)), may_alias));
+typedef float UnalignedLanes __attribute__ ((vector_size (LANES * sizeof (float)), may_alias,
+                                             aligned (sizeof (float))));
 typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
 
 /* Shuffle masks (see deinterleave_row and interleave_row). */
@@ -188,18 +194,16 @@ input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int 
     input_transform_6 (d + j, 6, t + j, 6); /* columns: Bᵀ d */
   for (int i = 0; i < 6; i++)
     input_transform_6 (t + i * 6, 1, d + i * 6, 1); /* rows: (Bᵀ d) B */
-  /* Telling the compiler V is aligned turns each store into one instruction
-   * instead of two halves (GCC's generic tuning splits unaligned 32-byte
-   * moves, and the halves then stall the loads that follow). */
-  float *dst = aligned ? __builtin_assume_aligned (v, sizeof (Lanes)) : v;
   for (int xi = 0; xi < POSITIONS; xi++)
-    if (n_first == LANES)
-      memcpy (dst + xi * v_stride, &d[xi], sizeof (Lanes));
+    if (aligned)
+      *(AlignedLanes *) (v + xi * v_stride) = d[xi];
+    else if (n_first == LANES)
+      *(UnalignedLanes *) (v + xi * v_stride) = d[xi];
     else
       {
         const float *lanes = (const float *) &d[xi];
-        memcpy (dst + xi * v_stride, lanes, (size_t) n_first * sizeof (float));
-        memcpy (dst + xi * v_stride + wrap, lanes + n_first, (size_t) (LANES - n_first) * sizeof (float));
+        memcpy (v + xi * v_stride, lanes, (size_t) n_first * sizeof (float));
+        memcpy (v + xi * v_stride + wrap, lanes + n_first, (size_t) (LANES - n_first) * sizeof (float));
       }
 }
 
@@ -223,10 +227,9 @@ output_group (const float *m, size_t m_stride, gboolean aligned, float bias, gbo
               float *plane, int h, int w, int y0, int x0, int n_tiles)
 {
   Lanes s[36], t[24], y[16];
-  const float *src = aligned ? __builtin_assume_aligned (m, sizeof (Lanes)) : m;
 
   for (int xi = 0; xi < POSITIONS; xi++)
-    memcpy (&s[xi], src + xi * m_stride, sizeof (Lanes));
+    s[xi] = aligned ? *(const AlignedLanes *) (m + xi * m_stride) : *(const UnalignedLanes *) (m + xi * m_stride);
   for (int j = 0; j < 6; j++)
     output_transform_6 (s + j, 6, t + j, 6); /* columns: Aᵀ m, 4 × 6 */
   for (int i = 0; i < 4; i++)

@@ -42,6 +42,7 @@ typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
 #define QUADS_LOW_MASK      (LaneMask) { 0, 1, 8, 9, 2, 3, 10, 11 }
 #define QUADS_HIGH_MASK     (LaneMask) { 4, 5, 12, 13, 6, 7, 14, 15 }
 #define NEXT_TILE_MASK(k)   (LaneMask) { 1, 2, 3, 4, 5, 6, 7, 8 + (k) }
+#define LANE_OVER_MASK      (LaneMask) { 7, 8, 9, 10, 11, 12, 13, 14 } /* a's last lane, b's first 7 */
 #else
 #error "TILE_LANES must be 8 or 16"
 #endif
@@ -172,21 +173,29 @@ input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int 
 #if TILE_LANES == 16
       deinterleave_edge_row (image_row, x0, w, d + i * 6);
 #else
-      float row[SPAN + 6]; /* + 6: deinterleave_row reads row[0 .. SPAN + 2) */
-      if (x0 == -1 && SPAN + 5 <= w)
+      if (x0 == -1 && SPAN + 1 <= w)
         {
-          /* The left edge, the commonest edge: one padding column, fixed size. */
-          row[0] = 0.0f;
-          memcpy (row + 1, image_row, (SPAN + 5) * sizeof (float));
+          /* The left edge, the commonest edge: the row one lane over, by
+           * shuffles of whole loads. A copy into a buffer after one padding
+           * column would stall the loads that follow on store forwarding. */
+          Lanes zero = { 0 }, a0, a1, a2, a3, r4;
+          memcpy (&a0, image_row, sizeof a0);
+          memcpy (&a1, image_row + LANES, sizeof a1);
+          memcpy (&a2, image_row + 2 * LANES, sizeof a2);
+          memcpy (&a3, image_row + 3 * LANES, sizeof a3);
+          memcpy (&r4, image_row + 3 + 3 * LANES, sizeof r4);
+          deinterleave (__builtin_shuffle (zero, a0, LANE_OVER_MASK),
+                        __builtin_shuffle (a0, a1, LANE_OVER_MASK),
+                        __builtin_shuffle (a1, a2, LANE_OVER_MASK),
+                        __builtin_shuffle (a2, a3, LANE_OVER_MASK), r4, d + i * 6);
+          continue;
         }
-      else
-        {
-          /* The image's left or right edge: copy what is inside. */
-          int k0 = MAX (0, -x0), k1 = MIN (SPAN, w - x0);
-          memset (row, 0, sizeof row);
-          if (k1 > k0)
-            memcpy (row + k0, image_row + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
-        }
+      /* The image's right edge, or both: copy what is inside. */
+      float row[SPAN + 2]; /* deinterleave_row reads row[0 .. SPAN + 2) */
+      int k0 = MAX (0, -x0), k1 = MIN (SPAN, w - x0);
+      memset (row, 0, sizeof row);
+      if (k1 > k0)
+        memcpy (row + k0, image_row + x0 + k0, (size_t) (k1 - k0) * sizeof (float));
       deinterleave_row (row, d + i * 6);
 #endif
     }
@@ -229,7 +238,8 @@ output_group (const float *m, size_t m_stride, gboolean aligned, float bias, gbo
   Lanes s[36], t[24], y[16];
 
   for (int xi = 0; xi < POSITIONS; xi++)
-    s[xi] = aligned ? *(const AlignedLanes *) (m + xi * m_stride) : *(const UnalignedLanes *) (m + xi * m_stride);
+    s[xi] = aligned ? *(const AlignedLanes *) (m + xi * m_stride)
+                    : *(const UnalignedLanes *) (m + xi * m_stride);
   for (int j = 0; j < 6; j++)
     output_transform_6 (s + j, 6, t + j, 6); /* columns: Aᵀ m, 4 × 6 */
   for (int i = 0; i < 4; i++)

@@ -224,13 +224,18 @@ static const char *const volume_actions[] = {
 void
 _pulmo_window_update_actions (PulmoWindow *self)
 {
-  gboolean has_volume = pulmo_view_state_get_volume (self->state) != NULL;
+  PulmoVolume *volume = pulmo_view_state_get_volume (self->state);
   for (size_t a = 0; a < G_N_ELEMENTS (volume_actions); a++)
     {
       GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), volume_actions[a]);
       if (G_IS_SIMPLE_ACTION (action))
-        g_simple_action_set_enabled (G_SIMPLE_ACTION (action), has_volume);
+        g_simple_action_set_enabled (G_SIMPLE_ACTION (action), volume != NULL);
     }
+  /* The presets are windows in Hounsfield units: on pre-windowed 8-bit or
+   * unknown intensities they would show a blank image. */
+  GAction *preset = g_action_map_lookup_action (G_ACTION_MAP (self), "preset");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (preset), volume != NULL && pulmo_volume_get_intensity_kind (volume)
+                                                                             == PULMO_INTENSITY_HU);
 }
 
 void

@@ -411,6 +411,24 @@ test_readout (Fixture *f, gconstpointer data)
   g_assert_cmpuint (image_grey_at (axial, voxel), ==, 66);
 }
 
+/* A pre-windowed 8-bit CT opens on its whole 0..255 range, and the presets,
+ * which are windows in HU, are disabled for it until a CT in HU is opened. */
+static void
+test_prewindowed_8bit (Fixture *f, gconstpointer data)
+{
+  open_shared (f, "covid-2d-train/imagesTr/zenodo_coronacases_010_0000.nii.gz");
+  PulmoVolume *volume = pulmo_view_state_get_volume (f->state);
+  g_assert_cmpint (pulmo_volume_get_intensity_kind (volume), ==, PULMO_INTENSITY_PREWINDOWED_8BIT);
+  double window = pulmo_view_state_get_window (f->state), level = pulmo_view_state_get_level (f->state);
+  g_assert_cmpfloat (fabs ((level - window / 2) - 0), <=, 1);
+  g_assert_cmpfloat (fabs ((level + window / 2) - 255), <=, 1);
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "preset"));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "auto-window"));
+
+  open_shared (f, "cip-chest-ct/ct-64.nii.gz");
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "preset"));
+}
+
 /* Smooth display scales the grey bilinearly: a quarter of the way between two
  * voxel centres the exported view shows a grey between theirs. The labels stay
  * a separate, sharp image. */
@@ -783,6 +801,7 @@ main (int argc, char **argv)
   g_test_add ("/viewer/slice-steps", Fixture, lps, setup, test_slice_steps, teardown);
   g_test_add ("/viewer/presets-change-pixels", Fixture, lps, setup, test_presets_change_pixels, teardown);
   g_test_add ("/viewer/readout", Fixture, lps, setup, test_readout, teardown);
+  g_test_add ("/viewer/prewindowed-8bit", Fixture, NULL, setup, test_prewindowed_8bit, teardown);
   g_test_add ("/viewer/smooth-display", Fixture, lps, setup, test_smooth_display, teardown);
   g_test_add ("/viewer/letters-lps", Fixture, lps, setup, test_letters_lps, teardown);
   g_test_add ("/viewer/letters-ras", Fixture, ras, setup, test_letters_ras, teardown);

@@ -187,7 +187,16 @@ overlay_mode_activated (GSimpleAction *action, GVariant *parameter, gpointer dat
   PulmoWindow *self = data;
   gboolean outline = g_strcmp0 (g_variant_get_string (parameter, NULL), "outline") == 0;
   g_object_set (self->state, "overlay-outline", outline, NULL);
-  g_simple_action_set_state (action, parameter);
+}
+
+/* The action's state follows the property, whoever sets it (the saved settings too). */
+static void
+on_overlay_outline (PulmoViewState *state, GParamSpec *pspec, PulmoWindow *self)
+{
+  gboolean outline;
+  g_object_get (state, "overlay-outline", &outline, NULL);
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "overlay-mode");
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (outline ? "outline" : "fill"));
 }
 
 static void
@@ -242,6 +251,7 @@ void
 _pulmo_window_install_actions (PulmoWindow *self)
 {
   g_action_map_add_action_entries (G_ACTION_MAP (self), window_actions, G_N_ELEMENTS (window_actions), self);
+  g_signal_connect (self->state, "notify::overlay-outline", G_CALLBACK (on_overlay_outline), self);
   /* The overlay switch in the panel and the O key share the state's property. */
   g_autoptr (GPropertyAction) overlay_visible = g_property_action_new ("overlay-visible", self->state,
                                                                       "overlay-visible");

@@ -3,6 +3,8 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "app/pulmo-preferences.h"
+
 G_DEFINE_FINAL_TYPE (PulmoWindow, pulmo_window, GTK_TYPE_APPLICATION_WINDOW)
 
 PulmoWindow *
@@ -170,7 +172,12 @@ pulmo_window_dispose (GObject *object)
   PulmoWindow *self = PULMO_WINDOW (object);
   _pulmo_window_cancel_load (self);
   if (self->state != NULL)
-    g_signal_handlers_disconnect_by_data (self->state, self);
+    {
+      g_autoptr (GError) error = NULL;
+      if (!pulmo_preferences_save (self->state, &error))
+        g_warning ("The view settings were not saved: %s", error->message);
+      g_signal_handlers_disconnect_by_data (self->state, self);
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), PULMO_TYPE_WINDOW);
   g_clear_object (&self->state);
   G_OBJECT_CLASS (pulmo_window_parent_class)->dispose (object);
@@ -240,6 +247,7 @@ pulmo_window_init (PulmoWindow *self)
   gtk_widget_add_controller (self->panel_scroller, GTK_EVENT_CONTROLLER (drop_labels));
 
   _pulmo_window_install_actions (self);
+  pulmo_preferences_load (self->state);
   _pulmo_window_update_recent_menu (self);
   g_signal_connect_object (gtk_recent_manager_get_default (), "changed",
                            G_CALLBACK (_pulmo_window_update_recent_menu), self, G_CONNECT_SWAPPED);

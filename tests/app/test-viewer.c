@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/pulmo-preferences.h"
 #include "app/pulmo-slice-view-private.h"
 #include "app/pulmo-window-private.h"
 #include "pulmo-test.h"
@@ -85,6 +86,9 @@ open_shared_labels (Fixture *f, const char *relative)
 static void
 setup (Fixture *f, gconstpointer data)
 {
+  /* Each test starts from the default view settings, whatever the last one saved. */
+  g_autofree char *preferences = pulmo_preferences_path ();
+  g_unlink (preferences);
   f->window = pulmo_window_new (NULL);
   f->state = pulmo_window_get_state (f->window);
   gtk_window_present (GTK_WINDOW (f->window));
@@ -486,6 +490,47 @@ test_smooth_display (Fixture *f, gconstpointer data)
   g_assert_cmpuint ((image_pixel_at (axial, lung) >> 16) & 0xff, !=, image_pixel_at (axial, lung) & 0xff);
 }
 
+/* Smooth display, label opacity and outline survive closing the window; a
+ * malformed settings file leaves the defaults. */
+static void
+test_preferences (Fixture *f, gconstpointer data)
+{
+  g_assert_false (pulmo_view_state_get_smooth (f->state));
+  activate (f, "smooth", NULL);
+  g_object_set (f->state, "overlay-outline", TRUE, "overlay-opacity", 0.8, NULL);
+  teardown (f, data);
+
+  f->window = pulmo_window_new (NULL);
+  f->state = pulmo_window_get_state (f->window);
+  g_assert_true (pulmo_view_state_get_smooth (f->state));
+  PulmoRenderParams params;
+  pulmo_view_state_get_render_params (f->state, &params);
+  g_assert_cmpint (params.overlay_mode, ==, PULMO_OVERLAY_OUTLINE);
+  g_assert_cmpfloat (params.opacity, ==, 0.8);
+  g_autoptr (GVariant) mode = g_action_group_get_action_state (G_ACTION_GROUP (f->window), "overlay-mode");
+  g_assert_cmpstr (g_variant_get_string (mode, NULL), ==, "outline");
+  teardown (f, data);
+
+  /* Values that are not booleans or out of range, then a file that is not a key file. */
+  static const char *const malformed[] = {
+    "[View]\nsmooth=maybe\nlabel-outline=2\nlabel-opacity=7\n",
+    "[View]\nsmooth=true\n\x01\xff",
+  };
+  g_autofree char *path = pulmo_preferences_path ();
+  for (size_t m = 0; m < G_N_ELEMENTS (malformed); m++)
+    {
+      g_assert_true (g_file_set_contents (path, malformed[m], -1, NULL));
+      f->window = pulmo_window_new (NULL);
+      f->state = pulmo_window_get_state (f->window);
+      g_assert_false (pulmo_view_state_get_smooth (f->state));
+      pulmo_view_state_get_render_params (f->state, &params);
+      g_assert_cmpint (params.overlay_mode, ==, PULMO_OVERLAY_FILL);
+      g_assert_cmpfloat (params.opacity, ==, 0.5);
+      if (m + 1 < G_N_ELEMENTS (malformed))
+        teardown (f, data);
+    }
+}
+
 /* Orientation letters -------------------------------------------------------- */
 
 /* Each edge letter names the patient direction the image runs toward there:
@@ -802,6 +847,7 @@ main (int argc, char **argv)
   g_test_add ("/viewer/presets-change-pixels", Fixture, lps, setup, test_presets_change_pixels, teardown);
   g_test_add ("/viewer/readout", Fixture, lps, setup, test_readout, teardown);
   g_test_add ("/viewer/prewindowed-8bit", Fixture, NULL, setup, test_prewindowed_8bit, teardown);
+  g_test_add ("/viewer/preferences", Fixture, NULL, setup, test_preferences, teardown);
   g_test_add ("/viewer/smooth-display", Fixture, lps, setup, test_smooth_display, teardown);
   g_test_add ("/viewer/letters-lps", Fixture, lps, setup, test_letters_lps, teardown);
   g_test_add ("/viewer/letters-ras", Fixture, ras, setup, test_letters_ras, teardown);

@@ -93,7 +93,12 @@ about_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 static void
 quit_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  g_application_quit (data);
+  /* Closing the windows, rather than stopping the main loop under them, lets
+   * each one finish: cancel its load, save the view settings. The
+   * application ends with its last window. */
+  GList *windows;
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (data))) != NULL)
+    gtk_window_destroy (windows->data);
 }
 
 static const GActionEntry app_actions[] = {

@@ -23,7 +23,11 @@
  * Two schedules: small images with many channels go in three passes over
  * whole-layer V and M (input transform, 36 products as wide as the layer,
  * output transform); larger ones in blocks of tiles, each block transformed,
- * multiplied and transformed back by one worker in its own scratch. */
+ * multiplied and transformed back by one worker in its own scratch.
+ *
+ * The weight gradient is the gradient of this computation: the same input
+ * transform and blocks of tiles, the output gradient transformed by A · Aᵀ,
+ * 36 products summed over the tiles, and Gᵀ · G back to 3×3. */
 #include "nn/conv-winograd.h"
 
 #include "nn/conv-private.h"
@@ -161,6 +165,22 @@ transform_weight_items (void *data, int begin, int end, int worker)
 
 /* ---- The layer's tiles ---- */
 
+/* The layer's tile groups, in blocks of as many tiles as @budget floats hold
+ * for V (@cin channels) and M (@cout), from @min_tiles up. */
+static void
+plan_blocks (PulmoWinogradJob *job, int cin, int cout, size_t budget, int min_tiles)
+{
+  const PulmoTensor *input = job->input;
+  job->lanes = pulmo_gemm_packed_kernel () == PULMO_GEMM_PACKED_AVX512 ? 16 : 8;
+  job->tiles_y = (input->h + 3) / 4;
+  job->tiles_x = (input->w + 3) / 4;
+  job->groups_x = (job->tiles_x + job->lanes - 1) / job->lanes;
+  job->n_groups = input->n * job->tiles_y * job->groups_x;
+  int columns = (int) CLAMP (budget / (POSITIONS * (cin + cout)), (size_t) min_tiles, MAX_BLOCK_TILES);
+  job->groups_per_block = columns / job->lanes;
+  job->n_blocks = (job->n_groups + job->groups_per_block - 1) / job->groups_per_block;
+}
+
 /* Sets the strides of V and M for ld columns. */
 static void
 plan_strides (PulmoWinogradJob *job)
@@ -214,6 +234,18 @@ multiply_positions (const PulmoWinogradJob *job, int xi0, int xi1, int columns, 
                    m + xi * job->m_stride, (int) job->ld);
 }
 
+/* The groups [*g_begin, *g_end) of @block, and its columns (real tiles). */
+static int
+block_groups (const PulmoWinogradJob *job, int block, int *g_begin, int *g_end)
+{
+  *g_begin = block * job->groups_per_block;
+  *g_end = MIN (job->n_groups, *g_begin + job->groups_per_block);
+  int last_n, last_ty, last_tx0, last_tiles;
+  pulmo_winograd_group_position (job, *g_end - 1, &last_n, &last_ty, &last_tx0, &last_tiles);
+  return (int) (pulmo_winograd_group_column (job, *g_end - 1) + last_tiles
+                - pulmo_winograd_group_column (job, *g_begin));
+}
+
 /* Block mode (large images): an item transforms a block of tiles, multiplies
  * and transforms back, all in the worker's scratch. */
 static void
@@ -226,13 +258,8 @@ block_items (void *data, int begin, int end, int worker)
 
   for (int block = begin; block < end; block++)
     {
-      int g_begin = block * job->groups_per_block;
-      int g_end = MIN (job->n_groups, g_begin + job->groups_per_block);
-      int last_n, last_ty, last_tx0, last_tiles;
-      pulmo_winograd_group_position (job, g_end - 1, &last_n, &last_ty, &last_tx0, &last_tiles);
-      int columns = (int) (pulmo_winograd_group_column (job, g_end - 1) + last_tiles
-                           - pulmo_winograd_group_column (job, g_begin));
-
+      int g_begin, g_end;
+      int columns = block_groups (job, block, &g_begin, &g_end);
       transform_block_input (job, g_begin, g_end, 0, job->input->c, v);
       multiply_positions (job, 0, POSITIONS, columns, v, m);
       transform_block_output (job, g_begin, g_end, 0, cout, m);
@@ -289,22 +316,15 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
 
   PulmoWinogradJob job = { .input = input, .output = output, .u = u, .bias = bias, .relu = relu };
   job.packed = use_packed_products ();
-  job.lanes = pulmo_gemm_packed_kernel () == PULMO_GEMM_PACKED_AVX512 ? 16 : 8;
   job.u_stride = weight_position_stride (cout, cin, weight_row_panel ());
-  job.tiles_y = (input->h + 3) / 4;
-  job.tiles_x = (input->w + 3) / 4;
-  job.groups_x = (job.tiles_x + job.lanes - 1) / job.lanes;
-  job.n_groups = input->n * job.tiles_y * job.groups_x;
-  size_t layer_columns = (size_t) input->n * job.tiles_y * job.tiles_x;
 
-  /* Blocks of as many tiles as the budget holds for V (all input channels)
-   * and M (all output channels). Layers too big for layer mode make at least
-   * LAYER_BUDGET / BLOCK_BUDGET blocks: enough items. */
-  size_t budget = job.packed ? PACKED_BLOCK_BUDGET_FLOATS : BLOCK_BUDGET_FLOATS;
-  int min_tiles = job.packed ? PACKED_MIN_BLOCK_TILES : MIN_BLOCK_TILES;
-  int columns = (int) CLAMP (budget / (POSITIONS * (cin + cout)), (size_t) min_tiles, MAX_BLOCK_TILES);
-  job.groups_per_block = columns / job.lanes;
-  job.n_blocks = (job.n_groups + job.groups_per_block - 1) / job.groups_per_block;
+  /* Blocks with all input and output channels. Layers too big for layer
+   * mode make at least LAYER_BUDGET / BLOCK_BUDGET blocks: enough items. */
+  if (job.packed)
+    plan_blocks (&job, cin, cout, PACKED_BLOCK_BUDGET_FLOATS, PACKED_MIN_BLOCK_TILES);
+  else
+    plan_blocks (&job, cin, cout, BLOCK_BUDGET_FLOATS, MIN_BLOCK_TILES);
+  size_t layer_columns = (size_t) input->n * job.tiles_y * job.tiles_x;
 
   if ((size_t) POSITIONS * (cin + cout) * (layer_columns + job.lanes) <= LAYER_BUDGET_FLOATS
       && (!job.packed || job.n_blocks < PULMO_CONV_MIN_ITEMS))
@@ -330,4 +350,217 @@ pulmo_conv_winograd_forward (const PulmoTensor *input,
       pulmo_worker_scratch_clear (&job.scratch);
     }
   g_aligned_free (owned);
+}
+
+/* ---- Weight gradient ---- */
+
+/* Floats of per-group partial sums of dU (16 MiB), and at most this many groups. */
+#define GRAD_BUDGET_FLOATS (4 << 20)
+#define MAX_GRAD_GROUPS 16
+
+/* Items are (group of tile blocks, output-channel block); each group sums
+ * its blocks into its own dU, in block order, and the groups' sums are added
+ * in group order afterwards: the same sums whatever the thread count. */
+typedef struct {
+  PulmoWinogradJob tiles; /* input = the layer's input, output = dL/d output */
+  float *partials;        /* n_groups × 36 × Cout × Cin */
+  float *grad_weight;
+  int n_groups, cout_block, n_cout_blocks;
+  size_t dy_stride; /* floats per position of the transformed dY: cout_block × ld, padded */
+} WeightGradJob;
+
+/* A applied to four values (a column or a row of a dY tile), giving six:
+ * the transpose of output_transform_6 in conv-winograd-tiles.h. */
+static inline __attribute__ ((always_inline)) void
+grad_output_transform_4 (const Lanes *y, size_t stride, Lanes *out, size_t out_stride)
+{
+  Lanes y0 = y[0], y1 = y[stride], y2 = y[2 * stride], y3 = y[3 * stride];
+  Lanes even = y0 + y2, odd = y1 + y3, even4 = y0 + 4.0f * y2, odd8 = 2.0f * y1 + 8.0f * y3;
+  out[0] = y0;
+  out[out_stride] = even + odd;
+  out[2 * out_stride] = even - odd;
+  out[3 * out_stride] = even4 + odd8;
+  out[4 * out_stride] = even4 - odd8;
+  out[5 * out_stride] = y3;
+}
+
+/* d[j][lane] = row[4·lane + j] for j < 4: the four columns of eight tiles,
+ * by shuffles of four loads rather than 32 scalar moves. */
+static inline __attribute__ ((always_inline)) void
+dy_row_columns (const float *row, size_t next_plane, Lanes *d)
+{
+  Lanes r0, r1, r2, r3;
+  /* The same window of the next channel comes next: start loading it now,
+   * since short row streams defeat the hardware prefetcher. */
+  __builtin_prefetch (row + next_plane);
+  __builtin_prefetch (row + next_plane + 4 * LANES - 1);
+  memcpy (&r0, row, sizeof r0);
+  memcpy (&r1, row + LANES, sizeof r1);
+  memcpy (&r2, row + 2 * LANES, sizeof r2);
+  memcpy (&r3, row + 3 * LANES, sizeof r3);
+  /* Each half gathers column j of four tiles; then the halves are joined. */
+#define HALF(a, b, j) __builtin_shuffle (a, b, (PulmoLaneMask) { j, j + 4, j + 8, j + 12, 0, 0, 0, 0 })
+#define COLUMN(j) \
+  __builtin_shuffle (HALF (r0, r1, j), HALF (r2, r3, j), (PulmoLaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 })
+  d[0] = COLUMN (0);
+  d[1] = COLUMN (1);
+  d[2] = COLUMN (2);
+  d[3] = COLUMN (3);
+#undef COLUMN
+#undef HALF
+}
+
+/* A dY Aᵀ for output channels [o0, o0 + n_out) of groups [g_begin, g_end),
+ * into m (position ξ at m + ξ·m_stride, rows of ld floats), eight tiles per
+ * vector. Lanes past a group's tiles are written too: the next group, or
+ * nothing, reads them. */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+grad_output_tiles (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out, float *m,
+                   size_t m_stride)
+{
+  const PulmoTensor *gout = job->output;
+  int h = gout->h, w = gout->w;
+  size_t first = pulmo_winograd_group_column (job, g_begin);
+
+  for (int o = 0; o < n_out; o++)
+    for (int g = g_begin; g < g_end; g++)
+      {
+        int n, ty, tx0, n_tiles;
+        pulmo_winograd_group_position (job, g, &n, &ty, &tx0, &n_tiles);
+        const float *plane = pulmo_tensor_plane (gout, n, o0 + o);
+        float *dst = m + (size_t) o * job->ld + pulmo_winograd_group_column (job, g) - first;
+        for (int t0 = 0; t0 < n_tiles; t0 += LANES, dst += LANES)
+          {
+            Lanes d[16] = { 0 }, t[24], s[36];
+            int x0 = (tx0 + t0) * 4;
+            if (n_tiles - t0 >= LANES && x0 + 4 * LANES <= w) /* eight tiles inside the image */
+              for (int i = 0; i < 4 && ty * 4 + i < h; i++)
+                dy_row_columns (plane + (size_t) (ty * 4 + i) * w + x0, (size_t) h * w, d + i * 4);
+            else /* the right or bottom edge: zero outside the image */
+              for (int lane = 0; lane < MIN (LANES, n_tiles - t0); lane++)
+                for (int i = 0; i < 4 && ty * 4 + i < h; i++)
+                  {
+                    int x = x0 + lane * 4;
+                    const float *row = plane + (size_t) (ty * 4 + i) * w + x;
+                    for (int j = 0; j < MIN (4, w - x); j++)
+                      d[i * 4 + j][lane] = row[j];
+                  }
+            for (int j = 0; j < 4; j++)
+              grad_output_transform_4 (d + j, 4, t + j, 4); /* columns: A dY, 6 × 4 */
+            for (int i = 0; i < 6; i++)
+              grad_output_transform_4 (t + i * 4, 1, s + i * 6, 1); /* rows: (A dY) Aᵀ */
+            for (int xi = 0; xi < POSITIONS; xi++)
+              memcpy (dst + xi * m_stride, &s[xi], sizeof (Lanes));
+          }
+      }
+}
+
+static void
+weight_grad_items (void *data, int begin, int end, int worker)
+{
+  WeightGradJob *job = data;
+  const PulmoWinogradJob *tiles = &job->tiles;
+  int cin = tiles->input->c, cout = tiles->output->c;
+  float *v = pulmo_worker_scratch_get (&job->tiles.scratch, worker);
+  float *m = v + POSITIONS * tiles->v_stride;
+
+  for (int item = begin; item < end; item++)
+    {
+      int cb = item % job->n_cout_blocks, group = item / job->n_cout_blocks;
+      int o0 = cb * job->cout_block, n_out = MIN (cout, o0 + job->cout_block) - o0;
+      int b_begin = (int) ((long) group * tiles->n_blocks / job->n_groups);
+      int b_end = (int) ((long) (group + 1) * tiles->n_blocks / job->n_groups);
+      float *du = job->partials + (size_t) group * POSITIONS * cout * cin + (size_t) o0 * cin;
+
+      for (int block = b_begin; block < b_end; block++)
+        {
+          int g_begin, g_end;
+          int columns = block_groups (tiles, block, &g_begin, &g_end);
+          transform_block_input (tiles, g_begin, g_end, 0, cin, v);
+          grad_output_tiles (tiles, g_begin, g_end, o0, n_out, m, job->dy_stride);
+          for (int xi = 0; xi < POSITIONS; xi++)
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_out, cin, columns, 1.0f,
+                         m + xi * job->dy_stride, (int) tiles->ld, v + xi * tiles->v_stride,
+                         (int) tiles->ld, block == b_begin ? 0.0f : 1.0f,
+                         du + (size_t) xi * cout * cin, cin);
+        }
+    }
+}
+
+/* Gᵀ applied to six values (a column or a row of dU), giving three: the
+ * transpose of weight_transform_3. */
+static inline void
+grad_weight_transform_6 (const double *s, size_t stride, double *out, size_t out_stride)
+{
+  double s0 = s[0], s1 = s[stride], s2 = s[2 * stride], s3 = s[3 * stride], s4 = s[4 * stride],
+         s5 = s[5 * stride];
+  out[0] = s0 / 4 - (s1 + s2) / 6 + (s3 + s4) / 24;
+  out[out_stride] = (s2 - s1) / 6 + (s3 - s4) / 12;
+  out[2 * out_stride] = (s3 + s4 - s1 - s2) / 6 + s5;
+}
+
+/* Items are output channels: dU summed over the groups in group order, then
+ * Gᵀ dU G added to the gradient. */
+static void
+weight_grad_reduce_items (void *data, int begin, int end, int worker)
+{
+  WeightGradJob *job = data;
+  int cin = job->tiles.input->c, cout = job->tiles.output->c;
+  size_t position_floats = (size_t) cout * cin, group_floats = POSITIONS * position_floats;
+
+  for (int o = begin; o < end; o++)
+    for (int c = 0; c < cin; c++)
+      {
+        double du[POSITIONS], t[18], dg[9];
+        const float *src = job->partials + (size_t) o * cin + c;
+        for (int xi = 0; xi < POSITIONS; xi++)
+          {
+            float sum = src[xi * position_floats];
+            for (int g = 1; g < job->n_groups; g++)
+              sum += src[g * group_floats + xi * position_floats];
+            du[xi] = sum;
+          }
+        for (int j = 0; j < 6; j++)
+          grad_weight_transform_6 (du + j, 6, t + j, 6); /* columns: Gᵀ dU, 3 × 6 */
+        for (int i = 0; i < 3; i++)
+          grad_weight_transform_6 (t + i * 6, 1, dg + i * 3, 1); /* rows: (Gᵀ dU) G */
+        float *dst = job->grad_weight + ((size_t) o * cin + c) * 9;
+        for (int k = 0; k < 9; k++)
+          dst[k] += (float) dg[k];
+      }
+}
+
+void
+pulmo_conv_winograd_weight_grad (const PulmoTensor *input,
+                                 const PulmoTensor *grad_output,
+                                 PulmoTensor *grad_weight)
+{
+  int cin = input->c, cout = grad_output->c;
+  /* The tiles' output is dL/d output, only read here: no output transform runs. */
+  WeightGradJob job = { .tiles = { .input = input, .output = (PulmoTensor *) grad_output },
+                        .grad_weight = grad_weight->data };
+  PulmoWinogradJob *tiles = &job.tiles;
+
+  /* The input transform writes V row-major (one panel), as cblas_sgemm reads it. */
+  tiles->packed = FALSE;
+  plan_blocks (tiles, cin, cout, BLOCK_BUDGET_FLOATS, MIN_BLOCK_TILES);
+  tiles->ld = (size_t) (tiles->groups_per_block + 1) * tiles->lanes;
+  plan_strides (tiles);
+  /* As plan_strides() does for packed V: positions a multiple of 4 KiB apart
+   * would put a group's 36 loads or stores in one L1 set. */
+  tiles->v_stride += CACHE_LINE_FLOATS;
+
+  size_t group_floats = POSITIONS * (size_t) cout * cin;
+  job.n_groups = (int) CLAMP (GRAD_BUDGET_FLOATS / group_floats, (size_t) 1,
+                                (size_t) MIN (tiles->n_blocks, MAX_GRAD_GROUPS));
+  pulmo_conv_plan_cout_blocks (cout, job.n_groups, &job.cout_block, &job.n_cout_blocks);
+  job.dy_stride = (size_t) job.cout_block * tiles->ld + CACHE_LINE_FLOATS;
+  job.partials = g_new (float, group_floats * job.n_groups);
+
+  pulmo_worker_scratch_init (&tiles->scratch, POSITIONS * (tiles->v_stride + job.dy_stride));
+  pulmo_parallel_for (job.n_groups * job.n_cout_blocks, weight_grad_items, &job);
+  pulmo_worker_scratch_clear (&tiles->scratch);
+  pulmo_parallel_for (cout, weight_grad_reduce_items, &job);
+  g_free (job.partials);
 }

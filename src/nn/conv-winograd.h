@@ -27,4 +27,12 @@ void pulmo_conv_winograd_forward (const PulmoTensor *input,
                                   gboolean relu,
                                   PulmoTensor *output);
 
+/* @grad_weight += dL/d weight of a 3×3 layer, summed over the batch, as the
+ * gradient of the Winograd forward: per position ξ, dU[ξ] (Cout × Cin) =
+ * (A dY Aᵀ)[ξ] · V[ξ]ᵀ summed over the tiles, then Gᵀ dU G. Products by
+ * cblas_sgemm. */
+void pulmo_conv_winograd_weight_grad (const PulmoTensor *input,
+                                      const PulmoTensor *grad_output,
+                                      PulmoTensor *grad_weight);
+
 G_END_DECLS

@@ -13,7 +13,10 @@
  * 32×32 and more (16×16 with prepared weights) use Winograd F(4×4, 3×3)
  * instead: 4× fewer multiplications, results within float rounding of the
  * direct sum (tests/nn/test-conv.c bounds the error by 2e-5 of the summed
- * magnitudes). Work is split over the cores with pulmo_parallel_for().
+ * magnitudes). Backward, the input gradient is such a forward convolution
+ * (of the output gradient, with the weights flipped), and the weight
+ * gradient of a 3×3 layer that Winograd suits is Winograd's own gradient
+ * (within the same bound). Work is split over the cores with pulmo_parallel_for().
  * Scratch lives per call, so any number of threads may convolve at once;
  * results are bit-identical from run to run and whatever the number of
  * threads.

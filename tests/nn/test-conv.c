@@ -141,6 +141,8 @@ static const Shape shapes[] = {
   { 1, 16, 16, 40, 96, 3 },  /* 24 tiles a row: whole groups of 8, not of 16 */
   { 2, 1, 16, 33, 70, 3 },   /* one input channel, as the first layer (Winograd with AVX-512) */
   { 1, 9, 7, 383, 384, 3 },  /* too big for one pass: Winograd in blocks of tiles (aligned) */
+  { 2, 40, 36, 45, 47, 3 },  /* Winograd weight gradient: two groups, a partial output-channel block */
+  { 3, 20, 24, 17, 19, 3 },  /* Winograd weight gradient from 16 tiles an image, ragged edges */
 };
 
 static void

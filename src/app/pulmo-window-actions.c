@@ -224,9 +224,9 @@ static const GActionEntry window_actions[] = {
   { "ruler", NULL, NULL, "false", ruler_change_state },
 };
 
-/* Actions that need a CT. */
+/* Actions that need a CT ("preset" needs one in HU: see below). */
 static const char *const volume_actions[] = {
-  "open-labels", "open-label-names", "export-png", "layout", "toggle-maximized", "reset-view", "preset",
+  "open-labels", "open-label-names", "export-png", "layout", "toggle-maximized", "reset-view",
   "auto-window", "overlay-mode", "overlay-visible", "ruler",
 };
 

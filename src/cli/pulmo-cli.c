@@ -13,6 +13,9 @@ typedef struct {
 
 static const PulmoCommand commands[] = {
   { "info", pulmo_cmd_info, "print dimensions, spacing, orientation and intensities of CT files" },
+  { "train", pulmo_cmd_train, "train a model on dataset folders (nnU-Net v2 raw layout)" },
+  { "eval", pulmo_cmd_eval, "Dice and volume difference between predicted and reference labels" },
+  { "segment", pulmo_cmd_segment, "segment a CT with a model and write its label map" },
   { "bench", pulmo_cmd_bench, "run a benchmark (load, render, conv, ops, nn) beside its anchor" },
 };
 

@@ -14,6 +14,9 @@ int pulmo_cli_run (int argc, char **argv);
 /* One function per sub-command, each in its own cmd-*.c. argv[0] is the command name. */
 int pulmo_cmd_info (int argc, char **argv);
 int pulmo_cmd_bench (int argc, char **argv);
+int pulmo_cmd_eval (int argc, char **argv);
+int pulmo_cmd_segment (int argc, char **argv);
+int pulmo_cmd_train (int argc, char **argv);
 
 /* Benchmarks, each in its own bench-*.c, dispatched by `pulmo bench NAME`. */
 int pulmo_bench_conv (int argc, char **argv);

@@ -1,0 +1,2 @@
+#include "cli/pulmo-cli.h"
+int pulmo_cmd_segment (int argc, char **argv) { return 2; }

@@ -1,2 +1,129 @@
+/* `pulmo train`: trains Pulmo's model on dataset folders, with a progress
+ * line, a CSV log and checkpoints to resume from. */
 #include "cli/pulmo-cli.h"
-int pulmo_cmd_train (int argc, char **argv) { return 2; }
+
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "train/trainer.h"
+
+static void
+format_duration (double seconds, char *out, size_t size)
+{
+  long s = (long) MAX (seconds, 0);
+  if (s >= 3600)
+    g_snprintf (out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    g_snprintf (out, size, "%ld:%02ld", s / 60, s % 60);
+}
+
+static void
+print_dice (const char *name, double dice)
+{
+  if (isnan (dice))
+    printf ("  %s —", name);
+  else
+    printf ("  %s %.3f", name, dice);
+}
+
+static void
+report (const PulmoTrainProgress *p, gpointer user_data)
+{
+  gboolean tty = GPOINTER_TO_INT (user_data);
+  char elapsed[32], eta[32];
+  format_duration (p->elapsed_seconds, elapsed, sizeof elapsed);
+  format_duration (p->eta_seconds, eta, sizeof eta);
+  if (!p->epoch_done)
+    {
+      if (tty)
+        {
+          printf ("\repoch %d/%d  step %d/%d  loss %.4f  %s elapsed, about %s left   ", p->epoch,
+                  p->epochs, p->step, p->steps_per_epoch, p->loss, elapsed, eta);
+          fflush (stdout);
+        }
+      return;
+    }
+  printf ("%sepoch %d/%d  loss %.4f  validation Dice:", tty ? "\r" : "", p->epoch, p->epochs,
+          p->loss);
+  print_dice ("lung", p->validation_dice[PULMO_EVAL_LUNG]);
+  print_dice ("infection", p->validation_dice[PULMO_EVAL_INFECTION]);
+  print_dice ("ground glass", p->validation_dice[PULMO_EVAL_GROUND_GLASS]);
+  print_dice ("consolidation", p->validation_dice[PULMO_EVAL_CONSOLIDATION]);
+  printf ("  %s elapsed, about %s left\n", elapsed, eta);
+  fflush (stdout);
+}
+
+int
+pulmo_cmd_train (int argc, char **argv)
+{
+  g_auto (GStrv) data = NULL;
+  g_autofree char *out = NULL, *checkpoint = NULL, *log = NULL, *validation = NULL;
+  gboolean resume = FALSE, quick = FALSE;
+  PulmoTrainOptions options;
+  pulmo_train_options_init (&options);
+  int epochs = 0, base = 0, depth = 0, input = 0, batch = 0;
+  gint64 seed = -1;
+  double lr = 0;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "A dataset folder in the nnU-Net v2 raw layout (repeat for more)", "DIR" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The model file to write", "MODEL.pulmonet" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training slices (100)", "N" },
+    { "base", 0, 0, G_OPTION_ARG_INT, &base, "Channels of the U-Net's first level (16)", "N" },
+    { "depth", 0, 0, G_OPTION_ARG_INT, &depth, "Poolings of the U-Net (4)", "N" },
+    { "input-size", 0, 0, G_OPTION_ARG_INT, &input, "The model's input is N×N (256)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Slices per step (8)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (0.002)", "RATE" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of every random choice (1)", "N" },
+    { "validation", 0, 0, G_OPTION_ARG_STRING, &validation, "Comma-separated case ids to validate on (default: a fifth of each kind of case)", "IDS" },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Checkpoint file (MODEL.pulmonet.checkpoint)", "FILE" },
+    { "log", 0, 0, G_OPTION_ARG_FILENAME, &log, "CSV log, one row per epoch (MODEL.pulmonet.csv)", "FILE" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Go on from the checkpoint", NULL },
+    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "A tiny model on two slices per case, in seconds (for tests)", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("--data DIR… --out MODEL.pulmonet");
+  g_option_context_set_summary (context,
+    "Trains Pulmo's lung and lesion model (background, lung, ground-glass opacity,\n"
+    "consolidation) on dataset folders in the nnU-Net v2 raw layout, validating after\n"
+    "every epoch on whole cases it does not train on. A checkpoint is written every\n"
+    "few minutes; after a stop, the same command with --resume goes on from it.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "pulmo train: %s\n", error->message);
+      return 2;
+    }
+  if (argc > 1 || data == NULL || out == NULL)
+    {
+      fprintf (stderr, "pulmo train: %s\n", argc > 1 ? "unexpected arguments"
+                                                     : "--data and --out are required");
+      return 2;
+    }
+
+  if (quick)
+    pulmo_train_options_quick (&options);
+  options.data_dirs = (const char *const *) data;
+  options.out_path = out;
+  options.checkpoint_path = checkpoint;
+  options.log_path = log;
+  options.validation_ids = validation;
+  options.resume = resume;
+  if (epochs) options.epochs = epochs;
+  if (base) options.base = base;
+  if (depth) options.depth = depth;
+  if (input) options.input_size = input;
+  if (batch) options.batch = batch;
+  if (lr > 0) options.lr = lr;
+  if (seed >= 0) options.seed = (guint64) seed;
+
+  gboolean tty = isatty (STDOUT_FILENO);
+  if (!pulmo_train (&options, report, GINT_TO_POINTER (tty), NULL, &error))
+    {
+      fprintf (stderr, "%spulmo train: %s\n", tty ? "\n" : "", error->message);
+      return 1;
+    }
+  printf ("wrote %s\n", out);
+  return 0;
+}

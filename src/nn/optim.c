@@ -94,6 +94,28 @@ pulmo_adamw_n_steps (const PulmoAdamW *optim)
   return optim->n_steps;
 }
 
+int
+pulmo_adamw_n_params (const PulmoAdamW *optim)
+{
+  return optim->n_params;
+}
+
+void
+pulmo_adamw_moments (PulmoAdamW *optim, int i, float **m, float **v, size_t *count)
+{
+  g_return_if_fail (optim != NULL && i >= 0 && i < optim->n_params);
+  *m = optim->params[i].m;
+  *v = optim->params[i].v;
+  *count = pulmo_tensor_numel (optim->params[i].ref.value);
+}
+
+void
+pulmo_adamw_set_n_steps (PulmoAdamW *optim, int n_steps)
+{
+  g_return_if_fail (optim != NULL && n_steps >= 0);
+  optim->n_steps = n_steps;
+}
+
 typedef struct {
   PulmoAdamW *optim;
   float step_size;   /* lr / (1 - β1^t) */

@@ -44,6 +44,13 @@ void pulmo_adamw_zero_grad (PulmoAdamW *optim);
 /* Steps taken so far. */
 int pulmo_adamw_n_steps (const PulmoAdamW *optim);
 
+/* For checkpoints: the number of parameter tensors, and the first and second
+ * moments of tensor @i (@count floats each, writable to restore them). */
+int pulmo_adamw_n_params (const PulmoAdamW *optim);
+void pulmo_adamw_moments (PulmoAdamW *optim, int i, float **m, float **v, size_t *count);
+/* Restores the step count that the bias corrections depend on. */
+void pulmo_adamw_set_n_steps (PulmoAdamW *optim, int n_steps);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoAdamW, pulmo_adamw_free)
 
 G_END_DECLS

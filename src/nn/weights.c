@@ -1,4 +1,4 @@
-/* weights.c: writing and reading docs/model-format.md, version 1. */
+/* weights.c: writing docs/model-format.md version 2, reading versions 1 and 2. */
 #include "nn/weights.h"
 
 #include "core/pulmo-error.h"
@@ -47,6 +47,16 @@ pulmo_model_info_check (const PulmoModelInfo *info, const PulmoUNetConfig *confi
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
                         "the 8-bit window [%g, %g] is not an increasing pair of numbers",
                         info->window_gray8_low, info->window_gray8_high), FALSE;
+  if (info->normalisation != PULMO_NORMALISE_WINDOW &&
+      info->normalisation != PULMO_NORMALISE_SLICE_MINMAX)
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                        "normalisation %d is not one Pulmo knows", (int) info->normalisation), FALSE;
+  if (!isfinite (info->clahe_clip) || info->clahe_clip < 0 || info->clahe_clip > 1000)
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                        "the CLAHE clip limit %g is not between 0 and 1000", info->clahe_clip), FALSE;
+  if (info->clahe_tiles < 1 || info->clahe_tiles > 64)
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                        "%d CLAHE tiles per side: expected 1 to 64", info->clahe_tiles), FALSE;
   int step = 1 << config->depth;
   if (info->input_width < step || info->input_width > PULMO_WEIGHTS_MAX_SIZE ||
       info->input_height < step || info->input_height > PULMO_WEIGHTS_MAX_SIZE ||
@@ -134,6 +144,9 @@ build_payload (const PulmoUNet *net, const PulmoModelInfo *info)
   put_u32 (out, (guint32) info->input_width);
   put_u32 (out, (guint32) info->input_height);
   put_u32 (out, (guint32) info->n_slices);
+  put_u32 (out, (guint32) info->normalisation);
+  put_f32 (out, info->clahe_clip);
+  put_u32 (out, (guint32) info->clahe_tiles);
 
   put_u32 (out, (guint32) info->n_labels);
   for (int i = 0; i < info->n_labels; i++)
@@ -179,6 +192,24 @@ write_all (int fd, const guint8 *data, size_t size)
   return TRUE;
 }
 
+GBytes *
+pulmo_weights_to_bytes (const PulmoUNet *net, const PulmoModelInfo *info, GError **error)
+{
+  g_return_val_if_fail (net != NULL && info != NULL, NULL);
+  if (!pulmo_model_info_check (info, pulmo_unet_get_config (net), error))
+    return NULL;
+  g_autoptr (GByteArray) payload = build_payload (net, info);
+  GByteArray *file = g_byte_array_sized_new (HEADER_SIZE + payload->len);
+  g_byte_array_append (file, (const guint8 *) MAGIC, 8);
+  put_u32 (file, PULMO_WEIGHTS_VERSION);
+  put_u32 (file, 0);
+  put_u64 (file, payload->len);
+  put_u32 (file, (guint32) crc32 (crc32 (0, NULL, 0), payload->data, payload->len));
+  put_u32 (file, 0);
+  g_byte_array_append (file, payload->data, payload->len);
+  return g_byte_array_free_to_bytes (file);
+}
+
 gboolean
 pulmo_weights_save (const char *path, const PulmoUNet *net, const PulmoModelInfo *info,
                     GError **error)
@@ -187,18 +218,12 @@ pulmo_weights_save (const char *path, const PulmoUNet *net, const PulmoModelInfo
 
   g_autofree char *display = g_filename_display_name (path);
   g_autoptr (GError) local_error = NULL;
-  if (!pulmo_model_info_check (info, pulmo_unet_get_config (net), &local_error))
+  g_autoptr (GBytes) bytes = pulmo_weights_to_bytes (net, info, &local_error);
+  if (bytes == NULL)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: not saved: %s",
                         display, local_error->message), FALSE;
-
-  g_autoptr (GByteArray) payload = build_payload (net, info);
-  g_autoptr (GByteArray) header = g_byte_array_sized_new (HEADER_SIZE);
-  g_byte_array_append (header, (const guint8 *) MAGIC, 8);
-  put_u32 (header, PULMO_WEIGHTS_VERSION);
-  put_u32 (header, 0);
-  put_u64 (header, payload->len);
-  put_u32 (header, (guint32) crc32 (crc32 (0, NULL, 0), payload->data, payload->len));
-  put_u32 (header, 0);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
 
   g_autofree char *tmp_path = g_strdup_printf ("%s.XXXXXX", path);
   int fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0644);
@@ -208,8 +233,7 @@ pulmo_weights_save (const char *path, const PulmoUNet *net, const PulmoModelInfo
       return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot create a file beside it: %s",
                           display, g_strerror (saved)), FALSE;
     }
-  gboolean ok = write_all (fd, header->data, header->len) &&
-                write_all (fd, payload->data, payload->len) && fsync (fd) == 0;
+  gboolean ok = write_all (fd, data, size) && fsync (fd) == 0;
   int saved = errno;
   if (close (fd) != 0 && ok)
     {
@@ -338,7 +362,7 @@ get_name (Reader *r, char **name, const char *what)
 }
 
 static gboolean
-read_info (Reader *r, const PulmoUNetConfig *config, PulmoModelInfo *info)
+read_info (Reader *r, guint32 version, const PulmoUNetConfig *config, PulmoModelInfo *info)
 {
   if (!get_f32 (r, &info->window_hu_low, "the preprocessing") ||
       !get_f32 (r, &info->window_hu_high, "the preprocessing") ||
@@ -348,6 +372,19 @@ read_info (Reader *r, const PulmoUNetConfig *config, PulmoModelInfo *info)
       !get_int (r, &info->input_height, "the preprocessing") ||
       !get_int (r, &info->n_slices, "the preprocessing"))
     return FALSE;
+  /* Version 1 knew only the linear window. */
+  info->normalisation = PULMO_NORMALISE_WINDOW;
+  info->clahe_clip = 0;
+  info->clahe_tiles = 8;
+  if (version >= 2)
+    {
+      int normalisation;
+      if (!get_int (r, &normalisation, "the preprocessing") ||
+          !get_f32 (r, &info->clahe_clip, "the preprocessing") ||
+          !get_int (r, &info->clahe_tiles, "the preprocessing"))
+        return FALSE;
+      info->normalisation = (PulmoNormalisation) normalisation;
+    }
   guint32 n_labels;
   if (!get_u32 (r, &n_labels, "the label table"))
     return FALSE;
@@ -453,9 +490,9 @@ pulmo_weights_load_bytes (const guint8 *data, gsize size, const char *display_na
     return fail (&r, PULMO_ERROR_TRUNCATED, "the file ends after %" G_GSIZE_FORMAT
                  " bytes, inside the %d-byte header", size, HEADER_SIZE), NULL;
   guint32 version = le32 (data + 8);
-  if (version != PULMO_WEIGHTS_VERSION)
-    return fail (&r, PULMO_ERROR_UNSUPPORTED, "model format version %u; this Pulmo reads version %d",
-                 version, PULMO_WEIGHTS_VERSION), NULL;
+  if (version < 1 || version > PULMO_WEIGHTS_VERSION)
+    return fail (&r, PULMO_ERROR_UNSUPPORTED, "model format version %u; this Pulmo reads versions "
+                 "1 to %d", version, PULMO_WEIGHTS_VERSION), NULL;
   if (le32 (data + 12) != 0 || le32 (data + 28) != 0)
     return fail (&r, PULMO_ERROR_CORRUPT, "reserved header fields are not zero"), NULL;
   guint64 payload_size = le32 (data + 16) | (guint64) le32 (data + 20) << 32;
@@ -498,7 +535,7 @@ pulmo_weights_load_bytes (const guint8 *data, gsize size, const char *display_na
                  G_GUINT64_FORMAT " bytes of tensors but the file holds only %" G_GSIZE_FORMAT,
                  config.base, config.depth, pulmo_unet_config_n_values (&config) * 4, r.left), NULL;
 
-  if (!read_info (&r, &config, info))
+  if (!read_info (&r, version, &config, info))
     {
       pulmo_model_info_clear (info);
       return NULL;

@@ -70,4 +70,6 @@ PulmoUNet *pulmo_weights_load (const char *path, PulmoModelInfo *info, GError **
 PulmoUNet *pulmo_weights_load_bytes (const guint8 *data, gsize size, const char *display_name,
                                      PulmoModelInfo *info, GError **error);
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PulmoModelInfo, pulmo_model_info_clear)
+
 G_END_DECLS

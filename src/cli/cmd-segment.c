@@ -5,14 +5,17 @@
 
 #include "core/pulmo-label-map.h"
 #include "segment/segment.h"
+#include "train/checkpoint.h"
 
 int
 pulmo_cmd_segment (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *out = NULL;
+  gboolean no_clahe = FALSE;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model file", "MODEL.pulmonet" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model file (or a training checkpoint)", "MODEL.pulmonet" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The label map to write (NIfTI)", "LABELS.nii.gz" },
+    { "no-clahe", 0, 0, G_OPTION_ARG_NONE, &no_clahe, "Leave out the model's local-contrast step (to measure what it does)", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("--model MODEL --out LABELS CT");
@@ -32,7 +35,9 @@ pulmo_cmd_segment (int argc, char **argv)
     }
 
   g_auto (PulmoModelInfo) info = { 0 };
-  g_autoptr (PulmoUNet) net = pulmo_weights_load (model_path, &info, &error);
+  g_autoptr (PulmoUNet) net = pulmo_checkpoint_load_model (model_path, &info, &error);
+  if (net != NULL && no_clahe)
+    info.clahe_clip = 0;
   g_autoptr (PulmoVolume) volume = net ? pulmo_volume_load (argv[1], NULL, NULL, &error) : NULL;
   g_autoptr (PulmoLabelMap) map = volume ? pulmo_label_map_new (volume) : NULL;
   if (map == NULL ||

@@ -1,6 +1,7 @@
 /* checkpoint.c: see checkpoint.h. */
 #include "train/checkpoint.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -152,4 +153,24 @@ pulmo_checkpoint_load (const char *path, PulmoCheckpointState *state, PulmoModel
   pulmo_adamw_set_n_steps (adamw, (int) MIN (steps, (guint32) G_MAXINT));
   *optim = g_steal_pointer (&adamw);
   return g_steal_pointer (&net);
+}
+
+PulmoUNet *
+pulmo_checkpoint_load_model (const char *path, PulmoModelInfo *info, GError **error)
+{
+  char magic[8] = { 0 };
+  FILE *file = fopen (path, "rb");
+  gboolean is_checkpoint = file != NULL && fread (magic, 1, 8, file) == 8 &&
+                           memcmp (magic, MAGIC, 8) == 0;
+  if (file != NULL)
+    fclose (file);
+  if (!is_checkpoint)
+    return pulmo_weights_load (path, info, error);
+
+  PulmoCheckpointState state;
+  PulmoAdamWConfig config = pulmo_adamw_config_default ();
+  g_autoptr (PulmoAdamW) optim = NULL;
+  PulmoUNet *net = pulmo_checkpoint_load (path, &state, info, &config, &optim, error);
+  pulmo_checkpoint_state_clear (&state);
+  return net;
 }

@@ -36,4 +36,8 @@ PulmoUNet *pulmo_checkpoint_load (const char *path, PulmoCheckpointState *state,
                                   PulmoModelInfo *info, const PulmoAdamWConfig *optim_config,
                                   PulmoAdamW **optim, GError **error);
 
+/* The model alone, from a model file or a checkpoint (to look at a run
+ * while it trains). */
+PulmoUNet *pulmo_checkpoint_load_model (const char *path, PulmoModelInfo *info, GError **error);
+
 G_END_DECLS

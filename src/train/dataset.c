@@ -34,11 +34,14 @@ read_dataset_json (const char *dir, guint *declared, char **file_ending, int *n_
   g_autofree char *display = g_filename_display_name (path);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND,
+                        "%s is missing: is this a dataset folder in the nnU-Net v2 raw layout?",
+                        display), FALSE;
+  /* json-glib's message names the file, line and column. */
   if (!json_parser_load_from_file (parser, path, &local_error))
-    return g_set_error (error, PULMO_ERROR,
-                        g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                          ? PULMO_ERROR_NOT_FOUND : PULMO_ERROR_INVALID,
-                        "%s: %s", display, local_error->message), FALSE;
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s", local_error->message),
+           FALSE;
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: not a JSON object", display),

@@ -44,6 +44,8 @@ test_info (const PulmoUNetConfig *config, int size)
   static const char *const names[] = { "background", "lung", "ground-glass opacity",
                                        "consolidation", "effusion", "five", "six", "seven" };
   PulmoModelInfo info = {
+    .normalisation = PULMO_NORMALISE_SLICE_MINMAX,
+    .clahe_clip = 7, .clahe_tiles = 8,
     .window_hu_low = -1000, .window_hu_high = 400,
     .window_gray8_low = 0, .window_gray8_high = 255,
     .input_width = size, .input_height = size,
@@ -203,6 +205,10 @@ test_reference (void)
   g_assert_cmpstr (info.labels[2].name, ==, "ground-glass opacity");
   g_assert_cmpuint (info.labels[2].value, ==, 3);
   g_assert_cmpfloat (info.window_hu_low, ==, -1000.0f);
+  /* The fixture is a version 1 file: a linear window, no local contrast. */
+  g_assert_cmpint (info.normalisation, ==, PULMO_NORMALISE_WINDOW);
+  g_assert_cmpfloat (info.clahe_clip, ==, 0);
+  g_assert_cmpint (info.clahe_tiles, ==, 8);
   pulmo_model_info_clear (&info);
 
   Reference ref = load_reference (ref_path);
@@ -474,6 +480,17 @@ test_round_trip (void)
   g_assert_cmpint (loaded_info.input_width, ==, 32);
   g_assert_cmpint (loaded_info.n_slices, ==, 3);
   g_assert_cmpfloat (loaded_info.window_hu_high, ==, 400.0f);
+  g_assert_cmpint (loaded_info.normalisation, ==, PULMO_NORMALISE_SLICE_MINMAX);
+  g_assert_cmpfloat (loaded_info.clahe_clip, ==, 7.0f);
+  g_assert_cmpint (loaded_info.clahe_tiles, ==, 8);
+
+  /* The bytes in memory are the file's, byte for byte. */
+  g_autoptr (GBytes) bytes = pulmo_weights_to_bytes (net, &info, &error);
+  g_assert_no_error (error);
+  g_autofree char *file = NULL;
+  gsize file_size;
+  g_assert_true (g_file_get_contents (path, &file, &file_size, NULL));
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), file, file_size);
   g_assert_cmpint (loaded_info.n_labels, ==, 4);
   for (int i = 0; i < 4; i++)
     {
@@ -582,8 +599,29 @@ test_corrupt (void)
   expect_rejected (dir, (const guint8 *) "GIF89a", 6, PULMO_ERROR_INVALID, "another format");
 
   memcpy (bad, good, size);
-  put_le32 (bad + 8, 2);
-  expect_rejected (dir, bad, size, PULMO_ERROR_UNSUPPORTED, "version 2");
+  put_le32 (bad + 8, 3);
+  expect_rejected (dir, bad, size, PULMO_ERROR_UNSUPPORTED, "version 3");
+  memcpy (bad, good, size);
+  put_le32 (bad + 8, 0);
+  expect_rejected (dir, bad, size, PULMO_ERROR_UNSUPPORTED, "version 0");
+
+  /* Version 2's preprocessing fields follow the 4 architecture and 7
+   * version 1 preprocessing numbers: normalisation, CLAHE clip, tiles. */
+  const gsize normalisation_at = 32 + 4 * 4 + 7 * 4;
+  const struct { gsize offset; guint32 value; const char *what; } fields[] = {
+    { normalisation_at, 2, "unknown normalisation" },
+    { normalisation_at + 4, 0xbf800000, "negative CLAHE clip" },    /* -1.0f */
+    { normalisation_at + 4, 0x7fc00000, "NaN CLAHE clip" },
+    { normalisation_at + 8, 0, "no CLAHE tiles" },
+    { normalisation_at + 8, 65, "65 CLAHE tiles" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      memcpy (bad, good, size);
+      put_le32 (bad + fields[i].offset, fields[i].value);
+      set_crc (bad, size);
+      expect_rejected (dir, bad, size, PULMO_ERROR_INVALID, fields[i].what);
+    }
 
   /* A header that claims a huge size must not make a huge allocation. */
   memcpy (bad, good, size);

@@ -164,9 +164,19 @@ test_dataset_reads (void)
   double kept = (64.0 / 361) * (64.0 / 361);
   g_assert_cmpfloat (fabs (ggo - 36932 * kept), <, 0.1 * 36932 * kept);
   g_assert_cmpfloat (fabs (cons - 1097 * kept), <, 0.35 * 1097 * kept + 3);
-  /* The crop is 301 wide in 361 rows' worth of input: columns outside are padding. */
-  for (int y = 0; y < 64; y++)
-    g_assert_cmpuint (dataset->images[y * 64 + 1], ==, 0);
+  /* The slice is 361 × 301 voxels on its axial display axes: it fills the
+   * width, and the (64 − 301 · 64 / 361) / 2 = 5.3 rows above and below it
+   * are padding. */
+  for (int x = 0; x < 64; x++)
+    for (int y = 0; y < 5; y++)
+      {
+        g_assert_cmpuint (dataset->images[y * 64 + x], ==, 0);
+        g_assert_cmpuint (dataset->images[(63 - y) * 64 + x], ==, 0);
+      }
+  int lit = 0;
+  for (int x = 0; x < 64; x++)
+    lit += dataset->images[32 * 64 + x] > 0;
+  g_assert_cmpint (lit, >, 32);
   remove_tree (dir);
 }
 

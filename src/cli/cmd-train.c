@@ -30,7 +30,14 @@ print_dice (const char *name, double dice)
 static void
 report (const PulmoTrainProgress *p, gpointer user_data)
 {
-  gboolean tty = GPOINTER_TO_INT (user_data);
+  gboolean *tty_and_started = user_data, tty = tty_and_started[0];
+  if (!tty_and_started[1])
+    {
+      g_autofree char *ids = g_strjoinv (", ", (char **) p->validation_ids);
+      printf ("training on %d cases (%zu slices), validating on %d whole cases: %s\n",
+              p->n_train_cases, p->n_train_samples, p->n_validation_cases, ids);
+      tty_and_started[1] = TRUE;
+    }
   char elapsed[32], eta[32];
   format_duration (p->elapsed_seconds, elapsed, sizeof elapsed);
   format_duration (p->eta_seconds, eta, sizeof eta);
@@ -50,7 +57,8 @@ report (const PulmoTrainProgress *p, gpointer user_data)
   print_dice ("infection", p->validation_dice[PULMO_EVAL_INFECTION]);
   print_dice ("ground glass", p->validation_dice[PULMO_EVAL_GROUND_GLASS]);
   print_dice ("consolidation", p->validation_dice[PULMO_EVAL_CONSOLIDATION]);
-  printf ("  %s elapsed, about %s left\n", elapsed, eta);
+  printf ("  %s elapsed, about %s left, %.1f s waiting for augmentation\n", elapsed, eta,
+          p->waiting_seconds);
   fflush (stdout);
 }
 
@@ -119,7 +127,8 @@ pulmo_cmd_train (int argc, char **argv)
   if (seed >= 0) options.seed = (guint64) seed;
 
   gboolean tty = isatty (STDOUT_FILENO);
-  if (!pulmo_train (&options, report, GINT_TO_POINTER (tty), NULL, &error))
+  gboolean tty_and_started[2] = { tty, FALSE };
+  if (!pulmo_train (&options, report, tty_and_started, NULL, &error))
     {
       fprintf (stderr, "%spulmo train: %s\n", tty ? "\n" : "", error->message);
       return 1;

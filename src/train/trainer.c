@@ -421,6 +421,7 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
       return FALSE;
     }
 
+  progress.validation_ids = (const char *const *) state.validation_ids;
   int steps_per_epoch = (int) MAX (n_train / (size_t) options->batch, 1);
   progress.steps_per_epoch = steps_per_epoch;
   int hw = info.input_width * info.input_height;
@@ -458,6 +459,7 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
       double loss_sum = 0, lr = 0;
       progress.epoch = epoch + 1;
       progress.epoch_done = FALSE;
+      progress.waiting_seconds = 0;
       for (int step = 0; step < steps_per_epoch; step++)
         {
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -465,7 +467,9 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
               ok = FALSE;
               break;
             }
+          double waiting = g_timer_elapsed (timer, NULL);
           Batch *batch = g_async_queue_pop (producer.ready);
+          progress.waiting_seconds += g_timer_elapsed (timer, NULL) - waiting;
           PulmoTensor images = { options->batch, 1, info.input_height, info.input_width,
                                  batch->images };
           double started = g_timer_elapsed (timer, NULL);

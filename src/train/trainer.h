@@ -44,10 +44,12 @@ typedef struct {
   int step, steps_per_epoch;      /* steps done in this epoch */
   double loss;                    /* mean training loss of this epoch so far */
   double elapsed_seconds, eta_seconds;
+  double waiting_seconds;         /* of this epoch, spent waiting for augmented batches */
   gboolean epoch_done;            /* the validation figures below are this epoch's */
   double validation_dice[PULMO_EVAL_N_STRUCTURES];   /* NaN where no data */
   int n_train_cases, n_validation_cases;
   size_t n_train_samples;
+  const char *const *validation_ids;   /* NULL-terminated */
 } PulmoTrainProgress;
 
 typedef void (*PulmoTrainReport) (const PulmoTrainProgress *progress, gpointer user_data);

@@ -38,6 +38,17 @@ reslice_row (const PulmoReslice *reslice, const int dims[3], int slice, int v, g
 }
 
 void
+pulmo_preprocess_axial (const PulmoVolume *volume, const PulmoModelInfo *info,
+                        PulmoReslice *axial, PulmoSliceFit *fit)
+{
+  int dims[3];
+  pulmo_volume_get_dims (volume, dims);
+  pulmo_reslice_init (axial, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (volume), dims);
+  pulmo_slice_fit_init (fit, axial->width, axial->height, axial->u_spacing_mm, axial->v_spacing_mm,
+                        info->input_width, info->input_height);
+}
+
+void
 pulmo_preprocess_extract (const PulmoVolume *volume, const PulmoReslice *reslice, int slice,
                           float *values)
 {

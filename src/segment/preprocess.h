@@ -43,6 +43,10 @@ typedef struct {
 void pulmo_slice_fit_init (PulmoSliceFit *fit, int src_width, int src_height,
                            double spacing_x, double spacing_y, int input_width, int input_height);
 
+/* The axial reslice of @volume and the fit of its slices into @info's input. */
+void pulmo_preprocess_axial (const PulmoVolume *volume, const PulmoModelInfo *info,
+                             PulmoReslice *axial, PulmoSliceFit *fit);
+
 /* A slice's raw values (HU or grey) in the axial reslice of @volume, as
  * floats: @values holds reslice->width × reslice->height, row by row. */
 void pulmo_preprocess_extract (const PulmoVolume *volume, const PulmoReslice *reslice, int slice,

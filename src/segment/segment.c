@@ -57,10 +57,8 @@ pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *v
   int dims[3];
   pulmo_volume_get_dims (volume, dims);
   PulmoReslice axial;
-  pulmo_reslice_init (&axial, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (volume), dims);
   PulmoSliceFit fit;
-  pulmo_slice_fit_init (&fit, axial.width, axial.height, axial.u_spacing_mm, axial.v_spacing_mm,
-                        info->input_width, info->input_height);
+  pulmo_preprocess_axial (volume, info, &axial, &fit);
   PulmoIntensityKind kind = pulmo_volume_get_intensity_kind (volume);
 
   size_t slice_pixels = (size_t) axial.width * axial.height;

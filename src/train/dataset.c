@@ -180,10 +180,8 @@ load_case (const CaseFiles *files, guint declared, const PulmoModelInfo *info, i
   int dims[3];
   pulmo_volume_get_dims (volume, dims);
   PulmoReslice axial;
-  pulmo_reslice_init (&axial, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (volume), dims);
   PulmoSliceFit fit;
-  pulmo_slice_fit_init (&fit, axial.width, axial.height, axial.u_spacing_mm, axial.v_spacing_mm,
-                        info->input_width, info->input_height);
+  pulmo_preprocess_axial (volume, info, &axial, &fit);
 
   int n = axial.n_slices;
   int keep = max_samples > 0 ? MIN (n, max_samples) : n;

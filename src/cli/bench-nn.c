@@ -34,17 +34,6 @@ typedef struct {
   double infer_ms, train_ms_per_sample;   /* < 0: not measured */
 } Figures;
 
-/* Peak resident memory of this process so far, in MiB (-1 if unknown). */
-static double
-peak_mib (void)
-{
-  g_autofree char *status = NULL;
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return -1;
-  const char *line = strstr (status, "VmHWM:");
-  return line != NULL ? g_ascii_strtod (line + 6, NULL) / 1024 : -1;
-}
-
 static void
 fill_uniform (PulmoTensor *t, PulmoRng *rng)
 {
@@ -350,7 +339,7 @@ bench_base (int base, const BenchOptions *opt, gboolean use_anchor, char **torch
   if (pulmo.train_ms_per_sample > 0)
     print_row ("training step, batch 8", "sample", pulmo.train_ms_per_sample, 3 * forward_gflop,
                torch.train_ms_per_sample, 1.5);
-  printf ("  Pulmo peak resident memory so far: %.0f MiB\n", peak_mib ());
+  printf ("  Pulmo peak resident memory so far: %.0f MiB\n", pulmo_peak_resident_mib ());
   fflush (stdout);
 }
 

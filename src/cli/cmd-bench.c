@@ -17,6 +17,7 @@ static const PulmoBenchmark benchmarks[] = {
   { "load", pulmo_bench_load, "load a 512×512×400 int16 .nii.gz, against gzip -dc" },
   { "render", pulmo_bench_render, "render 512×512 slices with overlay in three orientations, against memcpy" },
   { "nn", pulmo_bench_nn, "U-Net inference and training step, against PyTorch" },
+  { "segment", pulmo_bench_segment, "segment a 512×512×300 CT end to end, phase by phase, against PyTorch" },
   { "ops", pulmo_bench_ops, "U-Net operations other than convolution, against memcpy, sgemm and expf" },
 };
 
@@ -71,4 +72,14 @@ pulmo_cmd_bench (int argc, char **argv)
   for (size_t b = 0; b < G_N_ELEMENTS (benchmarks); b++)
     fprintf (stderr, "  %-8s %s\n", benchmarks[b].name, benchmarks[b].summary);
   return 2;
+}
+
+double
+pulmo_peak_resident_mib (void)
+{
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  const char *line = strstr (status, "VmHWM:");
+  return line != NULL ? g_ascii_strtod (line + 6, NULL) / 1024 : -1;
 }

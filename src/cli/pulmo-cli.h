@@ -24,6 +24,7 @@ int pulmo_bench_load (int argc, char **argv);
 int pulmo_bench_nn (int argc, char **argv);
 int pulmo_bench_ops (int argc, char **argv);
 int pulmo_bench_render (int argc, char **argv);
+int pulmo_bench_segment (int argc, char **argv);
 
 /* Medians for the benchmarks (cmd-bench.c); both sort @values (n >= 1) in place.
  * pulmo_bench_median: for an even @n, the mean of the two middle values.
@@ -33,5 +34,11 @@ double pulmo_bench_upper_median (double *values, int n);
 /* The upper median of the seconds @run takes, after one warm-up run, over at
  * least 3 runs and about @budget_s seconds (at most 64 runs). */
 double pulmo_bench_median_seconds (void (*run) (void *ctx), void *ctx, double budget_s);
+
+/* Writes a 512×512×@n_slices int16 chest CT into @folder (bench-ct.c) and
+ * returns its path. */
+char *pulmo_bench_make_ct (const char *folder, int n_slices, GError **error);
+/* Peak resident memory of this process so far (VmHWM), in MiB; -1 if unknown. */
+double pulmo_peak_resident_mib (void);
 
 G_END_DECLS

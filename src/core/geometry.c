@@ -156,6 +156,17 @@ pulmo_reslice_to_voxel (const PulmoReslice *reslice, int u, int v, int slice, in
 }
 
 void
+pulmo_reslice_row (const PulmoReslice *reslice, const int dims[3], int slice, int v, gint64 *start,
+                   gint64 *step)
+{
+  const gint64 stride[3] = { 1, dims[0], (gint64) dims[0] * dims[1] };
+  int ijk[3];
+  pulmo_reslice_to_voxel (reslice, 0, v, slice, ijk);
+  *start = ijk[0] + ijk[1] * stride[1] + ijk[2] * stride[2];
+  *step = (reslice->u_flip ? -1 : 1) * stride[reslice->u_axis];
+}
+
+void
 pulmo_reslice_from_voxel (const PulmoReslice *reslice, const int ijk[3], int *u, int *v, int *slice)
 {
   int iu = ijk[reslice->u_axis], iv = ijk[reslice->v_axis];

@@ -51,6 +51,10 @@ void pulmo_affine_orientation_code (const PulmoAffine *affine, char code[4]);
 void pulmo_reslice_init (PulmoReslice *reslice, PulmoViewAxis view,
                          const PulmoAffine *affine, const int dims[3]);
 void pulmo_reslice_to_voxel (const PulmoReslice *reslice, int u, int v, int slice, int ijk[3]);
+/* Display row @v of @slice as a run through the voxel array of @dims (storage
+ * order): it starts at linear index *start and moves by *step per column. */
+void pulmo_reslice_row (const PulmoReslice *reslice, const int dims[3], int slice, int v,
+                        gint64 *start, gint64 *step);
 /* Inverse of pulmo_reslice_to_voxel. */
 void pulmo_reslice_from_voxel (const PulmoReslice *reslice, const int ijk[3],
                                int *u, int *v, int *slice);

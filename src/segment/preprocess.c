@@ -25,18 +25,6 @@ pulmo_slice_fit_init (PulmoSliceFit *fit, int src_width, int src_height, double 
   fit->offset_y = (input_height - src_height * fit->scale_y) / 2;
 }
 
-/* Display row @v of @slice starts at voxel index *start and moves by *step. */
-static void
-reslice_row (const PulmoReslice *reslice, const int dims[3], int slice, int v, gint64 *start,
-             gint64 *step)
-{
-  const gint64 stride[3] = { 1, dims[0], (gint64) dims[0] * dims[1] };
-  int ijk[3];
-  pulmo_reslice_to_voxel (reslice, 0, v, slice, ijk);
-  *start = ijk[0] + ijk[1] * stride[1] + ijk[2] * stride[2];
-  *step = (reslice->u_flip ? -1 : 1) * stride[reslice->u_axis];
-}
-
 void
 pulmo_preprocess_axial (const PulmoVolume *volume, const PulmoModelInfo *info,
                         PulmoReslice *axial, PulmoSliceFit *fit)
@@ -59,7 +47,7 @@ pulmo_preprocess_extract (const PulmoVolume *volume, const PulmoReslice *reslice
   for (int v = 0; v < reslice->height; v++)
     {
       gint64 index, step;
-      reslice_row (reslice, dims, slice, v, &index, &step);
+      pulmo_reslice_row (reslice, dims, slice, v, &index, &step);
       float *row = values + (size_t) v * reslice->width;
       if (hu != NULL)
         for (int u = 0; u < reslice->width; u++, index += step)
@@ -77,7 +65,7 @@ pulmo_preprocess_extract_labels (const uint8_t *labels, const int dims[3],
   for (int v = 0; v < reslice->height; v++)
     {
       gint64 index, step;
-      reslice_row (reslice, dims, slice, v, &index, &step);
+      pulmo_reslice_row (reslice, dims, slice, v, &index, &step);
       uint8_t *row = values + (size_t) v * reslice->width;
       for (int u = 0; u < reslice->width; u++, index += step)
         row[u] = labels[index];

@@ -5,21 +5,59 @@
 
 #include "core/pulmo-error.h"
 #include "nn/activation.h"
+#include "nn/parallel.h"
 #include "segment/preprocess.h"
 
-/* The decision for one slice: class probabilities on the input grid, read at
- * each slice pixel's position, the most probable class's label value. */
-static void
-decide_slice (const PulmoTensor *probabilities, const PulmoSliceFit *fit, const PulmoModelInfo *info,
-              uint8_t *slice_labels)
+void
+pulmo_segment_options_init (PulmoSegmentOptions *options)
 {
-  int w = fit->input_width, h = fit->input_height, classes = probabilities->c;
-  for (int y = 0; y < fit->src_height; y++)
+  *options = (PulmoSegmentOptions) { .first_slice = -1, .postprocess = TRUE };
+  pulmo_postprocess_options_init (&options->postprocess_options);
+}
+
+int
+pulmo_segment_slice_order (int n_slices, int first, int index)
+{
+  g_return_val_if_fail (n_slices > 0 && index >= 0 && index < n_slices, 0);
+  if (first < 0 || first >= n_slices)
+    first = n_slices / 2;
+  /* Pairs (first + d, first - d) for d = 1, 2, … until one side runs out;
+   * then the rest of the other side in order. */
+  int below = first, above = n_slices - 1 - first;
+  int both = MIN (below, above);
+  if (index <= 2 * both)
+    return index == 0 ? first : (index % 2 == 1 ? first + (index + 1) / 2 : first - index / 2);
+  int rest = index - 2 * both;
+  return above > below ? first + both + rest : first - both - rest;
+}
+
+/* The decision for one slice, row by row on all cores: class probabilities
+ * on the input grid, read at each slice pixel's position, the most probable
+ * class's label value written straight to the voxel it shows. */
+typedef struct {
+  const PulmoTensor *probabilities;
+  const PulmoSliceFit *fit;
+  const PulmoModelInfo *info;
+  const PulmoReslice *axial;
+  const int *dims;
+  int slice;
+  uint8_t *labels;
+} Decision;
+
+static void
+decide_rows (void *ctx, int begin, int end, int worker)
+{
+  const Decision *d = ctx;
+  const PulmoSliceFit *fit = d->fit;
+  int w = fit->input_width, h = fit->input_height, classes = d->probabilities->c;
+  for (int y = begin; y < end; y++)
     {
       double py = CLAMP ((y + 0.5) * fit->scale_y + fit->offset_y - 0.5, 0, h - 1);
       int y0 = MIN ((int) py, h - 2), y1 = y0 + 1;
       float fy = (float) (py - y0);
-      for (int x = 0; x < fit->src_width; x++)
+      gint64 index, step;
+      pulmo_reslice_row (d->axial, d->dims, d->slice, y, &index, &step);
+      for (int x = 0; x < fit->src_width; x++, index += step)
         {
           double px = CLAMP ((x + 0.5) * fit->scale_x + fit->offset_x - 0.5, 0, w - 1);
           int x0 = MIN ((int) px, w - 2), x1 = x0 + 1;
@@ -28,7 +66,7 @@ decide_slice (const PulmoTensor *probabilities, const PulmoSliceFit *fit, const 
           float best_p = -1;
           for (int c = 0; c < classes; c++)
             {
-              const float *p = pulmo_tensor_plane (probabilities, 0, c);
+              const float *p = pulmo_tensor_plane (d->probabilities, 0, c);
               float top = p[y0 * w + x0] * (1 - fx) + p[y0 * w + x1] * fx;
               float bottom = p[y1 * w + x0] * (1 - fx) + p[y1 * w + x1] * fx;
               float value = top * (1 - fy) + bottom * fy;
@@ -38,21 +76,36 @@ decide_slice (const PulmoTensor *probabilities, const PulmoSliceFit *fit, const 
                   best = c;
                 }
             }
-          slice_labels[(size_t) y * fit->src_width + x] = info->labels[best].value;
+          d->labels[index] = d->info->labels[best].value;
         }
     }
 }
 
+static double
+seconds_since (gint64 *start)
+{
+  gint64 now = g_get_monotonic_time ();
+  double s = (now - *start) * 1e-6;
+  *start = now;
+  return s;
+}
+
 gboolean
 pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *volume,
-                      uint8_t *labels, PulmoProgress *progress, GCancellable *cancellable,
-                      GError **error)
+                      uint8_t *labels, const PulmoSegmentOptions *options,
+                      PulmoProgress *progress, GCancellable *cancellable, GError **error)
 {
   const PulmoUNetConfig *config = pulmo_unet_get_config (net);
   if (config->in_channels != 1)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
                         "models of %d adjacent slices are not supported yet", config->in_channels),
            FALSE;
+  PulmoSegmentOptions defaults;
+  pulmo_segment_options_init (&defaults);
+  if (options == NULL)
+    options = &defaults;
+  PulmoSegmentTimes unmeasured = { 0 };
+  PulmoSegmentTimes *times = options->times != NULL ? options->times : &unmeasured;
 
   int dims[3];
   pulmo_volume_get_dims (volume, dims);
@@ -61,9 +114,7 @@ pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *v
   pulmo_preprocess_axial (volume, info, &axial, &fit);
   PulmoIntensityKind kind = pulmo_volume_get_intensity_kind (volume);
 
-  size_t slice_pixels = (size_t) axial.width * axial.height;
-  g_autofree float *values = g_new (float, slice_pixels);
-  g_autofree uint8_t *slice_labels = g_malloc (slice_pixels);
+  g_autofree float *values = g_new (float, (size_t) axial.width * axial.height);
   g_autoptr (PulmoTensor) input = pulmo_tensor_new (1, 1, info->input_height, info->input_width);
   g_autoptr (PulmoTensor) logits = pulmo_tensor_new (1, config->classes, info->input_height,
                                                      info->input_width);
@@ -71,26 +122,49 @@ pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *v
                                                             info->input_width);
   g_autoptr (PulmoUNetWorkspace) ws = pulmo_unet_workspace_new (net, info->input_height,
                                                                 info->input_width);
-  const gint64 stride[3] = { 1, dims[0], (gint64) dims[0] * dims[1] };
+  Decision decision = { probabilities, &fit, info, &axial, dims, 0, labels };
   pulmo_progress_begin (progress, "Segmenting", axial.n_slices);
-  for (int s = 0; s < axial.n_slices; s++)
+  for (int i = 0; i < axial.n_slices; i++)
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
+      int s = pulmo_segment_slice_order (axial.n_slices, options->first_slice, i);
+      gint64 start = g_get_monotonic_time ();
       pulmo_preprocess_extract (volume, &axial, s, values);
       pulmo_preprocess_slice (info, kind, values, &fit, input->data);
+      times->preprocess_s += seconds_since (&start);
       pulmo_unet_infer (net, ws, input, logits);
       pulmo_softmax_forward (logits, probabilities);
-      decide_slice (probabilities, &fit, info, slice_labels);
-      for (int v = 0; v < axial.height; v++)
-        for (int u = 0; u < axial.width; u++)
-          {
-            int ijk[3];
-            pulmo_reslice_to_voxel (&axial, u, v, s, ijk);
-            labels[ijk[0] + ijk[1] * stride[1] + ijk[2] * stride[2]] =
-              slice_labels[(size_t) v * axial.width + u];
-          }
-      pulmo_progress_set (progress, s + 1);
+      times->inference_s += seconds_since (&start);
+      decision.slice = s;
+      pulmo_parallel_for (axial.height, decide_rows, &decision);
+      times->resample_s += seconds_since (&start);
+      if (options->slice_done != NULL)
+        options->slice_done (s, options->user_data);
+      pulmo_progress_set (progress, i + 1);
     }
   return TRUE;
+}
+
+gboolean
+pulmo_segment_ct (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *volume,
+                  uint8_t *labels, const PulmoSegmentOptions *options, PulmoProgress *progress,
+                  GCancellable *cancellable, GError **error)
+{
+  PulmoSegmentOptions defaults;
+  pulmo_segment_options_init (&defaults);
+  if (options == NULL)
+    options = &defaults;
+  if (!pulmo_segment_volume (net, info, volume, labels, options, progress, cancellable, error))
+    return FALSE;
+  if (!options->postprocess)
+    return TRUE;
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  pulmo_progress_begin (progress, "Finishing", 0);
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok = pulmo_postprocess (volume, labels, &options->postprocess_options, error);
+  if (options->times != NULL)
+    options->times->postprocess_s += seconds_since (&start);
+  return ok;
 }

@@ -1,5 +1,6 @@
 /* segment.h: a model over a whole CT — every axial slice through the one
- * preprocessing, the network, and back onto the CT's own grid.
+ * preprocessing, the network, and back onto the CT's own grid — and then
+ * post-processing, the pipeline that the app and `pulmo segment` share.
  *
  * The class probabilities are resampled to the slice's pixels (bilinearly,
  * from the model's input grid) before the decision, so edges are as fine as
@@ -13,13 +14,51 @@
 #include "core/pulmo-volume.h"
 #include "nn/unet.h"
 #include "nn/weights.h"
+#include "segment/postprocess.h"
 
 G_BEGIN_DECLS
 
-/* Writes one label value per voxel of @volume to @labels (in storage order).
- * Progress counts slices. FALSE with G_IO_ERROR_CANCELLED when cancelled. */
+/* Seconds spent in each phase, added to as the work goes on. */
+typedef struct {
+  double preprocess_s;    /* extraction from the CT, fit, window, CLAHE */
+  double inference_s;     /* the network and its softmax */
+  double resample_s;      /* probabilities to the CT's pixels, decision, scatter */
+  double postprocess_s;
+} PulmoSegmentTimes;
+
+/* Called on the worker thread once axial @slice (in core/geometry.c's axial
+ * reslice of the CT) is written to the labels. */
+typedef void (*PulmoSegmentSliceDone) (int slice, void *user_data);
+
+typedef struct {
+  /* The axial slice to segment first, the one on screen; the others follow
+   * nearest first, alternating above and below. -1 starts at the middle. */
+  int first_slice;
+  PulmoSegmentSliceDone slice_done;
+  void *user_data;
+  gboolean postprocess;            /* pulmo_segment_ct only */
+  PulmoPostprocessOptions postprocess_options;
+  PulmoSegmentTimes *times;        /* NULL when nobody is measuring */
+} PulmoSegmentOptions;
+
+/* Defaults: start at the middle, post-process with its defaults, no callbacks. */
+void pulmo_segment_options_init (PulmoSegmentOptions *options);
+
+/* The @index-th slice (0-based) of @n_slices to segment when starting at
+ * @first: first, first+1, first-1, first+2, … skipping those outside. */
+int pulmo_segment_slice_order (int n_slices, int first, int index);
+
+/* Writes the network's label value per voxel of @volume to @labels (in
+ * storage order, one byte per voxel). Progress counts slices. FALSE with
+ * G_IO_ERROR_CANCELLED when cancelled; @labels then holds a partial result. */
 gboolean pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *volume,
-                               uint8_t *labels, PulmoProgress *progress,
-                               GCancellable *cancellable, GError **error);
+                               uint8_t *labels, const PulmoSegmentOptions *options,
+                               PulmoProgress *progress, GCancellable *cancellable, GError **error);
+
+/* pulmo_segment_volume, then (if options->postprocess) post-processing: the
+ * label map a radiologist reads, in DESIGN.md's convention. */
+gboolean pulmo_segment_ct (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *volume,
+                           uint8_t *labels, const PulmoSegmentOptions *options,
+                           PulmoProgress *progress, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -191,7 +191,7 @@ validate (PulmoUNet *net, const PulmoModelInfo *info, GPtrArray *cases, double d
       ValidationCase *vc = g_ptr_array_index (cases, c);
       size_t n = pulmo_volume_get_n_voxels (vc->volume);
       g_autofree uint8_t *predicted = g_malloc (n);
-      if (!pulmo_segment_volume (net, info, vc->volume, predicted, NULL, cancellable, NULL))
+      if (!pulmo_segment_volume (net, info, vc->volume, predicted, NULL, NULL, cancellable, NULL))
         break;
       pulmo_eval_count (predicted, pulmo_label_map_get_data (vc->reference), n, counts);
     }

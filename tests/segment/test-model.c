@@ -8,7 +8,6 @@
 #include <math.h>
 
 #include "core/pulmo-label-map.h"
-#include "segment/postprocess.h"
 #include "segment/segment.h"
 #include "train/evaluate.h"
 #include "train/slice-labels.h"
@@ -47,12 +46,8 @@ load_shared (const char *relative, uint8_t **labels, Model *model)
   PulmoVolume *volume = pulmo_volume_load (path, NULL, NULL, &error);
   g_assert_no_error (error);
   *labels = g_malloc (pulmo_volume_get_n_voxels (volume));
-  g_assert_true (pulmo_segment_volume (model->net, &model->info, volume, *labels, NULL, NULL,
-                                       &error));
-  g_assert_no_error (error);
-  PulmoPostprocessOptions options;
-  pulmo_postprocess_options_init (&options);
-  g_assert_true (pulmo_postprocess (volume, *labels, &options, &error));
+  g_assert_true (pulmo_segment_ct (model->net, &model->info, volume, *labels, NULL, NULL, NULL,
+                                   &error));
   g_assert_no_error (error);
   return volume;
 }

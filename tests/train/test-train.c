@@ -312,7 +312,7 @@ assert_beats_baseline (const char *model_path, const char *const *validation_ids
       g_assert_no_error (error);
       size_t n = pulmo_volume_get_n_voxels (volume);
       g_autofree uint8_t *predicted = g_malloc (n);
-      g_assert_true (pulmo_segment_volume (net, &info, volume, predicted, NULL, NULL, &error));
+      g_assert_true (pulmo_segment_volume (net, &info, volume, predicted, NULL, NULL, NULL, &error));
       pulmo_eval_count (predicted, pulmo_label_map_get_data (reference), n, counts);
       memset (predicted, 6, n);
       pulmo_eval_count (predicted, pulmo_label_map_get_data (reference), n, baseline);

@@ -123,6 +123,9 @@ pulmo_application_startup (GApplication *application)
     { "win.open-dicom", { "<Primary><Shift>o", NULL } },
     { "win.open-labels", { "<Primary>l", NULL } },
     { "win.export-png", { "<Primary>e", NULL } },
+    { "win.segment", { "<Primary>r", NULL } },
+    { "win.segment-cancel", { "Escape", NULL } },
+    { "win.save-labels", { "<Primary>s", NULL } },
     { "window.close", { "<Primary>w", NULL } },
   };
   for (size_t a = 0; a < G_N_ELEMENTS (accels); a++)

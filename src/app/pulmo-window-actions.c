@@ -136,6 +136,95 @@ export_png_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
   gtk_native_dialog_show (chooser);
 }
 
+/* The CT's file name without its extension: "P001" for P001.nii.gz. */
+static char *
+ct_base_name (PulmoWindow *self)
+{
+  char *base = g_path_get_basename (pulmo_view_state_get_display_name (self->state));
+  char *dot = strchr (base, '.');
+  if (dot != NULL && dot != base)
+    *dot = '\0';
+  return base;
+}
+
+static void
+save_labels_to (PulmoWindow *self, GFile *file)
+{
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (self->state);
+  g_autofree char *path = g_file_get_path (file);
+  const char *ct_path = pulmo_volume_get_path (pulmo_view_state_get_volume (self->state));
+  g_autoptr (GFile) ct = ct_path != NULL ? g_file_new_for_path (ct_path) : NULL;
+  g_autoptr (GError) error = NULL;
+  if (labels == NULL)
+    return;
+  if (path == NULL)
+    _pulmo_window_show_error (self, _("Labels can be saved only to a local file"));
+  else if (ct != NULL && g_file_equal (ct, file))
+    _pulmo_window_show_error (self, _("That is the CT itself: choose another name for its labels"));
+  else if (!pulmo_label_map_save (labels, path, &error))
+    _pulmo_window_show_error (self, error->message);
+}
+
+static void
+save_labels_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  GtkNativeDialog *chooser = new_chooser (self, _("Save Labels"), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                          _("_Save"), save_labels_to, TRUE);
+  g_autofree char *base = ct_base_name (self);
+  g_autofree char *name = g_strdup_printf ("%s-labels.nii.gz", base);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_native_dialog_show (chooser);
+}
+
+static void
+export_report_to (PulmoWindow *self, GFile *file)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr (GError) error = NULL;
+  if (path == NULL)
+    _pulmo_window_show_error (self, _("Reports can be saved only to a local file"));
+  else if (!pulmo_window_export_report (self, path, &error))
+    _pulmo_window_show_error (self, error->message);
+}
+
+static void
+export_report_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  GtkNativeDialog *chooser = new_chooser (self, _("Export Report"), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                          _("_Export"), export_report_to, FALSE);
+  const struct { const char *name, *pattern; } formats[] = {
+    { N_("PDF report (.pdf)"), "*.pdf" },
+    { N_("Figures as JSON (.json)"), "*.json" },
+    { N_("Figures as CSV (.csv)"), "*.csv" },
+  };
+  for (size_t f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      GtkFileFilter *filter = gtk_file_filter_new ();
+      gtk_file_filter_set_name (filter, _(formats[f].name));
+      gtk_file_filter_add_pattern (filter, formats[f].pattern);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+      g_object_unref (filter);
+    }
+  g_autofree char *base = ct_base_name (self);
+  g_autofree char *name = g_strdup_printf ("%s-report.pdf", base);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_native_dialog_show (chooser);
+}
+
+static void
+segment_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  pulmo_window_segment (data, TRUE);
+}
+
+static void
+segment_cancel_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  _pulmo_window_cancel_segment (data);
+}
+
 static void
 layout_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
@@ -215,6 +304,10 @@ static const GActionEntry window_actions[] = {
   { "open-labels", open_labels_activated },
   { "open-label-names", open_label_names_activated },
   { "export-png", export_png_activated },
+  { "save-labels", save_labels_activated },
+  { "export-report", export_report_activated },
+  { "segment", segment_activated },
+  { "segment-cancel", segment_cancel_activated },
   { "layout", layout_activated, "s", "'all'" },
   { "toggle-maximized", toggle_maximized_activated, "s" },
   { "reset-view", reset_view_activated },
@@ -245,6 +338,20 @@ _pulmo_window_update_actions (PulmoWindow *self)
   GAction *preset = g_action_map_lookup_action (G_ACTION_MAP (self), "preset");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (preset), volume != NULL && pulmo_volume_get_intensity_kind (volume)
                                                                              == PULMO_INTENSITY_HU);
+  /* One segmentation at a time; labels to save or report only when there are some. */
+  gboolean segmenting = pulmo_window_is_segmenting (self);
+  gboolean labels = pulmo_view_state_get_labels (self->state) != NULL && !segmenting;
+  const struct { const char *name; gboolean enabled; } depends[] = {
+    { "segment", volume != NULL && !segmenting },
+    { "segment-cancel", segmenting },
+    { "save-labels", labels },
+    { "export-report", labels },
+  };
+  for (size_t a = 0; a < G_N_ELEMENTS (depends); a++)
+    {
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), depends[a].name);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), depends[a].enabled);
+    }
 }
 
 void
@@ -252,6 +359,7 @@ _pulmo_window_install_actions (PulmoWindow *self)
 {
   g_action_map_add_action_entries (G_ACTION_MAP (self), window_actions, G_N_ELEMENTS (window_actions), self);
   g_signal_connect (self->state, "notify::overlay-outline", G_CALLBACK (on_overlay_outline), self);
+  g_signal_connect_swapped (self->state, "notify::labels", G_CALLBACK (_pulmo_window_update_actions), self);
   /* The overlay switch in the panel and the O key share the state's property. */
   g_autoptr (GPropertyAction) overlay_visible = g_property_action_new ("overlay-visible", self->state,
                                                                       "overlay-visible");

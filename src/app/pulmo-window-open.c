@@ -125,7 +125,12 @@ load_finished (GObject *source, GAsyncResult *result, gpointer data)
     {
       /* The CT may have changed while the labels loaded. */
       if (pulmo_view_state_get_volume (self->state) == job->ct)
-        pulmo_view_state_set_labels (self->state, loaded);
+        {
+          _pulmo_window_abandon_segment (self);
+          pulmo_view_state_set_labels (self->state, loaded);
+          g_autofree char *name = g_file_get_basename (job->file);
+          _pulmo_window_set_labels_source (self, name);
+        }
       g_object_unref (loaded);
       g_autoptr (GFile) label_names = g_steal_pointer (&self->pending_label_names);
       if (label_names != NULL)

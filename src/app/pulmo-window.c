@@ -41,6 +41,20 @@ pulmo_window_get_error (PulmoWindow *self)
 }
 
 const char *
+pulmo_window_get_labels_source (PulmoWindow *self)
+{
+  return pulmo_view_state_get_labels (self->state) != NULL ? self->labels_source : NULL;
+}
+
+void
+_pulmo_window_set_labels_source (PulmoWindow *self, const char *source)
+{
+  g_free (self->labels_source);
+  self->labels_source = g_strdup (source);
+  pulmo_report_panel_set_source (self->report_panel, source);
+}
+
+const char *
 pulmo_window_get_status (PulmoWindow *self)
 {
   return gtk_label_get_text (self->status_label);
@@ -129,6 +143,8 @@ on_hover (PulmoViewState *state, const int *ijk, PulmoWindow *self)
 static void
 on_volume_changed (PulmoViewState *state, PulmoWindow *self)
 {
+  _pulmo_window_abandon_segment (self);
+  _pulmo_window_set_labels_source (self, NULL);
   const char *name = pulmo_view_state_get_display_name (state);
   gboolean has = pulmo_view_state_get_volume (state) != NULL;
   gtk_label_set_text (self->subtitle_label, has ? name : "");
@@ -171,6 +187,8 @@ pulmo_window_dispose (GObject *object)
 {
   PulmoWindow *self = PULMO_WINDOW (object);
   _pulmo_window_cancel_load (self);
+  _pulmo_window_abandon_segment (self);
+  g_clear_weak_pointer (&self->segmented_labels);
   if (self->state != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -188,6 +206,7 @@ pulmo_window_finalize (GObject *object)
 {
   PulmoWindow *self = PULMO_WINDOW (object);
   g_free (self->layout);
+  g_free (self->labels_source);
   G_OBJECT_CLASS (pulmo_window_parent_class)->finalize (object);
 }
 
@@ -201,6 +220,7 @@ pulmo_window_class_init (PulmoWindowClass *klass)
 
   g_type_ensure (PULMO_TYPE_SLICE_VIEW);
   g_type_ensure (PULMO_TYPE_PANEL);
+  g_type_ensure (PULMO_TYPE_REPORT_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/pulmo/Pulmo/ui/pulmo-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, title_label);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, subtitle_label);
@@ -214,8 +234,11 @@ pulmo_window_class_init (PulmoWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, sagittal_view);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, panel_scroller);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, panel);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, report_panel);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, status_label);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, segment_box);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, segment_progress);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, recent_submenu);
   gtk_widget_class_bind_template_callback (widget_class, error_bar_response);
 }
@@ -236,6 +259,7 @@ pulmo_window_init (PulmoWindow *self)
       gtk_widget_add_controller (GTK_WIDGET (view), motion);
     }
   pulmo_panel_set_state (self->panel, self->state);
+  pulmo_report_panel_set_state (self->report_panel, self->state);
   g_signal_connect (self->state, "hover", G_CALLBACK (on_hover), self);
   g_signal_connect (self->state, "volume-changed", G_CALLBACK (on_volume_changed), self);
 

@@ -25,6 +25,20 @@ void pulmo_window_open_labels (PulmoWindow *window, GFile *file);
 void pulmo_window_open_label_names (PulmoWindow *window, GFile *file);
 gboolean pulmo_window_is_loading (PulmoWindow *window);
 
+/* Segments the CT with the shipped model in the background; with @ask, asks
+ * first when that would replace labels the user has. */
+void pulmo_window_segment (PulmoWindow *window, gboolean ask);
+gboolean pulmo_window_is_segmenting (PulmoWindow *window);
+/* The longest the main loop went without running during the last
+ * segmentation, in milliseconds. */
+double pulmo_window_get_segment_stall_ms (PulmoWindow *window);
+/* Where the labels shown came from, for reports: the model's identity or the
+ * label file's name; NULL without labels. */
+const char *pulmo_window_get_labels_source (PulmoWindow *window);
+/* Writes the report on the labels shown to @path: PDF, JSON or CSV by its
+ * extension (report.h). */
+gboolean pulmo_window_export_report (PulmoWindow *window, const char *path, GError **error);
+
 PulmoViewState *pulmo_window_get_state (PulmoWindow *window);
 PulmoSliceView *pulmo_window_get_view (PulmoWindow *window, PulmoViewAxis axis);
 /* The message of the last failure shown in the window, or NULL. */

@@ -1,7 +1,8 @@
 /* The viewer driven through its actions, properties and the views' pointer
  * handlers, under Xvfb: opening real CTs from ../shared/data, crosshair syncing,
  * window presets on rendered pixels, the readout, orientation letters, labels,
- * layout, ruler and export.
+ * layout, ruler and export; segmentation with the shipped model, its Cancel and
+ * its report panel.
  *
  * Known values were read once with nibabel 5.0 (python3-nibabel, np.asarray(img.dataobj)):
  *   cip-chest-ct/ct-64.nii.gz voxel (16, 32, 40) = -962 HU (inside the right lung;
@@ -17,6 +18,7 @@
 #include "app/pulmo-window-private.h"
 #include "pulmo-test.h"
 #include "render/slice-render.h"
+#include "segment/report.h"
 
 typedef struct {
   PulmoWindow *window;
@@ -819,6 +821,218 @@ test_label_names (Fixture *f, gconstpointer data)
 }
 
 static void
+wait_until_segmented (Fixture *f)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  while (pulmo_window_is_segmenting (f->window))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Labelled voxels on the axial slice through the cursor. */
+static gsize
+labelled_on_cursor_slice (Fixture *f)
+{
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (f->state);
+  if (labels == NULL)
+    return 0;
+  PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
+  int dims[3], cursor[3], u, v, slice;
+  pulmo_volume_get_dims (ct, dims);
+  pulmo_view_state_get_cursor (f->state, cursor);
+  PulmoReslice axial;
+  pulmo_reslice_init (&axial, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (ct), dims);
+  pulmo_reslice_from_voxel (&axial, cursor, &u, &v, &slice);
+  const uint8_t *data = pulmo_label_map_get_data (labels);
+  gsize count = 0;
+  for (int row = 0; row < axial.height; row++)
+    {
+      gint64 start, step;
+      pulmo_reslice_row (&axial, dims, slice, row, &start, &step);
+      for (int col = 0; col < axial.width; col++)
+        count += data[start + step * col] != 0;
+    }
+  return count;
+}
+
+static void
+open_sample (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("PULMO_SOURCE_DIR"), "data", "samples",
+                                            "P001-256.nii.gz", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  pulmo_window_open (f->window, file);
+  wait_until_loaded (f->window);
+  g_assert_null (pulmo_window_get_error (f->window));
+  wait_for_allocation (f->window);
+}
+
+/* Segment on the bundled sample: the slice on screen comes first, the window
+ * keeps running, the report panel fills in, and the labels are byte for byte
+ * what `pulmo segment` writes for the same CT. */
+static void
+test_segment (Fixture *f, gconstpointer data)
+{
+  open_sample (f);
+  g_autofree char *path = g_build_filename (g_getenv ("PULMO_SOURCE_DIR"), "data", "samples",
+                                            "P001-256.nii.gz", NULL);
+  /* A slice through the lower lungs, away from the volume's middle. */
+  set_cursor (f, 128, 128, 40);
+  gint64 start = g_get_monotonic_time ();
+  activate (f, "segment", NULL);
+  g_assert_true (pulmo_window_is_segmenting (f->window));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "segment"));
+  gint64 first_us = 0;
+  gint64 deadline = start + 120 * G_USEC_PER_SEC;
+  while (pulmo_window_is_segmenting (f->window))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+      if (first_us == 0 && labelled_on_cursor_slice (f) > 1000)
+        first_us = g_get_monotonic_time () - start;
+    }
+  double total_s = (g_get_monotonic_time () - start) * 1e-6;
+  double stall_ms = pulmo_window_get_segment_stall_ms (f->window);
+  g_test_message ("segment in the app: slice on screen after %.2f s, all %.1f s, longest main-loop stall %.1f ms",
+                  first_us * 1e-6, total_s, stall_ms);
+  g_assert_null (pulmo_window_get_error (f->window));
+  g_assert_cmpint (first_us, >, 0);
+  /* The slice on screen is done long before the whole scan. */
+  g_assert_cmpfloat (first_us * 1e-6, <, total_s / 4);
+  /* A loose bound that holds on a loaded 2-core machine; the figure above is what counts. */
+  g_assert_cmpfloat (stall_ms, <, 250);
+  g_assert_nonnull (strstr (pulmo_window_get_labels_source (f->window), "pulmo-lung-lesion"));
+
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (f->state);
+  g_assert_nonnull (labels);
+  guint64 counts[256];
+  pulmo_label_map_count (labels, counts);
+  g_assert_cmpuint (counts[PULMO_LABEL_RIGHT_LUNG], >, 100000);
+  g_assert_cmpuint (counts[PULMO_LABEL_LEFT_LUNG], >, 100000);
+  g_assert_cmpuint (counts[PULMO_LABEL_LUNG_UNKNOWN_SIDE], ==, 0);
+
+  /* The CLI on the same file. */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pulmo-viewer-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *out = g_build_filename (dir, "labels.nii.gz", NULL);
+  const char *argv[] = { g_getenv ("PULMO_EXE"), "segment", path, "-o", out, NULL };
+  int status = -1;
+  g_autofree char *err = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("pulmo segment failed: %s", err);
+  g_autoptr (PulmoLabelMap) cli = pulmo_label_map_load (pulmo_view_state_get_volume (f->state), out, NULL,
+                                                        NULL, &error);
+  g_assert_no_error (error);
+  gsize n = pulmo_volume_get_n_voxels (pulmo_view_state_get_volume (f->state));
+  g_assert_true (memcmp (pulmo_label_map_get_data (cli), pulmo_label_map_get_data (labels), n) == 0);
+
+  /* The report panel catches up with the labels, and follows an edit. */
+  PulmoReportPanel *panel = f->window->report_panel;
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (pulmo_report_panel_get_report (panel) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  PulmoReport expected;
+  g_assert_true (pulmo_report_compute (pulmo_view_state_get_volume (f->state), pulmo_label_map_get_data (labels),
+                                       &expected, NULL));
+  double lung_before = pulmo_report_panel_get_report (panel)->total.lung_ml;
+  g_assert_cmpfloat (lung_before, ==, expected.total.lung_ml);
+  uint8_t *voxels = pulmo_label_map_get_data_mutable (labels);
+  gsize cleared = 0;
+  for (gsize v = 0; v < n; v++)
+    if (voxels[v] == PULMO_LABEL_LEFT_LUNG)
+      {
+        voxels[v] = 0;
+        cleared++;
+      }
+  int dims[3];
+  pulmo_volume_get_dims (pulmo_view_state_get_volume (f->state), dims);
+  pulmo_label_map_changed (labels, &(PulmoBox){ { 0, 0, 0 }, { dims[0] - 1, dims[1] - 1, dims[2] - 1 } });
+  g_assert_null (pulmo_report_panel_get_report (panel));
+  while (pulmo_report_panel_get_report (panel) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  /* What is left of the left lung is its lesions. */
+  const PulmoLungFigures *left = &pulmo_report_panel_get_report (panel)->left;
+  g_assert_cmpfloat_with_epsilon (left->lung_ml, left->ggo_ml + left->consolidation_ml, 1e-6);
+  g_assert_cmpfloat (pulmo_report_panel_get_report (panel)->total.lung_ml, <, lung_before);
+
+  /* Export: the PDF of what is on screen. */
+  g_autofree char *pdf = g_build_filename (dir, "report.pdf", NULL);
+  g_assert_true (pulmo_window_export_report (f->window, pdf, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (pdf, G_FILE_TEST_IS_REGULAR));
+  g_unlink (pdf);
+  g_unlink (out);
+  g_rmdir (dir);
+}
+
+/* Labels with edits: Segment asks before replacing them; Cancel mid-run puts
+ * them back exactly. */
+static void
+test_segment_cancel (Fixture *f, gconstpointer data)
+{
+  open_sample (f);
+  PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
+  g_autoptr (PulmoLabelMap) mine = pulmo_label_map_new (ct);
+  gsize n = pulmo_volume_get_n_voxels (ct);
+  uint8_t *voxels = pulmo_label_map_get_data_mutable (mine);
+  for (gsize v = 0; v < n; v++)
+    voxels[v] = (v / 4096) % 7 == 0 ? PULMO_LABEL_CONSOLIDATION : 0;
+  int dims[3];
+  pulmo_volume_get_dims (ct, dims);
+  pulmo_label_map_changed (mine, &(PulmoBox){ { 0, 0, 0 }, { dims[0] - 1, dims[1] - 1, dims[2] - 1 } });
+  pulmo_view_state_set_labels (f->state, mine);
+  g_autofree uint8_t *before = g_memdup2 (voxels, n);
+
+  /* The action asks first: nothing runs until the user says Replace. */
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint windows = g_list_model_get_n_items (toplevels);
+  activate (f, "segment", NULL);
+  g_assert_false (pulmo_window_is_segmenting (f->window));
+  g_assert_cmpuint (g_list_model_get_n_items (toplevels), ==, windows + 1);
+  GtkWidget *dialog = NULL;
+  for (guint w = 0; w < g_list_model_get_n_items (toplevels); w++)
+    {
+      g_autoptr (GtkWidget) window = g_list_model_get_item (toplevels, w);
+      if (GTK_IS_DIALOG (window))
+        dialog = window;
+    }
+  g_assert_nonnull (dialog);
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  g_assert_true (pulmo_window_is_segmenting (f->window));
+
+  /* Cancel once the first slices are in. */
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (labelled_on_cursor_slice (f) == 0)
+    {
+      g_assert_true (pulmo_window_is_segmenting (f->window));
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_true (pulmo_view_state_get_labels (f->state) != mine);
+  activate (f, "segment-cancel", NULL);
+  wait_until_segmented (f);
+  g_assert_null (pulmo_window_get_error (f->window));
+  g_assert_true (pulmo_view_state_get_labels (f->state) == mine);
+  g_assert_true (memcmp (pulmo_label_map_get_data (mine), before, n) == 0);
+}
+
+static void
 no_display (void)
 {
   g_test_skip ("no display: run under xvfb-run");
@@ -856,5 +1070,7 @@ main (int argc, char **argv)
   g_test_add ("/viewer/drop-files", Fixture, NULL, setup, test_drop_files, teardown);
   g_test_add ("/viewer/legend-follows-edits", Fixture, lps, setup, test_legend_follows_edits, teardown);
   g_test_add ("/viewer/label-names", Fixture, lps, setup, test_label_names, teardown);
+  g_test_add ("/viewer/segment", Fixture, NULL, setup, test_segment, teardown);
+  g_test_add ("/viewer/segment-cancel", Fixture, NULL, setup, test_segment_cancel, teardown);
   return g_test_run ();
 }

@@ -19,6 +19,7 @@
 
 typedef struct {
   char **inputs;        /* every CT of the batch, to refuse writing over one */
+  GHashTable *written;  /* files this run wrote, so two CTs named alike cannot share one */
   const char *name;     /* the CT being segmented, for progress lines */
   PulmoProgress progress;
   gint64 start_us;
@@ -61,6 +62,10 @@ check_not_input (const Batch *batch, const char *path, GError **error)
       return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
                           "%s is an input of this run; Pulmo never writes over an input", path),
              FALSE;
+  if (g_hash_table_contains (batch->written, path))
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                        "%s was written for another input of this run (two CTs of the same name?)", path),
+           FALSE;
   return TRUE;
 }
 
@@ -124,13 +129,17 @@ segment_one (Batch *batch, PulmoModel *model, const char *input, const char *out
   seconds_since (&lap);
   if (!ok || !pulmo_label_map_save (map, out, error))
     return FALSE;
+  g_hash_table_add (batch->written, g_strdup (out));
   double save_s = seconds_since (&lap);
   PulmoReport report;
   if (!pulmo_report_compute (volume, labels, &report, error))
     return FALSE;
   for (char **path = report_paths; path != NULL && *path != NULL; path++)
-    if (!pulmo_report_save (&report, volume, labels, name, model->identity, *path, error))
-      return FALSE;
+    {
+      if (!pulmo_report_save (&report, volume, labels, name, model->identity, *path, error))
+        return FALSE;
+      g_hash_table_add (batch->written, g_strdup (*path));
+    }
   double report_s = seconds_since (&lap);
   if (batch->timings)
     printf ("phase load %.3f\nphase preprocessing %.3f\nphase inference %.3f\n"
@@ -211,7 +220,8 @@ pulmo_cmd_segment (int argc, char **argv)
     }
   if (no_clahe)
     model->info.clahe_clip = 0;
-  Batch batch = { .inputs = argv + 1, .terminal = isatty (fileno (stderr)),
+  g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Batch batch = { .inputs = argv + 1, .written = written, .terminal = isatty (fileno (stderr)),
                   .timings = timings };
   PulmoSegmentOptions options;
   pulmo_segment_options_init (&options);
@@ -230,7 +240,11 @@ pulmo_cmd_segment (int argc, char **argv)
       g_autoptr (GError) case_error = NULL;
       if (!segment_one (&batch, model, argv[i], path, report_paths, &options, &case_error))
         {
-          fprintf (stderr, "pulmo segment: %s: %s\n", argv[i], case_error->message);
+          /* Load errors already begin with the file's name. */
+          if (g_str_has_prefix (case_error->message, argv[i]))
+            fprintf (stderr, "pulmo segment: %s\n", case_error->message);
+          else
+            fprintf (stderr, "pulmo segment: %s: %s\n", argv[i], case_error->message);
           failed++;
         }
     }

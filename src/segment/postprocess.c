@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "core/pulmo-error.h"
+#include "nn/parallel.h"
 
 /* Where in the lung region a voxel stands while the lungs are worked out. */
 enum {
@@ -29,10 +30,14 @@ enum { LABEL_RIGHT = 1, LABEL_LEFT = 2, LABEL_GGO = 3, LABEL_CONSOLIDATION = 4,
 /* In-plane erosions tried before a component counts as one lung. */
 #define MAX_EROSIONS 24
 
+/* A box of voxels with a one-voxel border that holds nothing, so that
+ * every voxel worked on has its six neighbours in the array: the floods
+ * need no bounds checks. @origin is the CT voxel of the box's (0, 0, 0). */
 typedef struct {
   int dims[3];
   gsize stride[3];
   gsize n;
+  int origin[3];
 } Grid;
 
 /* Voxel indices; a component's voxels after a flood, or a FIFO queue. */
@@ -46,14 +51,19 @@ typedef struct {
   gsize size;
 } Component;
 
+/* The padded grid of the box lo..hi (inclusive) of a grid whose own origin is @origin. */
 static void
-grid_init (Grid *grid, const int dims[3])
+grid_init_box (Grid *grid, const int origin[3], const int lo[3], const int hi[3])
 {
-  memcpy (grid->dims, dims, sizeof grid->dims);
+  for (int axis = 0; axis < 3; axis++)
+    {
+      grid->dims[axis] = hi[axis] - lo[axis] + 3;
+      grid->origin[axis] = origin[axis] + lo[axis] - 1;
+    }
   grid->stride[0] = 1;
-  grid->stride[1] = (gsize) dims[0];
-  grid->stride[2] = (gsize) dims[0] * dims[1];
-  grid->n = grid->stride[2] * dims[2];
+  grid->stride[1] = (gsize) grid->dims[0];
+  grid->stride[2] = (gsize) grid->dims[0] * grid->dims[1];
+  grid->n = grid->stride[2] * grid->dims[2];
 }
 
 static void
@@ -81,26 +91,26 @@ is_lesion (uint8_t value)
 
 /* Breadth-first through the voxels of @mask valued @from, rewriting them to
  * @to; @out receives the voxels in the order reached, @out's first entries
- * being the seeds already in it (each already valued @to). */
+ * being the seeds already in it (each already valued @to). @from is never
+ * the border's value. */
 static void
 grow (const Grid *grid, uint8_t *mask, uint8_t from, uint8_t to, VoxelList *out)
 {
+  const gsize steps[3] = { 1, grid->stride[1], grid->stride[2] };
   for (gsize head = 0; head < out->n; head++)
     {
       guint32 voxel = out->v[head];
-      int c[3] = { (int) (voxel % grid->stride[1]), (int) (voxel / grid->stride[1] % grid->dims[1]),
-                   (int) (voxel / grid->stride[2]) };
       for (int axis = 0; axis < 3; axis++)
         {
-          if (c[axis] > 0 && mask[voxel - grid->stride[axis]] == from)
+          if (mask[voxel - steps[axis]] == from)
             {
-              mask[voxel - grid->stride[axis]] = to;
-              list_push (out, (guint32) (voxel - grid->stride[axis]));
+              mask[voxel - steps[axis]] = to;
+              list_push (out, (guint32) (voxel - steps[axis]));
             }
-          if (c[axis] + 1 < grid->dims[axis] && mask[voxel + grid->stride[axis]] == from)
+          if (mask[voxel + steps[axis]] == from)
             {
-              mask[voxel + grid->stride[axis]] = to;
-              list_push (out, (guint32) (voxel + grid->stride[axis]));
+              mask[voxel + steps[axis]] = to;
+              list_push (out, (guint32) (voxel + steps[axis]));
             }
         }
     }
@@ -151,47 +161,158 @@ centre_x (const Grid *grid, const PulmoAffine *affine, const VoxelList *list)
       sum[1] += (double) (voxel / grid->stride[1] % grid->dims[1]);
       sum[2] += (double) (voxel / grid->stride[2]);
     }
-  double ijk[3] = { sum[0] / list->n, sum[1] / list->n, sum[2] / list->n }, xyz[3];
+  double ijk[3], xyz[3];
+  for (int axis = 0; axis < 3; axis++)
+    ijk[axis] = sum[axis] / list->n + grid->origin[axis];
   pulmo_affine_apply (affine, ijk, xyz);
   return xyz[0];
 }
 
-/* Erodes @sub by one pixel in the axial plane (axes @u, @v) into @next:
- * a voxel stays when its four in-plane neighbours are set. Returns the
- * voxels left. */
-static gsize
-erode_in_plane (const Grid *sub_grid, const uint8_t *sub, uint8_t *next, int u, int v)
+/* In-plane city-block distance of each set voxel of @sub to the nearest
+ * unset pixel of its axial plane (axes @u, @v), into @depth, at most @cap:
+ * a voxel survives e in-plane erosions by the 4-neighbour cross exactly
+ * when its depth exceeds e. Two chamfer passes per plane; the border is
+ * unset, so every set voxel's neighbours are in the array. */
+static void
+in_plane_depth (const Grid *sub_grid, const uint8_t *sub, uint8_t *depth, int u, int v, int cap)
 {
-  gsize left = 0;
-  for (gsize voxel = 0; voxel < sub_grid->n; voxel++)
+  const int s = 3 - u - v;
+  const gsize su = sub_grid->stride[u], sv = sub_grid->stride[v];
+  const int w = sub_grid->dims[u], h = sub_grid->dims[v];
+  for (int t = 0; t < sub_grid->dims[s]; t++)
     {
-      next[voxel] = 0;
-      if (sub[voxel] == 0)
-        continue;
-      int c[3] = { (int) (voxel % sub_grid->stride[1]),
-                   (int) (voxel / sub_grid->stride[1] % sub_grid->dims[1]),
-                   (int) (voxel / sub_grid->stride[2]) };
-      gboolean keep = TRUE;
-      for (int n = 0; n < 2 && keep; n++)
+      uint8_t *plane = depth + t * sub_grid->stride[s];
+      const uint8_t *in = sub + t * sub_grid->stride[s];
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          {
+            gsize at = x * su + y * sv;
+            plane[at] = in[at] == 0 ? 0 : (uint8_t) MIN (MIN (plane[at - su], plane[at - sv]) + 1, 254);
+          }
+      for (int y = h - 1; y >= 0; y--)
+        for (int x = w - 1; x >= 0; x--)
+          {
+            gsize at = x * su + y * sv;
+            if (plane[at] != 0)
+              plane[at] = (uint8_t) MIN (plane[at], MIN (plane[at + su], plane[at + sv]) + 1);
+          }
+    }
+  for (gsize n = 0; n < sub_grid->n; n++)
+    depth[n] = (uint8_t) MIN (depth[n], cap);
+}
+
+/* Union–find over the box's voxels: a root holds minus its component's size. */
+static gint32
+find_root (gint32 *parent, gint32 x)
+{
+  while (parent[x] >= 0)
+    {
+      if (parent[parent[x]] >= 0)
+        parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+  return x;
+}
+
+/* The in-plane erosion of postprocess.h's step 1, for every erosion count
+ * at once: the sets {depth > r} for r = MAX_EROSIONS down to 1 are built by
+ * adding voxels deepest first and joining 6-connected neighbours, and the
+ * fewest erosions r at which the two largest components compare
+ * (MIN_PART_RATIO) win. Returns that r, 0 if there is none; @part gets the
+ * two components' roots and sizes. */
+static int
+fewest_erosions_to_split (const Grid *sub_grid, uint8_t *depth, Component part[2])
+{
+  enum { ADDED = 0x80 };
+  const int top = MAX_EROSIONS + 1;   /* depth > MAX_EROSIONS: all alike */
+  g_autofree gint32 *parent = g_new (gint32, sub_grid->n);
+  /* Until a voxel is added, its parent slot links the voxels of its depth. */
+  gint32 head[MAX_EROSIONS + 2];
+  for (int level = 0; level <= top; level++)
+    head[level] = -1;
+  for (gsize n = 0; n < sub_grid->n; n++)
+    if (depth[n] > 1)
+      {
+        parent[n] = head[depth[n]];
+        head[depth[n]] = (gint32) n;
+      }
+  const gsize steps[3] = { 1, sub_grid->stride[1], sub_grid->stride[2] };
+  g_autoptr (GArray) roots = g_array_new (FALSE, FALSE, sizeof (gint32));
+  int found = 0;
+  for (int level = top; level >= 2; level--)
+    {
+      for (gint32 x = head[level], next; x >= 0; x = next)
         {
-          int axis = n == 0 ? u : v;
-          gsize step = sub_grid->stride[axis];
-          keep = c[axis] > 0 && c[axis] + 1 < sub_grid->dims[axis] && sub[voxel - step] != 0 &&
-                 sub[voxel + step] != 0;
+          next = parent[x];
+          depth[x] |= ADDED;
+          parent[x] = -1;
+          gint32 root = -1;
+          for (int axis = 0; axis < 3; axis++)
+            for (int sign = -1; sign <= 1; sign += 2)
+              {
+                gint32 neighbour = x + sign * (gint32) steps[axis];
+                if (!(depth[neighbour] & ADDED))
+                  continue;
+                gint32 other = find_root (parent, neighbour);
+                if (root < 0)
+                  {
+                    /* The new voxel joins its first neighbour's component, so
+                     * every root was once a voxel that joined none. */
+                    root = find_root (parent, x);
+                    if (root == x)
+                      {
+                        parent[other] -= 1;
+                        parent[x] = other;
+                        root = other;
+                        continue;
+                      }
+                  }
+                if (other == root)
+                  continue;
+                gint32 big = parent[root] <= parent[other] ? root : other, small = big == root ? other : root;
+                parent[big] += parent[small];
+                parent[small] = big;
+                root = big;
+              }
+          if (root < 0)
+            g_array_append_val (roots, x);
         }
-      if (keep)
+      /* The set {depth >= level} is the one left by level - 1 erosions. */
+      int erosions = level - 1;
+      if (erosions > MAX_EROSIONS)
+        continue;
+      Component best[2] = { { 0, 0 }, { 0, 0 } };
+      guint kept = 0;
+      for (guint r = 0; r < roots->len; r++)
         {
-          next[voxel] = 1;
-          left++;
+          gint32 x = g_array_index (roots, gint32, r);
+          if (parent[x] >= 0)
+            continue;
+          g_array_index (roots, gint32, kept++) = x;
+          Component c = { (guint32) x, (gsize) -parent[x] };
+          if (c.size > best[0].size || (c.size == best[0].size && c.seed < best[0].seed))
+            {
+              best[1] = best[0];
+              best[0] = c;
+            }
+          else if (c.size > best[1].size || (c.size == best[1].size && c.seed < best[1].seed))
+            best[1] = c;
+        }
+      g_array_set_size (roots, kept);
+      if (best[1].size > 0 && best[1].size >= MIN_PART_RATIO * best[0].size)
+        {
+          found = erosions;
+          part[0] = best[0];
+          part[1] = best[1];
         }
     }
-  return left;
+  return found;
 }
 
 /* Splits the component in @list (valued REGION_SPLITTING in @region) into
- * two lungs joined by a thin in-plane bridge: erodes its bounding box until
- * two parts of comparable size fall apart, then grows both back through the
- * component, nearest part first. The parts end REGION_PART_A and _B, their
+ * two lungs joined by a thin in-plane bridge: the fewest in-plane erosions
+ * after which two parts of comparable size fall apart, then both parts grown
+ * back through the component, nearest part first. The parts end REGION_PART_A and _B, their
  * voxels in @a and @b. FALSE, and @region untouched, if it never splits. */
 static gboolean
 split_lungs (const Grid *grid, uint8_t *region, const VoxelList *list, int u, int v, VoxelList *a,
@@ -209,14 +330,16 @@ split_lungs (const Grid *grid, uint8_t *region, const VoxelList *list, int u, in
           hi[axis] = MAX (hi[axis], c[axis]);
         }
     }
-  for (int axis = 0; axis < 3; axis++)
-    if (hi[axis] < lo[axis])
-      return FALSE;
+  if (list->n == 0)
+    return FALSE;
+  /* The component's box, with a border of its own; its voxels lie inside
+   * @grid's border, so the box with border stays within @grid. */
   Grid sub_grid;
-  grid_init (&sub_grid, (int[3]){ hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1 });
+  grid_init_box (&sub_grid, (const int[3]){ 0, 0, 0 }, lo, hi);
+  if (sub_grid.n > G_MAXINT32)
+    return FALSE;   /* beyond the union–find's indices: left as one lung */
   g_autofree uint8_t *sub = g_malloc0 (sub_grid.n);
-  g_autofree uint8_t *next = g_malloc (sub_grid.n);
-  const gsize origin = lo[0] + lo[1] * grid->stride[1] + lo[2] * grid->stride[2];
+  const gsize origin = (lo[0] - 1) + (lo[1] - 1) * grid->stride[1] + (lo[2] - 1) * grid->stride[2];
 #define SUB_TO_GRID(s) \
   (origin + (s) % sub_grid.stride[1] + (s) / sub_grid.stride[1] % sub_grid.dims[1] * grid->stride[1] + \
    (s) / sub_grid.stride[2] * grid->stride[2])
@@ -228,27 +351,15 @@ split_lungs (const Grid *grid, uint8_t *region, const VoxelList *list, int u, in
       sub[c[0] + c[1] * sub_grid.stride[1] + c[2] * sub_grid.stride[2]] = 1;
     }
 
-  VoxelList scratch = { 0 };
-  gboolean split = FALSE;
-  Component part[2] = { { 0 } };
-  for (int erosion = 0; erosion < MAX_EROSIONS && !split; erosion++)
-    {
-      if (erode_in_plane (&sub_grid, sub, next, u, v) == 0)
-        break;
-      uint8_t *swap = sub;
-      sub = next;
-      next = swap;
-      g_autoptr (GArray) parts = components (&sub_grid, sub, 1, 2, &scratch);
-      if (parts->len >= 2)
-        {
-          part[0] = g_array_index (parts, Component, 0);
-          part[1] = g_array_index (parts, Component, 1);
-          split = part[1].size >= MIN_PART_RATIO * part[0].size;
-        }
-    }
-  g_free (scratch.v);
-  if (!split)
+  Component part[2];
+  g_autofree uint8_t *depth = g_malloc0 (sub_grid.n);
+  in_plane_depth (&sub_grid, sub, depth, u, v, MAX_EROSIONS + 1);
+  int erosions = fewest_erosions_to_split (&sub_grid, depth, part);
+  if (erosions == 0)
     return FALSE;
+  /* The two parts left by that many erosions, valued 2 for the floods below. */
+  for (gsize n = 0; n < sub_grid.n; n++)
+    sub[n] = (depth[n] & 0x7f) > erosions ? 2 : 0;
 
   /* Both parts' cores seed one breadth-first growth, so each voxel of the
    * component goes to the part it is nearest to through the component. */
@@ -270,14 +381,11 @@ split_lungs (const Grid *grid, uint8_t *region, const VoxelList *list, int u, in
     {
       guint32 voxel = queue.v[head];
       uint8_t mark = region[voxel];
-      int c[3] = { (int) (voxel % grid->stride[1]), (int) (voxel / grid->stride[1] % grid->dims[1]),
-                   (int) (voxel / grid->stride[2]) };
       for (int axis = 0; axis < 3; axis++)
         for (int sign = -1; sign <= 1; sign += 2)
           {
-            int at = c[axis] + sign;
             gsize neighbour = voxel + sign * (gssize) grid->stride[axis];
-            if (at >= 0 && at < grid->dims[axis] && region[neighbour] == REGION_SPLITTING)
+            if (region[neighbour] == REGION_SPLITTING)
               {
                 region[neighbour] = mark;
                 list_push (&queue, (guint32) neighbour);
@@ -294,7 +402,7 @@ split_lungs (const Grid *grid, uint8_t *region, const VoxelList *list, int u, in
 /* Steps 1–2 of postprocess.h: @region ends REGION_PART_A/_B on the lungs
  * (A the right one) and REGION_SEEN on the rest of the lung region. */
 static void
-find_lungs (const Grid *grid, const PulmoAffine *affine, int u, int v, uint8_t *region)
+find_lungs (const Grid *grid, const PulmoAffine *affine, double centre_x_ct, int u, int v, uint8_t *region)
 {
   VoxelList a = { 0 }, b = { 0 }, scratch = { 0 };
   g_autoptr (GArray) found = components (grid, region, REGION_UNVISITED, REGION_SEEN, &scratch);
@@ -317,10 +425,7 @@ find_lungs (const Grid *grid, const PulmoAffine *affine, int u, int v, uint8_t *
           /* One lung: its side is the side of the scan's centre it lies on. */
           for (gsize n = 0; n < scratch.n; n++)
             region[scratch.v[n]] = REGION_PART_A;
-          double centre[3] = { (grid->dims[0] - 1) / 2.0, (grid->dims[1] - 1) / 2.0,
-                               (grid->dims[2] - 1) / 2.0 }, xyz[3];
-          pulmo_affine_apply (affine, centre, xyz);
-          if (centre_x (grid, affine, &scratch) < xyz[0])
+          if (centre_x (grid, affine, &scratch) < centre_x_ct)
             for (gsize n = 0; n < scratch.n; n++)
               region[scratch.v[n]] = REGION_PART_B;
         }
@@ -423,58 +528,135 @@ pulmo_postprocess_options_init (PulmoPostprocessOptions *options)
   options->min_lesion_mm3 = 4.0 / 3.0 * G_PI * 2.0 * 2.0 * 2.0;
 }
 
+/* Step 4 over the planes, on all cores: each plane is written by one worker only. */
+typedef struct {
+  const Grid *grid;
+  uint8_t *labels, *region;
+  int u, v, s;
+  uint8_t **outside;
+  int **queue;
+} FillPlanes;
+
+static void
+fill_planes (void *ctx, int begin, int end, int worker)
+{
+  FillPlanes *f = ctx;
+  gsize plane = (gsize) f->grid->dims[f->u] * f->grid->dims[f->v];
+  if (f->outside[worker] == NULL)
+    {
+      f->outside[worker] = g_malloc (plane);
+      f->queue[worker] = g_new (int, plane);
+    }
+  for (int slice = begin; slice < end; slice++)
+    for (int side = 0; side < 2; side++)
+      fill_plane (f->grid, f->labels, f->region, f->u, f->v, f->s, slice, side == 0,
+                  f->outside[worker], f->queue[worker]);
+}
+
 gboolean
 pulmo_postprocess (PulmoVolume *ct, uint8_t *labels, const PulmoPostprocessOptions *options,
                    GError **error)
 {
   int dims[3];
   pulmo_volume_get_dims (ct, dims);
-  Grid grid;
-  grid_init (&grid, dims);
-  if (grid.n > G_MAXUINT32)
+  gsize n_voxels = pulmo_volume_get_n_voxels (ct);
+  if (n_voxels > G_MAXUINT32)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
                         "post-processing handles at most %u voxels; this CT has %" G_GSIZE_FORMAT,
-                        G_MAXUINT32, grid.n),
+                        G_MAXUINT32, n_voxels),
            FALSE;
   const PulmoAffine *affine = pulmo_volume_get_affine (ct);
   PulmoReslice axial;
   pulmo_reslice_init (&axial, PULMO_VIEW_AXIAL, affine, dims);
 
-  g_autofree uint8_t *region = g_malloc (grid.n);
-  for (gsize voxel = 0; voxel < grid.n; voxel++)
-    region[voxel] = is_lung (labels[voxel]) || is_lesion (labels[voxel]) ? REGION_UNVISITED
-                                                                          : REGION_NONE;
-  find_lungs (&grid, affine, axial.u_axis, axial.v_axis, region);
+  /* The work happens in the box of the lung region (a third or so of a chest
+   * CT); outside it only effusion is kept. */
+  int lo[3] = { G_MAXINT, G_MAXINT, G_MAXINT }, hi[3] = { -1, -1, -1 };
+  gsize voxel = 0;
+  for (int k = 0; k < dims[2]; k++)
+    for (int j = 0; j < dims[1]; j++)
+      {
+        int first = -1, last = -1;
+        for (int i = 0; i < dims[0]; i++, voxel++)
+          {
+            uint8_t value = labels[voxel];
+            if (is_lung (value) || is_lesion (value))
+              {
+                if (first < 0)
+                  first = i;
+                last = i;
+              }
+            else if (value != LABEL_EFFUSION)
+              labels[voxel] = 0;
+          }
+        if (first < 0)
+          continue;
+        const int c_lo[3] = { first, j, k }, c_hi[3] = { last, j, k };
+        for (int axis = 0; axis < 3; axis++)
+          {
+            lo[axis] = MIN (lo[axis], c_lo[axis]);
+            hi[axis] = MAX (hi[axis], c_hi[axis]);
+          }
+      }
+  if (hi[0] < 0)
+    return TRUE;
 
-  for (gsize voxel = 0; voxel < grid.n; voxel++)
+  Grid grid;
+  grid_init_box (&grid, (const int[3]){ 0, 0, 0 }, lo, hi);
+  g_autofree uint8_t *box = g_malloc0 (grid.n);
+  g_autofree uint8_t *region = g_malloc (grid.n);
+#define CT_INDEX(i, j, k) ((gsize) (i) + (gsize) (j) * dims[0] + (gsize) (k) * dims[0] * dims[1])
+  for (int k = lo[2]; k <= hi[2]; k++)
+    for (int j = lo[1]; j <= hi[1]; j++)
+      memcpy (box + (k - grid.origin[2]) * grid.stride[2] + (j - grid.origin[1]) * grid.stride[1] + 1,
+              labels + CT_INDEX (lo[0], j, k), hi[0] - lo[0] + 1);
+  for (gsize n = 0; n < grid.n; n++)
+    region[n] = is_lung (box[n]) || is_lesion (box[n]) ? REGION_UNVISITED : REGION_NONE;
+
+  double centre[3] = { (dims[0] - 1) / 2.0, (dims[1] - 1) / 2.0, (dims[2] - 1) / 2.0 }, xyz[3];
+  pulmo_affine_apply (affine, centre, xyz);
+  find_lungs (&grid, affine, xyz[0], axial.u_axis, axial.v_axis, region);
+
+  for (gsize n = 0; n < grid.n; n++)
     {
-      uint8_t value = labels[voxel];
-      gboolean lung = region[voxel] == REGION_PART_A || region[voxel] == REGION_PART_B;
-      gboolean right = region[voxel] == REGION_PART_A;
+      uint8_t value = box[n];
+      gboolean lung = region[n] == REGION_PART_A || region[n] == REGION_PART_B;
+      gboolean right = region[n] == REGION_PART_A;
       if (!lung)
         {
-          labels[voxel] = value == LABEL_EFFUSION ? value : 0;
-          region[voxel] = REGION_NONE;
+          box[n] = value == LABEL_EFFUSION ? value : 0;
+          region[n] = REGION_NONE;
         }
       else if (is_lesion (value))
-        region[voxel] = right ? REGION_RIGHT_LESION : REGION_LEFT_LESION;
+        region[n] = right ? REGION_RIGHT_LESION : REGION_LEFT_LESION;
       else
         {
-          labels[voxel] = right ? LABEL_RIGHT : LABEL_LEFT;
-          region[voxel] = right ? REGION_RIGHT : REGION_LEFT;
+          box[n] = right ? LABEL_RIGHT : LABEL_LEFT;
+          region[n] = right ? REGION_RIGHT : REGION_LEFT;
         }
     }
 
   double voxel_mm3 = 1;
   for (int axis = 0; axis < 3; axis++)
     voxel_mm3 *= pulmo_affine_axis_spacing (affine, axis);
-  drop_small_lesions (&grid, labels, region, options->min_lesion_mm3 / voxel_mm3);
+  drop_small_lesions (&grid, box, region, options->min_lesion_mm3 / voxel_mm3);
 
-  int u = axial.u_axis, v = axial.v_axis, s = axial.slice_axis;
-  g_autofree uint8_t *outside = g_malloc ((gsize) dims[u] * dims[v]);
-  g_autofree int *queue = g_new (int, (gsize) dims[u] * dims[v]);
-  for (int slice = 0; slice < dims[s]; slice++)
-    for (int side = 0; side < 2; side++)
-      fill_plane (&grid, labels, region, u, v, s, slice, side == 0, outside, queue);
+  int n_workers = pulmo_parallel_n_threads ();
+  g_autofree uint8_t **outside = g_new0 (uint8_t *, n_workers);
+  g_autofree int **queue = g_new0 (int *, n_workers);
+  FillPlanes fill = { &grid, box, region, axial.u_axis, axial.v_axis, axial.slice_axis, outside, queue };
+  pulmo_parallel_for (grid.dims[axial.slice_axis], fill_planes, &fill);
+  for (int w = 0; w < n_workers; w++)
+    {
+      g_free (outside[w]);
+      g_free (queue[w]);
+    }
+
+  for (int k = lo[2]; k <= hi[2]; k++)
+    for (int j = lo[1]; j <= hi[1]; j++)
+      memcpy (labels + CT_INDEX (lo[0], j, k),
+              box + (k - grid.origin[2]) * grid.stride[2] + (j - grid.origin[1]) * grid.stride[1] + 1,
+              hi[0] - lo[0] + 1);
+#undef CT_INDEX
   return TRUE;
 }

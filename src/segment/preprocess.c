@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/parallel.h"
+
 #define HIST_BINS 256
 
 void
@@ -36,26 +38,42 @@ pulmo_preprocess_axial (const PulmoVolume *volume, const PulmoModelInfo *info,
                         info->input_width, info->input_height);
 }
 
+typedef struct {
+  const PulmoVolume *volume;
+  const PulmoReslice *reslice;
+  int slice;
+  float *values;
+} Extract;
+
+static void
+extract_rows (void *ctx, int begin, int end, int worker)
+{
+  const Extract *e = ctx;
+  int dims[3];
+  pulmo_volume_get_dims (e->volume, dims);
+  const int16_t *hu = pulmo_volume_get_int16 (e->volume);
+  const float *real = pulmo_volume_get_float (e->volume);
+  for (int v = begin; v < end; v++)
+    {
+      gint64 index, step;
+      pulmo_reslice_row (e->reslice, dims, e->slice, v, &index, &step);
+      float *row = e->values + (size_t) v * e->reslice->width;
+      if (hu != NULL)
+        for (int u = 0; u < e->reslice->width; u++, index += step)
+          row[u] = hu[index];
+      else
+        for (int u = 0; u < e->reslice->width; u++, index += step)
+          row[u] = real[index];
+    }
+}
+
+/* Rows on all cores: the reads stride through the volume. */
 void
 pulmo_preprocess_extract (const PulmoVolume *volume, const PulmoReslice *reslice, int slice,
                           float *values)
 {
-  int dims[3];
-  pulmo_volume_get_dims (volume, dims);
-  const int16_t *hu = pulmo_volume_get_int16 (volume);
-  const float *real = pulmo_volume_get_float (volume);
-  for (int v = 0; v < reslice->height; v++)
-    {
-      gint64 index, step;
-      pulmo_reslice_row (reslice, dims, slice, v, &index, &step);
-      float *row = values + (size_t) v * reslice->width;
-      if (hu != NULL)
-        for (int u = 0; u < reslice->width; u++, index += step)
-          row[u] = hu[index];
-      else
-        for (int u = 0; u < reslice->width; u++, index += step)
-          row[u] = real[index];
-    }
+  Extract e = { volume, reslice, slice, values };
+  pulmo_parallel_for (reslice->height, extract_rows, &e);
 }
 
 void
@@ -89,21 +107,26 @@ sample_bilinear (const float *values, int width, int height, float low, float hi
   return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy;
 }
 
-/* Resamples the clamped slice into the input grid; pixels outside the slice
- * become NAN. Shrinking averages f × f bilinear samples per pixel so that a
- * large slice is not aliased. */
+typedef struct {
+  const float *values;
+  const PulmoSliceFit *fit;
+  float low, high;
+  float *input;
+} Resample;
+
 static void
-resample_into_input (const float *values, const PulmoSliceFit *fit, float low, float high,
-                     float *input)
+resample_rows (void *ctx, int begin, int end, int worker)
 {
+  const Resample *r = ctx;
+  const PulmoSliceFit *fit = r->fit;
   int fx = fit->scale_x < 1 ? (int) ceil (1 / fit->scale_x - 1e-6) : 1;
   int fy = fit->scale_y < 1 ? (int) ceil (1 / fit->scale_y - 1e-6) : 1;
-  for (int y = 0; y < fit->input_height; y++)
+  for (int y = begin; y < end; y++)
     for (int x = 0; x < fit->input_width; x++)
       {
         double cx = (x + 0.5 - fit->offset_x) / fit->scale_x;
         double cy = (y + 0.5 - fit->offset_y) / fit->scale_y;
-        float *out = &input[(size_t) y * fit->input_width + x];
+        float *out = &r->input[(size_t) y * fit->input_width + x];
         if (cx < 0 || cy < 0 || cx > fit->src_width || cy > fit->src_height)
           {
             *out = NAN;
@@ -115,10 +138,21 @@ resample_into_input (const float *values, const PulmoSliceFit *fit, float low, f
             {
               double px = (x + (sx + 0.5) / fx - fit->offset_x) / fit->scale_x - 0.5;
               double py = (y + (sy + 0.5) / fy - fit->offset_y) / fit->scale_y - 0.5;
-              sum += sample_bilinear (values, fit->src_width, fit->src_height, low, high, px, py);
+              sum += sample_bilinear (r->values, fit->src_width, fit->src_height, r->low, r->high, px, py);
             }
         *out = (float) (sum / (fx * fy));
       }
+}
+
+/* Resamples the clamped slice into the input grid, rows on all cores; pixels
+ * outside the slice become NAN. Shrinking averages f × f bilinear samples per
+ * pixel so that a large slice is not aliased. */
+static void
+resample_into_input (const float *values, const PulmoSliceFit *fit, float low, float high,
+                     float *input)
+{
+  Resample r = { values, fit, low, high, input };
+  pulmo_parallel_for (fit->input_height, resample_rows, &r);
 }
 
 void

@@ -8,7 +8,8 @@ loads the CT, the slices go through the model's preprocessing (window,
 fit by one scale, per-slice min-max in 8-bit steps, OpenCV's CLAHE), PyTorch
 runs the network in batches, the probabilities are resampled bilinearly to
 the CT's pixels before the decision, SciPy post-processes (two largest lung
-components named by side, small lesion islands, holes per axial plane) and
+components, split where they touch, named by side, small lesion islands,
+holes per axial plane) and
 nibabel writes the labels in the CT's own storage order. It prints one
 "phase seconds" line per phase and "total seconds" at the end.
 
@@ -112,28 +113,64 @@ def preprocess(slices, model, geometry):
     return torch.from_numpy(out)
 
 
+def split_lungs(component):
+    """Pulmo's split of touching lungs: in-plane erosions (4-neighbour cross)
+    until two parts of comparable size fall apart; every voxel then goes to
+    the nearer part (Euclidean here, through the region in Pulmo)."""
+    six = ndimage.generate_binary_structure(3, 1)
+    cross = np.zeros((3, 3, 3), bool)
+    cross[1, 1, 1] = cross[0, 1, 1] = cross[2, 1, 1] = cross[1, 0, 1] = cross[1, 2, 1] = True
+    eroded = component
+    for _ in range(24):
+        eroded = ndimage.binary_erosion(eroded, cross)
+        if not eroded.any():
+            return None
+        parts, n = ndimage.label(eroded, six)
+        if n < 2:
+            continue
+        sizes = np.bincount(parts.ravel())[1:]
+        order = np.argsort(sizes)[::-1]
+        if sizes[order[1]] >= 0.1 * sizes[order[0]]:
+            cores = np.zeros(component.shape, np.uint8)
+            cores[parts == order[0] + 1] = 1
+            cores[parts == order[1] + 1] = 2
+            nearest = ndimage.distance_transform_edt(cores == 0, return_distances=False, return_indices=True)
+            return [component & (cores[tuple(nearest)] == p) for p in (1, 2)]
+    return None
+
+
 def postprocess(labels, voxel_mm3, lesion_values, lung_values):
-    """Two largest lung components named by side (RAS: larger x is right),
-    lesion islands under a 4 mm sphere to parenchyma, holes per axial plane."""
+    """Pulmo's post-processing in SciPy, in the lung region's box: the two
+    largest lung components, or the largest split where the lungs touch,
+    named by side (RAS: larger x is right); lesion islands under a 4 mm sphere
+    to parenchyma; holes per axial plane."""
     region = np.isin(labels, lung_values + lesion_values)
+    out = np.zeros_like(labels)
+    box = ndimage.find_objects(region.astype(np.uint8))
+    if not box:
+        return out
+    box = box[0]
+    labels, region = labels[box], region[box]
     six = ndimage.generate_binary_structure(3, 1)
     components, n = ndimage.label(region, six)
     sizes = np.bincount(components.ravel())[1:]
-    keep = np.argsort(sizes)[::-1][:2] + 1
-    out = np.zeros_like(labels)
-    centres = [ndimage.center_of_mass(components == k)[0] for k in keep]
-    sides = [1, 2] if len(keep) < 2 or centres[0] > centres[1] else [2, 1]
+    order = np.argsort(sizes)[::-1]
+    lungs = [components == k + 1 for k in order[:2]]
+    if len(lungs) < 2 or sizes[order[1]] < 0.1 * sizes[order[0]]:
+        lungs = split_lungs(lungs[0]) or lungs[:1]
+    centres = [ndimage.center_of_mass(lung)[0] + box[0].start for lung in lungs]
+    sides = [1, 2] if len(lungs) < 2 or centres[0] > centres[1] else [2, 1]
     lesion = np.isin(labels, lesion_values)
     islands, m = ndimage.label(lesion, six)
     small = np.bincount(islands.ravel()) * voxel_mm3 < 4 / 3 * np.pi * 2 ** 3
     small[0] = False
     lesion &= ~small[islands]
-    for k, side in zip(keep, sides):
-        lung = components == k
+    inner = out[box]
+    for lung, side in zip(lungs, sides):
         for z in range(lung.shape[2]):
             lung[:, :, z] = ndimage.binary_fill_holes(lung[:, :, z])
-        out[lung] = side
-    out[lesion & (out > 0)] = labels[lesion & (out > 0)]
+        inner[lung] = side
+    inner[lesion & (inner > 0)] = labels[lesion & (inner > 0)]
     return out
 
 

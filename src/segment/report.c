@@ -6,6 +6,7 @@
 
 #include "core/pulmo-error.h"
 #include "core/pulmo-label-table.h"
+#include "nn/parallel.h"
 #include "segment/report-pdf.h"
 
 /* What the side buffer holds per voxel while the report is worked out. */
@@ -379,40 +380,57 @@ typedef struct {
   int *site;
 } LineScratch;
 
-/* The transform along @axis of the box's lines; beyond both ends of each line
- * lies the outside (a zero). */
+typedef struct {
+  float *dist;
+  const int *size;
+  int axis;
+  double h2;
+  const LineScratch *lines;   /* one per worker */
+} EdtPass;
+
 static void
-edt_pass (float *dist, const int size[3], int axis, double spacing_mm, const LineScratch *line)
+edt_lines (void *ctx, int begin, int end, int worker)
 {
+  const EdtPass *p = ctx;
+  const int *size = p->size;
   const gsize stride[3] = { 1, (gsize) size[0], (gsize) size[0] * size[1] };
   /* Lines next to each other in i are next to each other in memory: i varies fastest. */
-  const int a = 0, b = axis == 1 ? 2 : 1;
-  const int n = size[axis];
-  const double h2 = spacing_mm * spacing_mm;
-  for (int y = 0; y < size[b]; y++)
+  const int a = 0, b = p->axis == 1 ? 2 : 1;
+  const int n = size[p->axis];
+  const LineScratch *line = &p->lines[worker];
+  for (int y = begin; y < end; y++)
     for (int x = 0; x < size[a]; x++)
       {
-        float *first = dist + x * stride[a] + y * stride[b];
+        float *first = p->dist + x * stride[a] + y * stride[b];
         gboolean inside = FALSE;
         line->f[0] = line->f[n + 1] = 0.0;
         for (int q = 0; q < n; q++)
           {
-            line->f[q + 1] = first[q * stride[axis]];
+            line->f[q + 1] = first[q * stride[p->axis]];
             inside |= line->f[q + 1] != 0.0;
           }
         if (!inside)
           continue;
-        edt_line (line->f, n + 2, h2, line->out, line->site, line->bound);
+        edt_line (line->f, n + 2, p->h2, line->out, line->site, line->bound);
         for (int q = 0; q < n; q++)
-          first[q * stride[axis]] = (float) line->out[q + 1];
+          first[q * stride[p->axis]] = (float) line->out[q + 1];
       }
+}
+
+/* The transform along @axis of the box's lines, on all cores; beyond both
+ * ends of each line lies the outside (a zero). */
+static void
+edt_pass (float *dist, const int size[3], int axis, double spacing_mm, const LineScratch *lines)
+{
+  EdtPass pass = { dist, size, axis, spacing_mm * spacing_mm, lines };
+  pulmo_parallel_for (size[axis == 1 ? 2 : 1], edt_lines, &pass);
 }
 
 /* Squared distance (mm²) of each voxel of lung @n's box to the nearest voxel
  * outside the lung, into @dist; returns the lung's greatest squared depth. */
 static float
 lung_distance (const Grid *grid, const uint8_t *marks, int n, const Box *box, const double spacing_mm[3],
-               float *dist, const LineScratch *line)
+               float *dist, const LineScratch *lines)
 {
   const int size[3] = { box->hi[0] - box->lo[0] + 1, box->hi[1] - box->lo[1] + 1,
                         box->hi[2] - box->lo[2] + 1 };
@@ -438,8 +456,8 @@ lung_distance (const Grid *grid, const uint8_t *marks, int n, const Box *box, co
             out[i] = (float) (h2 * d * d);
           }
       }
-  edt_pass (dist, size, 1, spacing_mm[1], line);
-  edt_pass (dist, size, 2, spacing_mm[2], line);
+  edt_pass (dist, size, 1, spacing_mm[1], lines);
+  edt_pass (dist, size, 2, spacing_mm[2], lines);
   gsize count = (gsize) size[0] * size[1] * size[2];
   float deepest = 0;
   for (gsize v = 0; v < count; v++)
@@ -557,18 +575,25 @@ pulmo_report_compute (PulmoVolume *ct, const uint8_t *labels, PulmoReport *repor
                             "not enough memory for the lungs' distance map (%" G_GSIZE_FORMAT " voxels)",
                             box_voxels),
                FALSE;
-      g_autofree double *f = g_new (double, longest + 2);
-      g_autofree double *out = g_new (double, longest + 2);
-      g_autofree double *bound = g_new (double, longest + 3);
-      g_autofree int *site = g_new (int, longest + 2);
-      LineScratch line = { f, out, bound, site };
+      /* Scratch for one line per worker: doubles, then the sites. */
+      const int n_workers = pulmo_parallel_n_threads ();
+      const gsize line_bytes = (3 * (gsize) longest + 7) * sizeof (double) +
+                               ((gsize) longest + 2 + 1) / 2 * 2 * sizeof (int);   /* keeps doubles aligned */
+      g_autofree char *scratch = g_malloc ((gsize) n_workers * line_bytes);
+      g_autofree LineScratch *lines = g_new (LineScratch, n_workers);
+      for (int w = 0; w < n_workers; w++)
+        {
+          double *doubles = (double *) (scratch + w * line_bytes);
+          lines[w] = (LineScratch) { doubles, doubles + longest + 2, doubles + 2 * (longest + 2),
+                                     (int *) (doubles + 3 * (gsize) longest + 7) };
+        }
       const double spacing_mm[3] = { pulmo_affine_axis_spacing (affine, 0),
                                      pulmo_affine_axis_spacing (affine, 1),
                                      pulmo_affine_axis_spacing (affine, 2) };
       for (int n = SIDE_RIGHT; n <= SIDE_LEFT; n++)
         if (side[n].ggo + side[n].consolidation > 0)
           {
-            float deepest = lung_distance (&grid, marks, n, &side[n].box, spacing_mm, dist, &line);
+            float deepest = lung_distance (&grid, marks, n, &side[n].box, spacing_mm, dist, lines);
             side[n].peripheral = count_peripheral (&grid, marks, n, &side[n].box, dist, deepest);
           }
     }

@@ -16,6 +16,7 @@ struct _PulmoReportPanel {
   guint delay_timeout;
   GCancellable *cancellable;   /* the running computation's */
   gboolean computing;
+  gboolean segmenting;         /* the labels are being streamed in: no figures yet */
   gboolean have_report;
   PulmoReport report;
   guint64 report_revision;     /* the labels' revision the report is of */
@@ -183,7 +184,7 @@ report_done (GObject *source, GAsyncResult *result, gpointer data)
 static void
 start_computation (PulmoReportPanel *self)
 {
-  if (self->labels == NULL || self->computing)
+  if (self->labels == NULL || self->computing || self->segmenting)
     return;
   ReportJob *job = g_new0 (ReportJob, 1);
   job->ct = pulmo_volume_ref (pulmo_label_map_get_volume (self->labels));
@@ -208,6 +209,8 @@ delay_due (gpointer data)
 static void
 labels_edited (PulmoReportPanel *self)
 {
+  if (self->segmenting)
+    return;
   g_clear_handle_id (&self->delay_timeout, g_source_remove);
   self->delay_timeout = g_timeout_add (REPORT_DELAY_MS, delay_due, self);
 }
@@ -257,6 +260,16 @@ pulmo_report_panel_set_source (PulmoReportPanel *self, const char *source)
     ? g_strdup_printf (_("From %s. A model's output and edits: a radiologist must check these figures."), source)
     : g_strdup (_("A radiologist must check these figures."));
   gtk_label_set_text (self->source_label, text);
+}
+
+void
+pulmo_report_panel_set_segmenting (PulmoReportPanel *self, gboolean segmenting)
+{
+  self->segmenting = segmenting;
+  gtk_label_set_text (GTK_LABEL (self->empty_label),
+                      segmenting ? _("Segmenting: the figures follow when the model is done.")
+                                 : _("Press Segment, or open a label map, for the lung and lesion figures."));
+  labels_replaced (self);
 }
 
 const PulmoReport *

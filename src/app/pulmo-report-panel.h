@@ -18,6 +18,10 @@ void pulmo_report_panel_set_state (PulmoReportPanel *panel, PulmoViewState *stat
 void pulmo_report_panel_set_source (PulmoReportPanel *panel, const char *source);
 /* The figures of the labels as they are now, or NULL (no labels, or an edit
  * not yet counted). */
+/* While Segment streams labels in, the panel shows no figures (they would be
+ * of half a scan) and computes none (the cores are the model's). */
+void pulmo_report_panel_set_segmenting (PulmoReportPanel *panel, gboolean segmenting);
+
 const PulmoReport *pulmo_report_panel_get_report (PulmoReportPanel *panel);
 
 G_END_DECLS

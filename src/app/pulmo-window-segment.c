@@ -201,6 +201,7 @@ segment_finished (GObject *source, GAsyncResult *result, gpointer data)
     {
       if (pulmo_view_state_get_volume (self->state) == job->ct)
         pulmo_view_state_set_labels (self->state, previous);
+      pulmo_report_panel_set_segmenting (self->report_panel, FALSE);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         _pulmo_window_show_error (self, error->message);
       return;
@@ -211,6 +212,7 @@ segment_finished (GObject *source, GAsyncResult *result, gpointer data)
   pulmo_volume_get_dims (job->ct, dims);
   PulmoBox all = { { 0, 0, 0 }, { dims[0] - 1, dims[1] - 1, dims[2] - 1 } };
   pulmo_label_map_changed (map, &all);
+  pulmo_report_panel_set_segmenting (self->report_panel, FALSE);
   g_set_weak_pointer (&self->segmented_labels, map);
   self->segmented_revision = pulmo_label_map_get_revision (map);
   _pulmo_window_set_labels_source (self, job->model_identity);
@@ -244,6 +246,7 @@ _pulmo_window_abandon_segment (PulmoWindow *self)
   g_clear_object (&self->segment_cancellable);
   g_clear_object (&self->segment_previous);
   g_clear_object (&self->segment_result);
+  pulmo_report_panel_set_segmenting (self->report_panel, FALSE);
 }
 
 static void
@@ -267,6 +270,7 @@ start_segment (PulmoWindow *self)
   PulmoLabelMap *current = pulmo_view_state_get_labels (self->state);
   g_set_object (&self->segment_previous, current);
   self->segment_result = pulmo_label_map_new (ct);
+  pulmo_report_panel_set_segmenting (self->report_panel, TRUE);
   pulmo_view_state_set_labels (self->state, self->segment_result);
 
   self->segment_cancellable = g_cancellable_new ();

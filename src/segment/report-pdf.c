@@ -54,8 +54,8 @@ static void
 rule (Page *page)
 {
   cairo_set_line_width (page->cr, 0.5);
-  cairo_move_to (page->cr, MARGIN, page->y - 8);
-  cairo_line_to (page->cr, PAGE_WIDTH - MARGIN, page->y - 8);
+  cairo_move_to (page->cr, MARGIN, page->y - 12);
+  cairo_line_to (page->cr, PAGE_WIDTH - MARGIN, page->y - 12);
   cairo_stroke (page->cr);
 }
 
@@ -86,8 +86,8 @@ draw_rows (Page *page, int n_columns, const double *right_edges, const char *con
   text_at (page, MARGIN, 9, TRUE, headers[0]);
   for (int c = 1; c < n_columns; c++)
     text_right (page, right_edges[c], 9, TRUE, headers[c]);
-  page->y += 15;
-  rule (page);
+  page->y += 17;
+  rule (page);   /* between the header's descenders and the first row's capitals */
   for (int r = 0; r < n_rows; r++)
     {
       text_at (page, MARGIN, 10, r == bold_row, cells[r][0]);
@@ -141,7 +141,7 @@ static void
 draw_zones (Page *page, const PulmoReport *report)
 {
   static const char *const headers[] = { "Lesion share of each third", "Upper", "Middle", "Lower" };
-  const double edges[] = { 0, MARGIN + 245, MARGIN + 345, PAGE_WIDTH - MARGIN - 100 };
+  const double edges[] = { 0, MARGIN + 250, MARGIN + 330, MARGIN + 410 };
   const PulmoLungFigures *rows[2] = { &report->right, &report->left };
   static const char *names[2] = { "Right lung", "Left lung" };
   char text[2][3][32];

@@ -16,12 +16,12 @@ G_DECLARE_FINAL_TYPE (PulmoReportPanel, pulmo_report_panel, PULMO, REPORT_PANEL,
 void pulmo_report_panel_set_state (PulmoReportPanel *panel, PulmoViewState *state);
 /* The line under the figures that says where the labels came from. */
 void pulmo_report_panel_set_source (PulmoReportPanel *panel, const char *source);
-/* The figures of the labels as they are now, or NULL (no labels, or an edit
- * not yet counted). */
 /* While Segment streams labels in, the panel shows no figures (they would be
  * of half a scan) and computes none (the cores are the model's). */
 void pulmo_report_panel_set_segmenting (PulmoReportPanel *panel, gboolean segmenting);
 
+/* The figures of the labels as they are now, or NULL (no labels, or an edit
+ * not yet counted). */
 const PulmoReport *pulmo_report_panel_get_report (PulmoReportPanel *panel);
 
 G_END_DECLS

@@ -262,13 +262,19 @@ pulmo_report_panel_set_source (PulmoReportPanel *self, const char *source)
   gtk_label_set_text (self->source_label, text);
 }
 
+static void
+show_empty_text (PulmoReportPanel *self)
+{
+  gtk_label_set_text (GTK_LABEL (self->empty_label),
+                      self->segmenting ? _("Segmenting: the figures follow when the model is done.")
+                                       : _("Press Segment, or open a label map, for the lung and lesion figures."));
+}
+
 void
 pulmo_report_panel_set_segmenting (PulmoReportPanel *self, gboolean segmenting)
 {
   self->segmenting = segmenting;
-  gtk_label_set_text (GTK_LABEL (self->empty_label),
-                      segmenting ? _("Segmenting: the figures follow when the model is done.")
-                                 : _("Press Segment, or open a label map, for the lung and lesion figures."));
+  show_empty_text (self);
   labels_replaced (self);
 }
 
@@ -313,5 +319,6 @@ pulmo_report_panel_init (PulmoReportPanel *self)
 {
   self->cancellable = g_cancellable_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  show_empty_text (self);
   pulmo_report_panel_set_source (self, NULL);
 }

@@ -167,6 +167,20 @@ pulmo_reslice_row (const PulmoReslice *reslice, const int dims[3], int slice, in
 }
 
 void
+pulmo_reslice_box_to_voxel (const PulmoReslice *reslice, const int lo[3], const int hi[3],
+                            int voxel_lo[3], int voxel_hi[3])
+{
+  int a[3], b[3];
+  pulmo_reslice_to_voxel (reslice, lo[0], lo[1], lo[2], a);
+  pulmo_reslice_to_voxel (reslice, hi[0], hi[1], hi[2], b);
+  for (int axis = 0; axis < 3; axis++)
+    {
+      voxel_lo[axis] = MIN (a[axis], b[axis]);
+      voxel_hi[axis] = MAX (a[axis], b[axis]);
+    }
+}
+
+void
 pulmo_reslice_from_voxel (const PulmoReslice *reslice, const int ijk[3], int *u, int *v, int *slice)
 {
   int iu = ijk[reslice->u_axis], iv = ijk[reslice->v_axis];

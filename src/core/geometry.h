@@ -55,6 +55,10 @@ void pulmo_reslice_to_voxel (const PulmoReslice *reslice, int u, int v, int slic
  * order): it starts at linear index *start and moves by *step per column. */
 void pulmo_reslice_row (const PulmoReslice *reslice, const int dims[3], int slice, int v,
                         gint64 *start, gint64 *step);
+/* The voxel box (inclusive lo/hi per voxel axis) of the display box from
+ * @lo to @hi (inclusive u, v, slice), both inside the display. */
+void pulmo_reslice_box_to_voxel (const PulmoReslice *reslice, const int lo[3], const int hi[3],
+                                 int voxel_lo[3], int voxel_hi[3]);
 /* Inverse of pulmo_reslice_to_voxel. */
 void pulmo_reslice_from_voxel (const PulmoReslice *reslice, const int ijk[3],
                                int *u, int *v, int *slice);

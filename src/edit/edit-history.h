@@ -16,7 +16,8 @@ void pulmo_edit_history_free (PulmoEditHistory *history);
 PulmoLabelMap *pulmo_edit_history_get_map (PulmoEditHistory *history);
 
 /* An edit: begin, touch every box before writing into it, write, then end.
- * Touching only copies what the edit's boxes did not yet cover. Begin clears redo. */
+ * Touching only copies what the edit's boxes did not yet cover. A recorded
+ * step clears redo; an edit that changed nothing leaves it. */
 void pulmo_edit_history_begin (PulmoEditHistory *history, const char *name);
 void pulmo_edit_history_touch (PulmoEditHistory *history, const PulmoBox *box);
 /* Closes the edit. Records a step only if a voxel changed, and returns TRUE then. */

@@ -61,8 +61,8 @@ make_phantom (int n_slices, PulmoAffine *affine)
   return out;
 }
 
-char *
-pulmo_bench_make_ct (const char *folder, int n_slices, GError **error)
+PulmoVolume *
+pulmo_bench_make_volume (int n_slices)
 {
   g_autofree char *source_path = g_build_filename (PULMO_SOURCE_DIR, "..", "shared", "data",
                                                    "covid-ct-md", "P001.nii.gz", NULL);
@@ -89,7 +89,13 @@ pulmo_bench_make_ct (const char *folder, int n_slices, GError **error)
   fflush (stdout);
 
   const int bench_dims[3] = { BENCH_NX, BENCH_NY, n_slices };
-  g_autoptr (PulmoVolume) volume = pulmo_volume_new_int16 (bench_dims, &affine, hu);
+  return pulmo_volume_new_int16 (bench_dims, &affine, hu);
+}
+
+char *
+pulmo_bench_make_ct (const char *folder, int n_slices, GError **error)
+{
+  g_autoptr (PulmoVolume) volume = pulmo_bench_make_volume (n_slices);
   g_autofree char *name = g_strdup_printf ("bench-%dx%dx%d.nii.gz", BENCH_NX, BENCH_NY, n_slices);
   char *path = g_build_filename (folder, name, NULL);
   if (!pulmo_volume_save (volume, path, error))

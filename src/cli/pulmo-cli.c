@@ -15,6 +15,8 @@ static const PulmoCommand commands[] = {
   { "info", pulmo_cmd_info, "print dimensions, spacing, orientation and intensities of CT files" },
   { "train", pulmo_cmd_train, "train a model on dataset folders (nnU-Net v2 raw layout)" },
   { "eval", pulmo_cmd_eval, "Dice and volume difference between predicted and reference labels" },
+  { "export", pulmo_cmd_export, "append a corrected CT and its labels to a training set" },
+  { "model", pulmo_cmd_model, "convert a model to safetensors (export) or back (import)" },
   { "segment", pulmo_cmd_segment, "segment a CT with a model and write its label map" },
   { "bench", pulmo_cmd_bench, "run a benchmark (load, render, conv, ops, nn) beside its anchor" },
 };

@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "core/pulmo-volume.h"
+
 G_BEGIN_DECLS
 
 /* TRUE if @name is a sub-command (so argv[1] is not a file for the GUI to open). */
@@ -15,11 +17,14 @@ int pulmo_cli_run (int argc, char **argv);
 int pulmo_cmd_info (int argc, char **argv);
 int pulmo_cmd_bench (int argc, char **argv);
 int pulmo_cmd_eval (int argc, char **argv);
+int pulmo_cmd_export (int argc, char **argv);
+int pulmo_cmd_model (int argc, char **argv);
 int pulmo_cmd_segment (int argc, char **argv);
 int pulmo_cmd_train (int argc, char **argv);
 
 /* Benchmarks, each in its own bench-*.c, dispatched by `pulmo bench NAME`. */
 int pulmo_bench_conv (int argc, char **argv);
+int pulmo_bench_edit (int argc, char **argv);
 int pulmo_bench_load (int argc, char **argv);
 int pulmo_bench_nn (int argc, char **argv);
 int pulmo_bench_ops (int argc, char **argv);
@@ -35,8 +40,9 @@ double pulmo_bench_upper_median (double *values, int n);
  * least 3 runs and about @budget_s seconds (at most 64 runs). */
 double pulmo_bench_median_seconds (void (*run) (void *ctx), void *ctx, double budget_s);
 
-/* Writes a 512×512×@n_slices int16 chest CT into @folder (bench-ct.c) and
- * returns its path. */
+/* A 512×512×@n_slices int16 chest CT in memory (bench-ct.c) … */
+PulmoVolume *pulmo_bench_make_volume (int n_slices);
+/* … and the same written into @folder; returns its path. */
 char *pulmo_bench_make_ct (const char *folder, int n_slices, GError **error);
 /* Peak resident memory of this process so far (VmHWM), in MiB; -1 if unknown. */
 double pulmo_peak_resident_mib (void);

@@ -121,7 +121,10 @@ list_cases (const char *dir, const char *file_ending, int n_training, GArray *ca
   if (ids->len == 0)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: no <case>_0000%s images",
                         display, file_ending), FALSE;
-  if (n_training >= 0 && (guint) n_training != ids->len)
+  /* Fewer cases than dataset.json counts means some are missing. More is
+   * fine: an export killed after adding its case but before updating
+   * dataset.json (train/export.c) leaves the count one behind. */
+  if (n_training >= 0 && (guint) n_training > ids->len)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
                         "%s: dataset.json says numTraining %d but the folder holds %u cases",
                         display, n_training, ids->len), FALSE;

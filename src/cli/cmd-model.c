@@ -1,0 +1,65 @@
+/* `pulmo model export|import`: Pulmo's model file to safetensors and back,
+ * for training the same network with PyTorch on a GPU cluster (nn/safetensors.h). */
+#include "cli/pulmo-cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/safetensors.h"
+
+static int
+usage (void)
+{
+  fprintf (stderr, "Usage: pulmo model export MODEL.pulmonet OUT.safetensors\n"
+                   "       pulmo model import IN.safetensors OUT.pulmonet\n");
+  return 2;
+}
+
+static int
+export_model (const char *in, const char *out)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (PulmoModelInfo) info = { 0 };
+  g_autoptr (PulmoUNet) net = pulmo_weights_load (in, &info, &error);
+  g_autoptr (GBytes) bytes = net ? pulmo_safetensors_from_unet (net, &info, &error) : NULL;
+  gsize size = 0;
+  const char *data = bytes ? g_bytes_get_data (bytes, &size) : NULL;
+  /* g_file_set_contents writes a temporary file and renames it: atomic. */
+  if (bytes == NULL || !g_file_set_contents (out, data, (gssize) size, &error))
+    {
+      fprintf (stderr, "pulmo model export: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+static int
+import_model (const char *in, const char *out)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_autofree char *display = g_filename_display_name (in);
+  g_auto (PulmoModelInfo) info = { 0 };
+  g_autoptr (PulmoUNet) net = NULL;
+  if (g_file_get_contents (in, &data, &size, &error))
+    net = pulmo_safetensors_to_unet ((const guint8 *) data, size, display, &info, &error);
+  if (net == NULL || !pulmo_weights_save (out, net, &info, &error))
+    {
+      fprintf (stderr, "pulmo model import: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+int
+pulmo_cmd_model (int argc, char **argv)
+{
+  if (argc != 4)
+    return usage ();
+  if (strcmp (argv[1], "export") == 0)
+    return export_model (argv[2], argv[3]);
+  if (strcmp (argv[1], "import") == 0)
+    return import_model (argv[2], argv[3]);
+  return usage ();
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 /* Path of @relative inside ../shared/data (PULMO_DATA_DIR, set by meson test). */
 static inline char *
@@ -14,4 +15,23 @@ pulmo_test_data (const char *relative)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     g_error ("test data %s is missing: the tests read the shared CT data in ../shared/data", path);
   return path;
+}
+
+/* Removes @path and everything under it (a test's temporary folder). */
+static inline void
+pulmo_test_remove_tree (const char *path)
+{
+  GDir *listing = g_dir_open (path, 0, NULL);
+  for (const char *name; listing != NULL && (name = g_dir_read_name (listing)) != NULL;)
+    {
+      char *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        pulmo_test_remove_tree (child);
+      else
+        g_unlink (child);
+      g_free (child);
+    }
+  if (listing != NULL)
+    g_dir_close (listing);
+  g_rmdir (path);
 }

@@ -17,6 +17,7 @@ static const PulmoCommand commands[] = {
   { "eval", pulmo_cmd_eval, "Dice and volume difference between predicted and reference labels" },
   { "export", pulmo_cmd_export, "append a corrected CT and its labels to a training set" },
   { "model", pulmo_cmd_model, "convert a model to safetensors (export) or back (import)" },
+  { "samples", pulmo_cmd_samples, "write a dataset's preprocessed slices as NumPy arrays for other trainers" },
   { "segment", pulmo_cmd_segment, "segment a CT with a model and write its label map" },
   { "bench", pulmo_cmd_bench, "run a benchmark (load, render, conv, ops, nn) beside its anchor" },
 };

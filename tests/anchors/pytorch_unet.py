@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The anchor for `pulmo bench nn`: Pulmo's U-Net in PyTorch, measured the same way.
 
-The network is src/nn/unet.h's, layer for layer and name for name (its
-state_dict keys are the tensor names of Pulmo's model files): per level two
+The network is src/nn/unet.h's, layer for layer and name for name
+(tools/pulmo_torch.py; its state_dict keys are the tensor names of Pulmo's model files): per level two
 (3x3 conv without bias -> BN -> ReLU), 2x2 max-pool; bottom; 2x2 stride-2
 transposed conv with bias, concat [skip ; up], two (conv -> BN -> ReLU); 1x1
 head with bias. Base 32, depth 4, 1 -> 4 classes: 7,762,564 parameters.
@@ -12,60 +12,17 @@ with --serve and alternates single runs of its own with single runs here.
 Also imported by make_unet_reference.py.
 """
 import argparse
+import os
 import statistics
 import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class Block(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(x)))
-
-
-class DecoderBlock(Block):
-    def __init__(self, cout):
-        super().__init__(2 * cout, cout)
-        self.up = nn.ConvTranspose2d(2 * cout, cout, 2, stride=2)
-
-    def forward(self, below, skip):
-        return super().forward(torch.cat([skip, self.up(below)], dim=1))
-
-
-class UNet(nn.Module):
-    def __init__(self, in_channels, base, depth, classes):
-        super().__init__()
-        self.depth = depth
-        cin = in_channels
-        for level in range(depth):
-            setattr(self, f"enc{level}", Block(cin, base << level))
-            cin = base << level
-        self.bottom = Block(cin, base << depth)
-        for level in reversed(range(depth)):
-            setattr(self, f"dec{level}", DecoderBlock(base << level))
-        self.head = nn.Conv2d(base, classes, 1)
-
-    def forward(self, x):
-        skips = []
-        for level in range(self.depth):
-            x = getattr(self, f"enc{level}")(x)
-            skips.append(x)
-            x = F.max_pool2d(x, 2)
-        x = self.bottom(x)
-        for level in reversed(range(self.depth)):
-            x = getattr(self, f"dec{level}")(x, skips[level])
-        return self.head(x)
+# The network itself is tools/pulmo_torch.py's, the one the reference trainer uses.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from pulmo_torch import UNet  # noqa: E402,F401
 
 
 def seg_loss(logits, target, classes):

@@ -47,24 +47,9 @@ fixture_set_up (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) listing = g_dir_open (path, 0, NULL);
-  for (const char *name; listing != NULL && (name = g_dir_read_name (listing)) != NULL;)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->dir);
+  pulmo_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->ct_path);
   g_free (f->labels_path);

@@ -4,9 +4,17 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "train/model-registry.h"
 #include "train/trainer.h"
+
+typedef struct {
+  gboolean tty, started;
+  double initial_dice[PULMO_EVAL_N_STRUCTURES];
+  double final_dice[PULMO_EVAL_N_STRUCTURES];
+} Run;
 
 static void
 format_duration (double seconds, char *out, size_t size)
@@ -28,15 +36,33 @@ print_dice (const char *name, double dice)
 }
 
 static void
+print_figures (const double dice[])
+{
+  print_dice ("lung", dice[PULMO_EVAL_LUNG]);
+  print_dice ("infection", dice[PULMO_EVAL_INFECTION]);
+  print_dice ("ground glass", dice[PULMO_EVAL_GROUND_GLASS]);
+  print_dice ("consolidation", dice[PULMO_EVAL_CONSOLIDATION]);
+}
+
+static void
 report (const PulmoTrainProgress *p, gpointer user_data)
 {
-  gboolean *tty_and_started = user_data, tty = tty_and_started[0];
-  if (!tty_and_started[1])
+  Run *run = user_data;
+  gboolean tty = run->tty;
+  if (!run->started)
     {
       g_autofree char *ids = g_strjoinv (", ", (char **) p->validation_ids);
       printf ("training on %d cases (%zu slices), validating on %d whole cases: %s\n",
               p->n_train_cases, p->n_train_samples, p->n_validation_cases, ids);
-      tty_and_started[1] = TRUE;
+      run->started = TRUE;
+    }
+  memcpy (run->initial_dice, p->initial_dice, sizeof run->initial_dice);
+  if (p->epoch == 0)
+    {
+      printf ("the starting model, validation Dice:");
+      print_figures (p->initial_dice);
+      printf ("\n");
+      return;
     }
   char elapsed[32], eta[32];
   format_duration (p->elapsed_seconds, elapsed, sizeof elapsed);
@@ -51,12 +77,10 @@ report (const PulmoTrainProgress *p, gpointer user_data)
         }
       return;
     }
+  memcpy (run->final_dice, p->validation_dice, sizeof run->final_dice);
   printf ("%sepoch %d/%d  loss %.4f  validation Dice:", tty ? "\r" : "", p->epoch, p->epochs,
           p->loss);
-  print_dice ("lung", p->validation_dice[PULMO_EVAL_LUNG]);
-  print_dice ("infection", p->validation_dice[PULMO_EVAL_INFECTION]);
-  print_dice ("ground glass", p->validation_dice[PULMO_EVAL_GROUND_GLASS]);
-  print_dice ("consolidation", p->validation_dice[PULMO_EVAL_CONSOLIDATION]);
+  print_figures (p->validation_dice);
   printf ("  %s elapsed, about %s left, %.1f s waiting for augmentation\n", elapsed, eta,
           p->waiting_seconds);
   fflush (stdout);
@@ -66,8 +90,8 @@ int
 pulmo_cmd_train (int argc, char **argv)
 {
   g_auto (GStrv) data = NULL;
-  g_autofree char *out = NULL, *checkpoint = NULL, *log = NULL, *validation = NULL;
-  gboolean resume = FALSE, quick = FALSE;
+  g_autofree char *out = NULL, *checkpoint = NULL, *log = NULL, *validation = NULL, *init = NULL;
+  gboolean resume = FALSE, quick = FALSE, install = FALSE;
   PulmoTrainOptions options;
   pulmo_train_options_init (&options);
   int epochs = 0, base = 0, depth = 0, input = 0, batch = 0;
@@ -76,6 +100,8 @@ pulmo_cmd_train (int argc, char **argv)
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "A dataset folder in the nnU-Net v2 raw layout (repeat for more)", "DIR" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The model file to write", "MODEL.pulmonet" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Fine-tune this model instead of starting afresh (its architecture and preprocessing are kept)", "MODEL" },
+    { "install", 0, 0, G_OPTION_ARG_NONE, &install, "With --init: put the result in use if its validation Dice is not worse than the starting model's", NULL },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training slices (100)", "N" },
     { "base", 0, 0, G_OPTION_ARG_INT, &base, "Channels of the U-Net's first level (16)", "N" },
     { "depth", 0, 0, G_OPTION_ARG_INT, &depth, "Poolings of the U-Net (4)", "N" },
@@ -113,6 +139,7 @@ pulmo_cmd_train (int argc, char **argv)
   if (quick)
     pulmo_train_options_quick (&options);
   options.data_dirs = (const char *const *) data;
+  options.init_path = init;
   options.out_path = out;
   options.checkpoint_path = checkpoint;
   options.log_path = log;
@@ -126,13 +153,36 @@ pulmo_cmd_train (int argc, char **argv)
   if (lr > 0) options.lr = lr;
   if (seed >= 0) options.seed = (guint64) seed;
 
-  gboolean tty = isatty (STDOUT_FILENO);
-  gboolean tty_and_started[2] = { tty, FALSE };
-  if (!pulmo_train (&options, report, tty_and_started, NULL, &error))
+  Run run = { .tty = isatty (STDOUT_FILENO) };
+  if (install && init == NULL)
     {
-      fprintf (stderr, "%spulmo train: %s\n", tty ? "\n" : "", error->message);
+      fprintf (stderr, "pulmo train: --install goes with --init\n");
+      return 2;
+    }
+  if (!pulmo_train (&options, report, &run, NULL, &error))
+    {
+      fprintf (stderr, "%spulmo train: %s\n", run.tty ? "\n" : "", error->message);
       return 1;
     }
   printf ("wrote %s\n", out);
+  if (!install)
+    return 0;
+
+  double before = pulmo_train_score (run.initial_dice), after = pulmo_train_score (run.final_dice);
+  if (!pulmo_train_not_worse (run.initial_dice, run.final_dice))
+    {
+      printf ("not installed: validation Dice (lung and infection) fell from %.4f to %.4f\n", before, after);
+      return 0;
+    }
+  g_autofree char *dirs = g_strjoinv (", ", data);
+  g_autofree char *note = g_strdup_printf ("fine-tuned from %s on %s for %d epochs; validation Dice %.4f → %.4f",
+                                           init, dirs, options.epochs, before, after);
+  int index = pulmo_model_install (out, note, &error);
+  if (index < 0)
+    {
+      fprintf (stderr, "pulmo train: %s\n", error->message);
+      return 1;
+    }
+  printf ("installed as model %d and in use: validation Dice %.4f → %.4f (pulmo model list)\n", index, before, after);
   return 0;
 }

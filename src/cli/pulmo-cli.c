@@ -16,7 +16,7 @@ static const PulmoCommand commands[] = {
   { "train", pulmo_cmd_train, "train a model on dataset folders (nnU-Net v2 raw layout)" },
   { "eval", pulmo_cmd_eval, "Dice and volume difference between predicted and reference labels" },
   { "export", pulmo_cmd_export, "append a corrected CT and its labels to a training set" },
-  { "model", pulmo_cmd_model, "convert a model to safetensors (export) or back (import)" },
+  { "model", pulmo_cmd_model, "the installed models and the one in use; safetensors export and import" },
   { "samples", pulmo_cmd_samples, "write a dataset's preprocessed slices as NumPy arrays for other trainers" },
   { "segment", pulmo_cmd_segment, "segment a CT with a model and write its label map" },
   { "bench", pulmo_cmd_bench, "run a benchmark (load, render, conv, ops, nn) beside its anchor" },

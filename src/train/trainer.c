@@ -282,9 +282,10 @@ settings_text (const PulmoTrainOptions *options)
 {
   g_autofree char *dirs = g_strjoinv (" ", (char **) options->data_dirs);
   char lr[G_ASCII_DTOSTR_BUF_SIZE], fraction[G_ASCII_DTOSTR_BUF_SIZE];
-  return g_strdup_printf ("epochs %d, base %d, depth %d, input %d, batch %d, lr %s, seed %"
+  return g_strdup_printf ("init %s, epochs %d, base %d, depth %d, input %d, batch %d, lr %s, seed %"
                           G_GUINT64_FORMAT ", slices per case %d, validation %s, data %s",
-                          options->epochs, options->base, options->depth, options->input_size,
+                          options->init_path ? options->init_path : "none", options->epochs,
+                          options->base, options->depth, options->input_size,
                           options->batch, g_ascii_formatd (lr, sizeof lr, "%g", options->lr),
                           options->seed, options->max_samples_per_case,
                           options->validation_ids ? options->validation_ids
@@ -315,6 +316,28 @@ check_options (const PulmoTrainOptions *o, GError **error)
                         "the input size %d must be a multiple of %d up to %d", o->input_size, step,
                         PULMO_WEIGHTS_MAX_SIZE), FALSE;
   return TRUE;
+}
+
+double
+pulmo_train_score (const double dice[PULMO_EVAL_N_STRUCTURES])
+{
+  double sum = 0;
+  int n = 0;
+  for (int s = PULMO_EVAL_LUNG; s <= PULMO_EVAL_INFECTION; s++)
+    if (!isnan (dice[s]))
+      {
+        sum += dice[s];
+        n++;
+      }
+  return n ? sum / n : NAN;
+}
+
+gboolean
+pulmo_train_not_worse (const double before[PULMO_EVAL_N_STRUCTURES],
+                       const double after[PULMO_EVAL_N_STRUCTURES])
+{
+  double a = pulmo_train_score (before), b = pulmo_train_score (after);
+  return isnan (a) || (!isnan (b) && b >= a);
 }
 
 gboolean
@@ -351,9 +374,16 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
     }
   else
     {
-      model_info_init (&info, options->input_size);
-      PulmoUNetConfig config = { 1, options->base, options->depth, N_CLASSES };
-      net = pulmo_unet_new (&config, options->seed);
+      if (options->init_path != NULL)
+        net = pulmo_checkpoint_load_model (options->init_path, &info, error);
+      else
+        {
+          model_info_init (&info, options->input_size);
+          PulmoUNetConfig config = { 1, options->base, options->depth, N_CLASSES };
+          net = pulmo_unet_new (&config, options->seed);
+        }
+      if (net == NULL)
+        return FALSE;
       optim = pulmo_unet_adamw_new (net, &adamw_config);
       state.settings = g_strdup (settings);
     }
@@ -422,6 +452,24 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
     }
 
   progress.validation_ids = (const char *const *) state.validation_ids;
+  for (int d = 0; d < PULMO_EVAL_N_STRUCTURES; d++)
+    progress.initial_dice[d] = progress.validation_dice[d] = NAN;
+  if (options->init_path != NULL)
+    {
+      /* The starting model's figures, to weigh the fine-tune against: the
+       * network itself before its first step, else the init file again. */
+      g_auto (PulmoModelInfo) init_info = { 0 };
+      g_autoptr (PulmoUNet) init = state.epochs_done > 0
+        ? pulmo_checkpoint_load_model (options->init_path, &init_info, error) : NULL;
+      if (state.epochs_done > 0 && init == NULL)
+        {
+          pulmo_checkpoint_state_clear (&state);
+          return FALSE;
+        }
+      validate (init ? init : net, init ? &init_info : &info, validation, progress.initial_dice, cancellable);
+      if (report)
+        report (&progress, user_data);
+    }
   int steps_per_epoch = (int) MAX (n_train / (size_t) options->batch, 1);
   progress.steps_per_epoch = steps_per_epoch;
   int hw = info.input_width * info.input_height;

@@ -10,6 +10,10 @@ void _pulmo_slice_view_primary_press (PulmoSliceView *view, double x, double y);
 void _pulmo_slice_view_primary_drag (PulmoSliceView *view, double x, double y);
 void _pulmo_slice_view_primary_release (PulmoSliceView *view, double x, double y);
 void _pulmo_slice_view_hover (PulmoSliceView *view, double x, double y);
+/* Ctrl+click: the label under the point becomes the active label. */
+void _pulmo_slice_view_pick_label (PulmoSliceView *view, double x, double y);
+/* Enter or double-click (@apply) and Escape on the polygon being drawn. */
+void _pulmo_slice_view_finish_shape (PulmoSliceView *view, gboolean apply);
 /* Moves @steps slices toward the head (axial), the front (coronal) or the
  * patient's right (sagittal), as the wheel, arrows and Page Up/Down do. */
 void _pulmo_slice_view_step (PulmoSliceView *view, int steps);

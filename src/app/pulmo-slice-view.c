@@ -3,6 +3,8 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "edit/fill.h"
+
 struct _PulmoSliceView {
   GtkWidget parent_instance;
 
@@ -34,6 +36,15 @@ struct _PulmoSliceView {
   gboolean has_ruler;
   double ruler[4];               /* u0, v0, u1, v1 in voxel units of the ruler's slice */
   int ruler_slice;
+
+  PulmoEditState *edit;          /* NULL: the view only reads */
+  gboolean picking;              /* this press was a Ctrl+click: the drag does nothing */
+  PulmoStroke *stroke;           /* the brush stroke being dragged */
+  /* The polygon or lasso being drawn on @shape_slice: (u, v) pairs in edit
+   * coordinates (voxel centres at integers); NULL when none. */
+  GArray *shape;
+  int shape_slice;
+  double shape_last_x, shape_last_y; /* widget position of the lasso's last point */
 };
 
 G_DEFINE_FINAL_TYPE (PulmoSliceView, pulmo_slice_view, GTK_TYPE_WIDGET)
@@ -91,6 +102,16 @@ widget_to_display (PulmoSliceView *self, double x, double y, double *u, double *
                   gtk_widget_get_height (GTK_WIDGET (self)), &su, &sv, &ox, &oy);
   *u = (x - ox) / su;
   *v = (y - oy) / sv;
+}
+
+/* The display point under widget point (@x, @y) as src/edit takes it: voxel
+ * centres at integers, where the view's display coordinates put them at +0.5. */
+static void
+widget_to_edit_point (PulmoSliceView *self, double x, double y, double *u, double *v)
+{
+  widget_to_display (self, x, y, u, v);
+  *u -= 0.5;
+  *v -= 0.5;
 }
 
 int
@@ -389,6 +410,83 @@ draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height)
   g_object_unref (layout);
 }
 
+static gboolean
+tool_is_brush (PulmoSliceView *self)
+{
+  if (self->edit == NULL || self->state == NULL)
+    return FALSE;
+  PulmoTool tool = pulmo_view_state_get_tool (self->state);
+  return tool == PULMO_TOOL_BRUSH || tool == PULMO_TOOL_ERASER;
+}
+
+/* The active label's colour; white for the eraser or without labels. */
+static void
+active_label_rgb (PulmoSliceView *self, double rgb[3])
+{
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (self->state);
+  const PulmoLabel *label = NULL;
+  if (labels != NULL && pulmo_view_state_get_tool (self->state) != PULMO_TOOL_ERASER)
+    label = pulmo_label_table_get (pulmo_label_map_get_table (labels), pulmo_edit_state_get_active_label (self->edit));
+  for (int c = 0; c < 3; c++)
+    rgb[c] = label != NULL && label->defined ? label->rgba[c] / 255.0 : 1.0;
+}
+
+/* A light line on a dark one, legible on any grey. */
+static void
+stroke_outline (cairo_t *cr, const double rgb[3])
+{
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+  cairo_set_line_width (cr, 3.0);
+  cairo_stroke_preserve (cr);
+  cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+  cairo_set_line_width (cr, 1.5);
+  cairo_stroke (cr);
+}
+
+/* The brush's footprint under the pointer, centred on the voxel a stroke would
+ * start from, at its true size in mm. */
+static void
+draw_brush_outline (PulmoSliceView *self, cairo_t *cr, double width, double height)
+{
+  double su, sv, ox, oy, u, v, half_u, half_v, half_slices, rgb[3];
+  PulmoBrush brush;
+  pulmo_edit_state_get_brush (self->edit, &brush);
+  pulmo_brush_half_extent (&brush, &self->reslice, &half_u, &half_v, &half_slices);
+  view_transform (self, width, height, &su, &sv, &ox, &oy);
+  widget_to_edit_point (self, self->pointer_x, self->pointer_y, &u, &v);
+  double x = ox + (floor (u + 0.5) + 0.5) * su, y = oy + (floor (v + 0.5) + 0.5) * sv;
+  double radius_x = MAX (half_u * su, 1.0), radius_y = MAX (half_v * sv, 1.0);
+  cairo_new_path (cr); /* the text left a current point: no line from it */
+  if (brush.shape == PULMO_BRUSH_ROUND)
+    {
+      cairo_save (cr);
+      cairo_translate (cr, x, y);
+      cairo_scale (cr, radius_x, radius_y);
+      cairo_arc (cr, 0, 0, 1.0, 0, 2 * G_PI);
+      cairo_restore (cr);
+    }
+  else
+    cairo_rectangle (cr, x - radius_x, y - radius_y, 2 * radius_x, 2 * radius_y);
+  active_label_rgb (self, rgb);
+  stroke_outline (cr, rgb);
+}
+
+static void
+draw_shape (PulmoSliceView *self, cairo_t *cr, double width, double height)
+{
+  double su, sv, ox, oy, rgb[3];
+  view_transform (self, width, height, &su, &sv, &ox, &oy);
+  const double *uv = (const double *) self->shape->data;
+  cairo_new_path (cr);
+  for (guint p = 0; p < self->shape->len / 2; p++)
+    cairo_line_to (cr, ox + (uv[2 * p] + 0.5) * su, oy + (uv[2 * p + 1] + 0.5) * sv);
+  /* A polygon's last edge follows the pointer until it is closed. */
+  if (pulmo_view_state_get_tool (self->state) == PULMO_TOOL_POLYGON && self->pointer_inside)
+    cairo_line_to (cr, self->pointer_x, self->pointer_y);
+  active_label_rgb (self, rgb);
+  stroke_outline (cr, rgb);
+}
+
 static void
 pulmo_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -396,6 +494,14 @@ pulmo_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   double width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   draw_view (self, cr, width, height);
+  /* What the pointer is doing belongs on screen, not in exported images. */
+  if (has_volume (self) && self->edit != NULL)
+    {
+      if (self->shape != NULL && self->shape_slice == pulmo_slice_view_get_slice (self))
+        draw_shape (self, cr, width, height);
+      if (tool_is_brush (self) && self->pointer_inside)
+        draw_brush_outline (self, cr, width, height);
+    }
   cairo_destroy (cr);
 }
 
@@ -422,9 +528,14 @@ pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, 
 
 /* State ------------------------------------------------------------------- */
 
+static void end_stroke (PulmoSliceView *self);
+static void finish_shape (PulmoSliceView *self, gboolean apply);
+
 static void
 on_volume_changed (PulmoSliceView *self)
 {
+  end_stroke (self);
+  finish_shape (self, FALSE);
   g_clear_pointer (&self->image, cairo_surface_destroy);
   g_clear_pointer (&self->overlay, cairo_surface_destroy);
   self->has_ruler = FALSE;
@@ -460,6 +571,33 @@ on_display_changed (PulmoSliceView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+/* An edit redraws the views whose slice it touched, not the others. */
+static void
+on_labels_changed (PulmoSliceView *self, const PulmoBox *box)
+{
+  int slice = pulmo_slice_view_get_slice (self), axis = self->reslice.slice_axis;
+  if (slice >= box->lo[axis] && slice <= box->hi[axis])
+    on_display_changed (self);
+}
+
+/* A stroke or shape on labels that go away goes with them. This runs before the
+ * edit state drops their history, for the views take the state first. */
+static void
+on_labels_replaced (PulmoSliceView *self)
+{
+  end_stroke (self);
+  finish_shape (self, FALSE);
+}
+
+/* A new tool drops what the last one was drawing. */
+static void
+on_tool_changed (PulmoSliceView *self)
+{
+  end_stroke (self);
+  finish_shape (self, FALSE);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
 static void
 on_cursor_changed (PulmoSliceView *self)
 {
@@ -480,9 +618,33 @@ pulmo_slice_view_set_state (PulmoSliceView *self, PulmoViewState *state)
       g_signal_connect_swapped (state, "volume-changed", G_CALLBACK (on_volume_changed), self);
       g_signal_connect_swapped (state, "display-changed", G_CALLBACK (on_display_changed), self);
       g_signal_connect_swapped (state, "cursor-changed", G_CALLBACK (on_cursor_changed), self);
+      g_signal_connect_swapped (state, "labels-changed", G_CALLBACK (on_labels_changed), self);
+      g_signal_connect_swapped (state, "notify::tool", G_CALLBACK (on_tool_changed), self);
+      g_signal_connect_swapped (state, "notify::labels", G_CALLBACK (on_labels_replaced), self);
       on_volume_changed (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+void
+pulmo_slice_view_set_edit_state (PulmoSliceView *self, PulmoEditState *edit)
+{
+  if (self->edit == edit)
+    return;
+  end_stroke (self);
+  finish_shape (self, FALSE);
+  if (self->edit != NULL)
+    g_signal_handlers_disconnect_by_data (self->edit, self);
+  g_set_object (&self->edit, edit);
+  /* The brush outline follows its size, shape and colour. */
+  if (edit != NULL)
+    g_signal_connect_swapped (edit, "notify", G_CALLBACK (gtk_widget_queue_draw), self);
+}
+
+PulmoEditState *
+pulmo_slice_view_get_edit_state (PulmoSliceView *self)
+{
+  return self->edit;
 }
 
 /* Input ------------------------------------------------------------------- */
@@ -513,6 +675,140 @@ set_cursor_at (PulmoSliceView *self, double x, double y)
   pulmo_view_state_set_cursor (self->state, ijk);
 }
 
+/* Editing ------------------------------------------------------------------ */
+
+/* The history of the labels shown. An annotator who opens a CT without labels
+ * expects to paint, so the first edit makes an empty map (Pulmo's label table). */
+static PulmoEditHistory *
+edit_history (PulmoSliceView *self)
+{
+  if (self->edit == NULL)
+    return NULL;
+  if (pulmo_view_state_get_labels (self->state) == NULL)
+    {
+      g_autoptr (PulmoLabelMap) labels = pulmo_label_map_new (pulmo_view_state_get_volume (self->state));
+      pulmo_view_state_set_labels (self->state, labels);
+    }
+  return pulmo_edit_state_get_history (self->edit);
+}
+
+/* The painter of the current tool: the active label, or background for the
+ * eraser (of the active label alone if so chosen); the mask applies to both. */
+static void
+tool_painter (PulmoSliceView *self, PulmoPainter *painter)
+{
+  uint8_t active = pulmo_edit_state_get_active_label (self->edit);
+  gboolean eraser = pulmo_view_state_get_tool (self->state) == PULMO_TOOL_ERASER;
+  int only_label = eraser && pulmo_view_state_get_erase_only_active (self->state) ? active : -1;
+  PulmoPaintMask mask;
+  pulmo_edit_state_get_mask (self->edit, &mask);
+  pulmo_painter_init (painter, pulmo_view_state_get_labels (self->state),
+                      pulmo_view_state_get_volume (self->state), &mask,
+                      eraser ? PULMO_LABEL_BACKGROUND : active, only_label);
+}
+
+static void
+begin_stroke (PulmoSliceView *self, double x, double y)
+{
+  PulmoEditHistory *history = edit_history (self);
+  if (history == NULL)
+    return;
+  PulmoPainter painter;
+  PulmoBrush brush;
+  tool_painter (self, &painter);
+  pulmo_edit_state_get_brush (self->edit, &brush);
+  gboolean eraser = pulmo_view_state_get_tool (self->state) == PULMO_TOOL_ERASER;
+  self->stroke = pulmo_stroke_begin (history, &self->reslice, pulmo_slice_view_get_slice (self), &brush,
+                                     &painter, eraser ? _("Erase") : _("Paint"));
+  double u, v;
+  widget_to_edit_point (self, x, y, &u, &v);
+  pulmo_stroke_to (self->stroke, u, v);
+}
+
+static void
+end_stroke (PulmoSliceView *self)
+{
+  if (self->stroke == NULL)
+    return;
+  if (pulmo_stroke_end (g_steal_pointer (&self->stroke)))
+    pulmo_edit_state_edited (self->edit);
+}
+
+static void
+flood_fill_at (PulmoSliceView *self, double x, double y)
+{
+  int seed[3];
+  if (!pulmo_slice_view_widget_to_voxel (self, x, y, seed))
+    return;
+  PulmoEditHistory *history = edit_history (self);
+  if (history == NULL)
+    return;
+  PulmoPainter painter;
+  PulmoPaintMask mask;
+  tool_painter (self, &painter);
+  pulmo_edit_state_get_mask (self->edit, &mask);
+  /* The fill always keeps to the HU range, whether or not it masks the brush. */
+  const PulmoReslice *plane = pulmo_view_state_get_fill_3d (self->state) ? NULL : &self->reslice;
+  if (pulmo_flood_fill (history, pulmo_view_state_get_volume (self->state), &painter, seed, mask.hu_min,
+                        mask.hu_max, plane, _("Fill")) > 0)
+    pulmo_edit_state_edited (self->edit);
+}
+
+static void
+add_shape_point (PulmoSliceView *self, double x, double y)
+{
+  double uv[2];
+  if (self->shape == NULL)
+    {
+      self->shape = g_array_new (FALSE, FALSE, sizeof (double));
+      self->shape_slice = pulmo_slice_view_get_slice (self);
+    }
+  widget_to_edit_point (self, x, y, &uv[0], &uv[1]);
+  g_array_append_vals (self->shape, uv, 2);
+  self->shape_last_x = x;
+  self->shape_last_y = y;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Fills the polygon or lasso drawn (when @apply) and forgets it. */
+static void
+finish_shape (PulmoSliceView *self, gboolean apply)
+{
+  if (self->shape == NULL)
+    return;
+  g_autoptr (GArray) shape = g_steal_pointer (&self->shape);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  int n_points = shape->len / 2;
+  PulmoEditHistory *history = apply && n_points >= 3 ? edit_history (self) : NULL;
+  if (history == NULL)
+    return;
+  PulmoPainter painter;
+  tool_painter (self, &painter);
+  gboolean lasso = pulmo_view_state_get_tool (self->state) == PULMO_TOOL_LASSO;
+  if (pulmo_polygon_fill (history, &painter, &self->reslice, self->shape_slice, (const double *) shape->data,
+                          n_points, lasso ? _("Lasso") : _("Polygon")) > 0)
+    pulmo_edit_state_edited (self->edit);
+}
+
+void
+_pulmo_slice_view_finish_shape (PulmoSliceView *self, gboolean apply)
+{
+  finish_shape (self, apply);
+}
+
+void
+_pulmo_slice_view_pick_label (PulmoSliceView *self, double x, double y)
+{
+  int ijk[3];
+  PulmoLabelMap *labels = has_volume (self) ? pulmo_view_state_get_labels (self->state) : NULL;
+  if (labels == NULL || self->edit == NULL || !pulmo_slice_view_widget_to_voxel (self, x, y, ijk))
+    return;
+  /* Background is the eraser's, not a label to paint with. */
+  uint8_t label = pulmo_label_map_get (labels, ijk[0], ijk[1], ijk[2]);
+  if (label != PULMO_LABEL_BACKGROUND)
+    pulmo_edit_state_set_active_label (self->edit, label);
+}
+
 void
 _pulmo_slice_view_primary_press (PulmoSliceView *self, double x, double y)
 {
@@ -520,18 +816,46 @@ _pulmo_slice_view_primary_press (PulmoSliceView *self, double x, double y)
     return;
   self->drag_x = x;
   self->drag_y = y;
-  if (pulmo_view_state_get_tool (self->state) == PULMO_TOOL_RULER)
+  PulmoTool tool = pulmo_view_state_get_tool (self->state);
+  /* Without an edit state the editing tools act as the crosshair. */
+  if (self->edit == NULL && tool != PULMO_TOOL_RULER)
+    tool = PULMO_TOOL_CROSSHAIR;
+  switch (tool)
     {
-      double u, v;
-      widget_to_display (self, x, y, &u, &v);
-      self->has_ruler = TRUE;
-      self->ruler_slice = pulmo_slice_view_get_slice (self);
-      self->ruler[0] = self->ruler[2] = u;
-      self->ruler[1] = self->ruler[3] = v;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
+    case PULMO_TOOL_RULER:
+      {
+        double u, v;
+        widget_to_display (self, x, y, &u, &v);
+        self->has_ruler = TRUE;
+        self->ruler_slice = pulmo_slice_view_get_slice (self);
+        self->ruler[0] = self->ruler[2] = u;
+        self->ruler[1] = self->ruler[3] = v;
+        gtk_widget_queue_draw (GTK_WIDGET (self));
+      }
+      return;
+    case PULMO_TOOL_BRUSH:
+    case PULMO_TOOL_ERASER:
+      begin_stroke (self, x, y);
+      return;
+    case PULMO_TOOL_FILL:
+      flood_fill_at (self, x, y);
+      return;
+    case PULMO_TOOL_POLYGON:
+      /* A vertex per click, on the slice where the polygon began. */
+      if (self->shape != NULL && self->shape_slice != pulmo_slice_view_get_slice (self))
+        finish_shape (self, FALSE);
+      add_shape_point (self, x, y);
+      return;
+    case PULMO_TOOL_LASSO:
+      finish_shape (self, FALSE);
+      add_shape_point (self, x, y);
+      return;
+    case PULMO_TOOL_CROSSHAIR:
+    case PULMO_N_TOOLS:
+    default:
+      set_cursor_at (self, x, y);
       return;
     }
-  set_cursor_at (self, x, y);
 }
 
 void
@@ -539,19 +863,35 @@ _pulmo_slice_view_primary_drag (PulmoSliceView *self, double x, double y)
 {
   if (!has_volume (self))
     return;
-  if (pulmo_view_state_get_tool (self->state) == PULMO_TOOL_RULER)
+  PulmoTool tool = pulmo_view_state_get_tool (self->state);
+  if (tool == PULMO_TOOL_RULER)
     {
       widget_to_display (self, x, y, &self->ruler[2], &self->ruler[3]);
       gtk_widget_queue_draw (GTK_WIDGET (self));
-      return;
     }
-  set_cursor_at (self, x, y);
+  else if (self->stroke != NULL)
+    {
+      double u, v;
+      widget_to_edit_point (self, x, y, &u, &v);
+      pulmo_stroke_to (self->stroke, u, v);
+    }
+  else if (tool == PULMO_TOOL_LASSO && self->shape != NULL)
+    {
+      /* A point every two pixels keeps the outline smooth and short. */
+      if (hypot (x - self->shape_last_x, y - self->shape_last_y) >= 2.0)
+        add_shape_point (self, x, y);
+    }
+  else if (tool == PULMO_TOOL_CROSSHAIR || self->edit == NULL)
+    set_cursor_at (self, x, y);
 }
 
 void
 _pulmo_slice_view_primary_release (PulmoSliceView *self, double x, double y)
 {
   _pulmo_slice_view_primary_drag (self, x, y);
+  end_stroke (self);
+  if (has_volume (self) && pulmo_view_state_get_tool (self->state) == PULMO_TOOL_LASSO)
+    finish_shape (self, TRUE);
 }
 
 void
@@ -568,22 +908,60 @@ static void
 primary_drag_begin (GtkGestureDrag *gesture, double x, double y, PulmoSliceView *self)
 {
   gtk_widget_grab_focus (GTK_WIDGET (self));
-  _pulmo_slice_view_primary_press (self, x, y);
+  GdkModifierType modifiers = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
+  /* Ctrl+click picks the label under the pointer, whatever the tool. */
+  self->picking = (modifiers & GDK_CONTROL_MASK) != 0;
+  if (self->picking)
+    _pulmo_slice_view_pick_label (self, x, y);
+  else
+    _pulmo_slice_view_primary_press (self, x, y);
 }
 
 static void
 primary_drag_update (GtkGestureDrag *gesture, double dx, double dy, PulmoSliceView *self)
 {
-  _pulmo_slice_view_primary_drag (self, self->drag_x + dx, self->drag_y + dy);
-  _pulmo_slice_view_hover (self, self->drag_x + dx, self->drag_y + dy);
+  self->pointer_x = self->drag_x + dx;
+  self->pointer_y = self->drag_y + dy;
+  if (!self->picking)
+    _pulmo_slice_view_primary_drag (self, self->pointer_x, self->pointer_y);
+  _pulmo_slice_view_hover (self, self->pointer_x, self->pointer_y);
+  if (self->edit != NULL)
+    gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static void
+primary_drag_end (GtkGestureDrag *gesture, double dx, double dy, PulmoSliceView *self)
+{
+  if (!self->picking)
+    _pulmo_slice_view_primary_release (self, self->drag_x + dx, self->drag_y + dy);
+  self->picking = FALSE;
+}
+
+/* A double-click maximises the view, or closes the polygon being drawn; while
+ * painting it does nothing. */
+static void
 primary_pressed (GtkGestureClick *gesture, int n_press, double x, double y, PulmoSliceView *self)
 {
-  if (n_press == 2)
-    gtk_widget_activate_action (GTK_WIDGET (self), "win.toggle-maximized", "s",
-                                pulmo_view_axis_name (self->axis));
+  if (n_press != 2 || self->state == NULL)
+    return;
+  switch (pulmo_view_state_get_tool (self->state))
+    {
+    case PULMO_TOOL_POLYGON:
+      finish_shape (self, TRUE);
+      break;
+    case PULMO_TOOL_CROSSHAIR:
+    case PULMO_TOOL_RULER:
+      gtk_widget_activate_action (GTK_WIDGET (self), "win.toggle-maximized", "s",
+                                  pulmo_view_axis_name (self->axis));
+      break;
+    case PULMO_TOOL_BRUSH:
+    case PULMO_TOOL_ERASER:
+    case PULMO_TOOL_FILL:
+    case PULMO_TOOL_LASSO:
+    case PULMO_N_TOOLS:
+    default:
+      break;
+    }
 }
 
 static void
@@ -648,6 +1026,14 @@ scrolled (GtkEventControllerScroll *controller, double dx, double dy, PulmoSlice
       zoom_at (self, pow (1.15, -dy), self->pointer_x, self->pointer_y);
       return TRUE;
     }
+  /* Shift+wheel up makes the brush larger, as in ITK-SNAP. */
+  if ((modifiers & GDK_SHIFT_MASK) && self->edit != NULL)
+    {
+      if (dy != 0)
+        gtk_widget_activate_action (GTK_WIDGET (self), dy < 0 ? "win.brush-size-up" : "win.brush-size-down",
+                                    NULL);
+      return TRUE;
+    }
   /* Wheel up moves toward the head, the front or the patient's right. */
   self->scroll_rest -= dy;
   int steps = (int) trunc (self->scroll_rest);
@@ -663,6 +1049,9 @@ motion (GtkEventControllerMotion *controller, double x, double y, PulmoSliceView
   self->pointer_y = y;
   self->pointer_inside = TRUE;
   _pulmo_slice_view_hover (self, x, y);
+  /* The brush outline and the polygon's open edge follow the pointer. */
+  if (self->edit != NULL && (tool_is_brush (self) || self->shape != NULL))
+    gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static void
@@ -684,6 +1073,7 @@ leave (GtkEventControllerMotion *controller, PulmoSliceView *self)
   self->pointer_inside = FALSE;
   if (self->state != NULL)
     pulmo_view_state_hover (self->state, NULL);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static gboolean
@@ -706,6 +1096,14 @@ key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, Gdk
     case GDK_KEY_Page_Down: case GDK_KEY_KP_Page_Down:
       _pulmo_slice_view_step (self, -5);
       return TRUE;
+    /* Enter fills the polygon drawn, Escape drops it; without one, Escape goes
+     * on to the views' shortcuts (back to the crosshair). */
+    case GDK_KEY_Return: case GDK_KEY_KP_Enter:
+    case GDK_KEY_Escape:
+      if (self->shape == NULL)
+        return FALSE;
+      finish_shape (self, keyval != GDK_KEY_Escape);
+      return TRUE;
     default:
       return FALSE;
     }
@@ -717,6 +1115,7 @@ static void
 pulmo_slice_view_dispose (GObject *object)
 {
   PulmoSliceView *self = PULMO_SLICE_VIEW (object);
+  pulmo_slice_view_set_edit_state (self, NULL);
   pulmo_slice_view_set_state (self, NULL);
   g_clear_pointer (&self->image, cairo_surface_destroy);
   g_clear_pointer (&self->overlay, cairo_surface_destroy);
@@ -778,6 +1177,7 @@ pulmo_slice_view_class_init (PulmoSliceViewClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/pulmo/Pulmo/ui/pulmo-slice-view.ui");
   gtk_widget_class_bind_template_callback (widget_class, primary_drag_begin);
   gtk_widget_class_bind_template_callback (widget_class, primary_drag_update);
+  gtk_widget_class_bind_template_callback (widget_class, primary_drag_end);
   gtk_widget_class_bind_template_callback (widget_class, primary_pressed);
   gtk_widget_class_bind_template_callback (widget_class, pan_drag_begin);
   gtk_widget_class_bind_template_callback (widget_class, pan_drag_update);

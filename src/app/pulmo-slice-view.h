@@ -1,10 +1,12 @@
 /* pulmo-slice-view.h: one slice of the CT (axial, coronal or sagittal) with its
- * overlay, crosshair, orientation letters, slice position and ruler. Reads and
- * writes a PulmoViewState that it shares with the other views. */
+ * overlay, crosshair, orientation letters, slice position and ruler, and the
+ * editing tools on it. Reads and writes a PulmoViewState that it shares with
+ * the other views, and edits the labels through a PulmoEditState. */
 #pragma once
 
 #include <gtk/gtk.h>
 
+#include "app/pulmo-edit-state.h"
 #include "app/pulmo-view-state.h"
 
 G_BEGIN_DECLS
@@ -14,6 +16,10 @@ G_DECLARE_FINAL_TYPE (PulmoSliceView, pulmo_slice_view, PULMO, SLICE_VIEW, GtkWi
 
 PulmoViewAxis pulmo_slice_view_get_axis (PulmoSliceView *view);
 void pulmo_slice_view_set_state (PulmoSliceView *view, PulmoViewState *state);
+/* The brush, fill, polygon and lasso paint through @edit (on @state's labels);
+ * without one they act as the crosshair. */
+void pulmo_slice_view_set_edit_state (PulmoSliceView *view, PulmoEditState *edit);
+PulmoEditState *pulmo_slice_view_get_edit_state (PulmoSliceView *view);
 /* The slice shown: the crosshair's voxel index along this view's slice axis; -1 without a volume. */
 int pulmo_slice_view_get_slice (PulmoSliceView *view);
 /* Zoom to fit, centred. */

@@ -16,6 +16,7 @@ struct _PulmoViewState {
   double overlay_opacity;
   gboolean smooth;              /* grey image scaled bilinearly, not as voxel blocks */
   PulmoTool tool;
+  gboolean fill_3d, erase_only_active;
 };
 
 G_DEFINE_FINAL_TYPE (PulmoViewState, pulmo_view_state, G_TYPE_OBJECT)
@@ -31,6 +32,8 @@ enum {
   PROP_OVERLAY_OUTLINE,
   PROP_SMOOTH,
   PROP_TOOL,
+  PROP_FILL_3D,
+  PROP_ERASE_ONLY_ACTIVE,
   N_PROPS
 };
 static GParamSpec *properties[N_PROPS];
@@ -40,9 +43,39 @@ enum {
   SIGNAL_CURSOR_CHANGED,
   SIGNAL_DISPLAY_CHANGED,  /* anything that changes rendered pixels */
   SIGNAL_HOVER,            /* (gpointer ijk or NULL) */
+  SIGNAL_LABELS_CHANGED,   /* (gpointer PulmoBox): voxels of the labels changed */
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
+
+static const char *const tool_names[PULMO_N_TOOLS] = {
+  [PULMO_TOOL_CROSSHAIR] = "crosshair",
+  [PULMO_TOOL_RULER] = "ruler",
+  [PULMO_TOOL_BRUSH] = "brush",
+  [PULMO_TOOL_ERASER] = "eraser",
+  [PULMO_TOOL_FILL] = "fill",
+  [PULMO_TOOL_POLYGON] = "polygon",
+  [PULMO_TOOL_LASSO] = "lasso",
+};
+
+const char *
+pulmo_tool_get_name (PulmoTool tool)
+{
+  g_return_val_if_fail (tool < PULMO_N_TOOLS, NULL);
+  return tool_names[tool];
+}
+
+gboolean
+pulmo_tool_from_name (const char *name, PulmoTool *tool)
+{
+  for (int t = 0; t < PULMO_N_TOOLS; t++)
+    if (g_strcmp0 (name, tool_names[t]) == 0)
+      {
+        *tool = t;
+        return TRUE;
+      }
+  return FALSE;
+}
 
 PulmoViewState *
 pulmo_view_state_new (void)
@@ -54,6 +87,12 @@ static void
 display_changed (PulmoViewState *state)
 {
   g_signal_emit (state, signals[SIGNAL_DISPLAY_CHANGED], 0);
+}
+
+static void
+labels_changed (PulmoLabelMap *labels, const PulmoBox *box, PulmoViewState *state)
+{
+  g_signal_emit (state, signals[SIGNAL_LABELS_CHANGED], 0, box);
 }
 
 void
@@ -115,7 +154,7 @@ pulmo_view_state_set_labels (PulmoViewState *state, PulmoLabelMap *labels)
       /* Edits (brush, model output) and new names or colours redraw the views. */
       if (labels != NULL)
         {
-          g_signal_connect_swapped (labels, "changed", G_CALLBACK (display_changed), state);
+          g_signal_connect (labels, "changed", G_CALLBACK (labels_changed), state);
           g_signal_connect_swapped (labels, "table-changed", G_CALLBACK (display_changed), state);
           state->overlay_visible = TRUE;
         }
@@ -219,6 +258,28 @@ pulmo_view_state_get_tool (PulmoViewState *state)
 }
 
 void
+pulmo_view_state_set_tool (PulmoViewState *state, PulmoTool tool)
+{
+  g_return_if_fail (tool < PULMO_N_TOOLS);
+  if (state->tool == tool)
+    return;
+  state->tool = tool;
+  g_object_notify_by_pspec (G_OBJECT (state), properties[PROP_TOOL]);
+}
+
+gboolean
+pulmo_view_state_get_fill_3d (PulmoViewState *state)
+{
+  return state->fill_3d;
+}
+
+gboolean
+pulmo_view_state_get_erase_only_active (PulmoViewState *state)
+{
+  return state->erase_only_active;
+}
+
+void
 pulmo_view_state_hover (PulmoViewState *state, const int *ijk)
 {
   g_signal_emit (state, signals[SIGNAL_HOVER], 0, ijk);
@@ -251,6 +312,8 @@ pulmo_view_state_get_property (GObject *object, guint prop_id, GValue *value, GP
     case PROP_OVERLAY_OUTLINE: g_value_set_boolean (value, state->overlay_outline); break;
     case PROP_SMOOTH: g_value_set_boolean (value, state->smooth); break;
     case PROP_TOOL: g_value_set_int (value, state->tool); break;
+    case PROP_FILL_3D: g_value_set_boolean (value, state->fill_3d); break;
+    case PROP_ERASE_ONLY_ACTIVE: g_value_set_boolean (value, state->erase_only_active); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -283,8 +346,22 @@ pulmo_view_state_set_property (GObject *object, guint prop_id, const GValue *val
       state->smooth = g_value_get_boolean (value);
       break;
     case PROP_TOOL:
-      state->tool = g_value_get_int (value);
-      g_object_notify_by_pspec (object, pspec);
+      pulmo_view_state_set_tool (state, g_value_get_int (value));
+      return;
+    /* Tool options change no pixels. */
+    case PROP_FILL_3D:
+      if (state->fill_3d != g_value_get_boolean (value))
+        {
+          state->fill_3d = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      return;
+    case PROP_ERASE_ONLY_ACTIVE:
+      if (state->erase_only_active != g_value_get_boolean (value))
+        {
+          state->erase_only_active = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
       return;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -312,8 +389,10 @@ pulmo_view_state_class_init (PulmoViewStateClass *klass)
   properties[PROP_OVERLAY_OPACITY] = g_param_spec_double ("overlay-opacity", NULL, NULL, 0.0, 1.0, 0.5, rw);
   properties[PROP_OVERLAY_OUTLINE] = g_param_spec_boolean ("overlay-outline", NULL, NULL, FALSE, rw);
   properties[PROP_SMOOTH] = g_param_spec_boolean ("smooth", NULL, NULL, FALSE, rw);
-  properties[PROP_TOOL] = g_param_spec_int ("tool", NULL, NULL, PULMO_TOOL_CROSSHAIR, PULMO_TOOL_RULER,
+  properties[PROP_TOOL] = g_param_spec_int ("tool", NULL, NULL, PULMO_TOOL_CROSSHAIR, PULMO_N_TOOLS - 1,
                                             PULMO_TOOL_CROSSHAIR, rw);
+  properties[PROP_FILL_3D] = g_param_spec_boolean ("fill-3d", NULL, NULL, FALSE, rw);
+  properties[PROP_ERASE_ONLY_ACTIVE] = g_param_spec_boolean ("erase-only-active", NULL, NULL, FALSE, rw);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_VOLUME_CHANGED] = g_signal_new ("volume-changed", G_TYPE_FROM_CLASS (klass),
@@ -325,6 +404,9 @@ pulmo_view_state_class_init (PulmoViewStateClass *klass)
   signals[SIGNAL_DISPLAY_CHANGED] = g_signal_new ("display-changed", G_TYPE_FROM_CLASS (klass),
                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                   G_TYPE_NONE, 0);
+  signals[SIGNAL_LABELS_CHANGED] = g_signal_new ("labels-changed", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[SIGNAL_HOVER] = g_signal_new ("hover", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }

@@ -17,7 +17,18 @@ G_DECLARE_FINAL_TYPE (PulmoViewState, pulmo_view_state, PULMO, VIEW_STATE, GObje
 typedef enum {
   PULMO_TOOL_CROSSHAIR,  /* click and drag move the crosshair */
   PULMO_TOOL_RULER,      /* click and drag draw a ruler */
+  PULMO_TOOL_BRUSH,      /* drag paints the active label */
+  PULMO_TOOL_ERASER,     /* drag paints background */
+  PULMO_TOOL_FILL,       /* click flood-fills within the HU range */
+  PULMO_TOOL_POLYGON,    /* clicks place vertices; double-click or Enter fills, Escape cancels */
+  PULMO_TOOL_LASSO,      /* drag outlines freehand; release fills */
+  PULMO_N_TOOLS
 } PulmoTool;
+
+/* The tool's name in actions and settings ("crosshair", "brush", …), and back;
+ * FALSE for an unknown name. */
+const char *pulmo_tool_get_name (PulmoTool tool);
+gboolean pulmo_tool_from_name (const char *name, PulmoTool *tool);
 
 PulmoViewState *pulmo_view_state_new (void);
 
@@ -28,7 +39,9 @@ PulmoVolume *pulmo_view_state_get_volume (PulmoViewState *state);
 /* The file or folder name the user opened (a DICOM folder shows as itself). */
 const char *pulmo_view_state_get_display_name (PulmoViewState *state);
 
-/* @labels must lie on the current volume's grid. */
+/* @labels must lie on the current volume's grid. Their edits emit
+ * "labels-changed" (gpointer PulmoBox of the voxels changed), not "display-changed",
+ * so that a view redraws only when its slice holds a change. */
 void pulmo_view_state_set_labels (PulmoViewState *state, PulmoLabelMap *labels);
 PulmoLabelMap *pulmo_view_state_get_labels (PulmoViewState *state);
 /* Call after changing the label table's colours or visibility, to redraw. */
@@ -49,7 +62,13 @@ void pulmo_view_state_get_render_params (PulmoViewState *state, PulmoRenderParam
  * voxel blocks; labels stay sharp either way. */
 gboolean pulmo_view_state_get_smooth (PulmoViewState *state);
 
+/* Property "tool"; the tools' options that are not the brush's or the mask's
+ * are properties too: "fill-3d" (flood fill across slices) and
+ * "erase-only-active" (the eraser clears only the active label). */
 PulmoTool pulmo_view_state_get_tool (PulmoViewState *state);
+void pulmo_view_state_set_tool (PulmoViewState *state, PulmoTool tool);
+gboolean pulmo_view_state_get_fill_3d (PulmoViewState *state);
+gboolean pulmo_view_state_get_erase_only_active (PulmoViewState *state);
 
 /* Where the pointer is, for the status line: a voxel, or NULL when outside. */
 void pulmo_view_state_hover (PulmoViewState *state, const int *ijk);

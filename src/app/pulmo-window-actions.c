@@ -5,10 +5,11 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "core/label-description.h"
 #include "render/window-level.h"
 
-static void
-add_nifti_filters (GtkFileChooser *chooser)
+void
+_pulmo_window_add_nifti_filters (GtkFileChooser *chooser)
 {
   GtkFileFilter *nifti = gtk_file_filter_new ();
   gtk_file_filter_set_name (nifti, _("NIfTI images (.nii, .nii.gz, .hdr)"));
@@ -50,7 +51,7 @@ new_chooser (PulmoWindow *self, const char *title, GtkFileChooserAction action, 
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, NULL);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   if (nifti_filters)
-    add_nifti_filters (GTK_FILE_CHOOSER (dialog));
+    _pulmo_window_add_nifti_filters (GTK_FILE_CHOOSER (dialog));
   g_object_set_data (G_OBJECT (dialog), "pulmo-chosen", chosen);
   g_signal_connect (dialog, "response", G_CALLBACK (chooser_response), self);
   return GTK_NATIVE_DIALOG (dialog);
@@ -99,6 +100,33 @@ open_label_names_activated (GSimpleAction *action, GVariant *parameter, gpointer
 }
 
 static void
+export_label_names_to (PulmoWindow *self, GFile *file)
+{
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (self->state);
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr (GError) error = NULL;
+  if (labels == NULL)
+    return;
+  if (path == NULL)
+    _pulmo_window_show_error (self, _("Label names can be saved only to a local file"));
+  else if (!pulmo_label_description_save (pulmo_label_map_get_table (labels), path, &error))
+    _pulmo_window_show_error (self, error->message);
+}
+
+static void
+export_label_names_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  GtkNativeDialog *chooser = new_chooser (self, _("Export Label Names"), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                          _("_Export"), export_label_names_to, FALSE);
+  add_label_description_filters (GTK_FILE_CHOOSER (chooser));
+  g_autofree char *base = _pulmo_window_ct_base_name (self);
+  g_autofree char *name = g_strdup_printf ("%s-labels.txt", base);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_native_dialog_show (chooser);
+}
+
+static void
 open_recent_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   g_autoptr (GFile) file = g_file_new_for_uri (g_variant_get_string (parameter, NULL));
@@ -137,44 +165,14 @@ export_png_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 }
 
 /* The CT's file name without its extension: "P001" for P001.nii.gz. */
-static char *
-ct_base_name (PulmoWindow *self)
+char *
+_pulmo_window_ct_base_name (PulmoWindow *self)
 {
   char *base = g_path_get_basename (pulmo_view_state_get_display_name (self->state));
   char *dot = strchr (base, '.');
   if (dot != NULL && dot != base)
     *dot = '\0';
   return base;
-}
-
-static void
-save_labels_to (PulmoWindow *self, GFile *file)
-{
-  PulmoLabelMap *labels = pulmo_view_state_get_labels (self->state);
-  g_autofree char *path = g_file_get_path (file);
-  const char *ct_path = pulmo_volume_get_path (pulmo_view_state_get_volume (self->state));
-  g_autoptr (GFile) ct = ct_path != NULL ? g_file_new_for_path (ct_path) : NULL;
-  g_autoptr (GError) error = NULL;
-  if (labels == NULL)
-    return;
-  if (path == NULL)
-    _pulmo_window_show_error (self, _("Labels can be saved only to a local file"));
-  else if (ct != NULL && g_file_equal (ct, file))
-    _pulmo_window_show_error (self, _("That is the CT itself: choose another name for its labels"));
-  else if (!pulmo_label_map_save (labels, path, &error))
-    _pulmo_window_show_error (self, error->message);
-}
-
-static void
-save_labels_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
-{
-  PulmoWindow *self = data;
-  GtkNativeDialog *chooser = new_chooser (self, _("Save Labels"), GTK_FILE_CHOOSER_ACTION_SAVE,
-                                          _("_Save"), save_labels_to, TRUE);
-  g_autofree char *base = ct_base_name (self);
-  g_autofree char *name = g_strdup_printf ("%s-labels.nii.gz", base);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  gtk_native_dialog_show (chooser);
 }
 
 static void
@@ -207,7 +205,7 @@ export_report_activated (GSimpleAction *action, GVariant *parameter, gpointer da
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
       g_object_unref (filter);
     }
-  g_autofree char *base = ct_base_name (self);
+  g_autofree char *base = _pulmo_window_ct_base_name (self);
   g_autofree char *name = g_strdup_printf ("%s-report.pdf", base);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   gtk_native_dialog_show (chooser);
@@ -288,23 +286,14 @@ on_overlay_outline (PulmoViewState *state, GParamSpec *pspec, PulmoWindow *self)
   g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (outline ? "outline" : "fill"));
 }
 
-static void
-ruler_change_state (GSimpleAction *action, GVariant *value, gpointer data)
-{
-  PulmoWindow *self = data;
-  gboolean ruler = g_variant_get_boolean (value);
-  g_object_set (self->state, "tool", ruler ? PULMO_TOOL_RULER : PULMO_TOOL_CROSSHAIR, NULL);
-  g_simple_action_set_state (action, value);
-}
-
 static const GActionEntry window_actions[] = {
   { "open", open_activated },
   { "open-dicom", open_dicom_activated },
   { "open-recent", open_recent_activated, "s" },
   { "open-labels", open_labels_activated },
   { "open-label-names", open_label_names_activated },
+  { "export-label-names", export_label_names_activated },
   { "export-png", export_png_activated },
-  { "save-labels", save_labels_activated },
   { "export-report", export_report_activated },
   { "segment", segment_activated },
   { "segment-cancel", segment_cancel_activated },
@@ -314,13 +303,12 @@ static const GActionEntry window_actions[] = {
   { "preset", preset_activated, "s" },
   { "auto-window", auto_window_activated },
   { "overlay-mode", overlay_mode_activated, "s", "'fill'" },
-  { "ruler", NULL, NULL, "false", ruler_change_state },
 };
 
 /* Actions that need a CT ("preset" needs one in HU: see below). */
 static const char *const volume_actions[] = {
   "open-labels", "open-label-names", "export-png", "layout", "toggle-maximized", "reset-view",
-  "auto-window", "overlay-mode", "overlay-visible", "ruler",
+  "auto-window", "overlay-mode", "overlay-visible",
 };
 
 void
@@ -345,6 +333,7 @@ _pulmo_window_update_actions (PulmoWindow *self)
     { "segment", volume != NULL && !segmenting },
     { "segment-cancel", segmenting },
     { "save-labels", labels },
+    { "export-label-names", labels },
     { "export-report", labels },
   };
   for (size_t a = 0; a < G_N_ELEMENTS (depends); a++)
@@ -352,6 +341,7 @@ _pulmo_window_update_actions (PulmoWindow *self)
       GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), depends[a].name);
       g_simple_action_set_enabled (G_SIMPLE_ACTION (action), depends[a].enabled);
     }
+  _pulmo_window_update_edit_actions (self);
 }
 
 void

@@ -128,6 +128,7 @@ load_finished (GObject *source, GAsyncResult *result, gpointer data)
         {
           _pulmo_window_abandon_segment (self);
           pulmo_view_state_set_labels (self->state, loaded);
+          _pulmo_window_set_labels_file (self, job->file);
           g_autofree char *name = g_file_get_basename (job->file);
           _pulmo_window_set_labels_source (self, name);
         }
@@ -204,20 +205,61 @@ start_load (PulmoWindow *self, LoadKind kind, GFile *file)
   poll_progress (self);
 }
 
+/* What to open once unsaved edits are saved or discarded. */
+typedef struct {
+  GFile *ct;              /* NULL: @labels onto the CT shown */
+  GFile *labels;
+  GFile *label_names;
+} OpenRequest;
+
+static void
+open_request_free (OpenRequest *request)
+{
+  g_clear_object (&request->ct);
+  g_clear_object (&request->labels);
+  g_clear_object (&request->label_names);
+  g_free (request);
+}
+
+static void
+open_now (PulmoWindow *self, gpointer data)
+{
+  OpenRequest *request = data;
+  if (request->ct == NULL)
+    {
+      start_load (self, LOAD_LABELS, request->labels);
+      return;
+    }
+  gboolean folder = g_file_query_file_type (request->ct, G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY;
+  start_load (self, folder ? LOAD_DICOM : LOAD_CT, request->ct);
+  /* After start_load, which forgets what an older load had pending. */
+  g_set_object (&self->pending_labels, request->labels);
+  g_set_object (&self->pending_label_names, request->label_names);
+}
+
+/* Another CT, or other labels, replace the labels shown: unsaved edits to them are asked about first. */
+static void
+request_open (PulmoWindow *self, GFile *ct, GFile *labels, GFile *label_names)
+{
+  OpenRequest *request = g_new0 (OpenRequest, 1);
+  g_set_object (&request->ct, ct);
+  g_set_object (&request->labels, labels);
+  g_set_object (&request->label_names, label_names);
+  _pulmo_window_ask_unsaved (self, open_now, request, (GDestroyNotify) open_request_free);
+}
+
 void
 pulmo_window_open (PulmoWindow *self, GFile *file)
 {
   g_return_if_fail (PULMO_IS_WINDOW (self));
-  gboolean folder = g_file_query_file_type (file, G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY;
-  start_load (self, folder ? LOAD_DICOM : LOAD_CT, file);
+  request_open (self, file, NULL, NULL);
 }
 
 void
 pulmo_window_open_with_labels (PulmoWindow *self, GFile *ct, GFile *labels, GFile *label_names)
 {
-  pulmo_window_open (self, ct);
-  g_set_object (&self->pending_labels, labels);
-  g_set_object (&self->pending_label_names, label_names);
+  g_return_if_fail (PULMO_IS_WINDOW (self));
+  request_open (self, ct, labels, label_names);
 }
 
 void
@@ -229,7 +271,7 @@ pulmo_window_open_labels (PulmoWindow *self, GFile *file)
       _pulmo_window_show_error (self, _("Open a CT before its labels"));
       return;
     }
-  start_load (self, LOAD_LABELS, file);
+  request_open (self, NULL, file, NULL);
 }
 
 /* A label description is a few KiB (and never more than 1 MiB): read at once. */

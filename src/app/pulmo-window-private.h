@@ -2,9 +2,11 @@
  * its actions (pulmo-window-actions.c) and its file opening (pulmo-window-open.c). */
 #pragma once
 
+#include "app/pulmo-edit-state.h"
 #include "app/pulmo-panel.h"
 #include "app/pulmo-report-panel.h"
 #include "app/pulmo-window.h"
+#include "edit/recovery.h"
 
 G_BEGIN_DECLS
 
@@ -34,12 +36,29 @@ struct _PulmoWindow {
   guint64 segmented_revision;      /* … and its revision then: unedited if unchanged */
   char *labels_source;           /* the model's identity, or the label file's name, for reports */
 
+  /* Editing (pulmo-window-edit.c). */
+  PulmoEditState *edit;
+  PulmoEditHistory *history;     /* the edit state's, as last seen: a new one is a new map */
+  GFile *labels_file;            /* where Save writes the labels shown; NULL: Save asks */
+  int history_position;          /* steps applied to the map shown … */
+  int saved_position;            /* … and their count when it was saved; -1 if no undo gets there */
+  gboolean stepping;             /* in undo or redo: the "edited" that follows is no new step */
+  gboolean close_confirmed;      /* the user answered the unsaved-changes question */
+  GCancellable *hash_cancellable;
+  char *ct_hash;                 /* pulmo_recovery_ct_hash of the CT shown, once computed */
+  char *recovery_path;           /* its recovery file */
+  PulmoLabelMap *recovered;      /* the labels the recovery bar offers */
+  PulmoAutosave *autosave;       /* keeps recovery_path current for the labels shown */
+
   /* Template children */
   GtkLabel *title_label;
   GtkLabel *subtitle_label;
   GtkMenuButton *primary_menu_button;
   GtkInfoBar *error_bar;
   GtkLabel *error_label;
+  GtkInfoBar *recovery_bar;
+  GtkLabel *recovery_label;
+  GMenu *edit_section;           /* Undo and Redo, named after their steps */
   GtkStack *main_stack;
   GtkGrid *view_grid;
   PulmoSliceView *axial_view;
@@ -66,5 +85,24 @@ void _pulmo_window_set_labels_source (PulmoWindow *window, const char *source);
 void _pulmo_window_cancel_segment (PulmoWindow *window);
 /* Stops a segmentation whose CT is going away: nothing is put back. */
 void _pulmo_window_abandon_segment (PulmoWindow *window);
+
+/* For file choosers: NIfTI filters, and the CT's name without extension ("P001"). */
+void _pulmo_window_add_nifti_filters (GtkFileChooser *chooser);
+char *_pulmo_window_ct_base_name (PulmoWindow *window);
+
+/* Editing (pulmo-window-edit.c): the edit state, undo, saving, recovery. */
+void _pulmo_window_init_edit (PulmoWindow *window);
+void _pulmo_window_dispose_edit (PulmoWindow *window);
+void _pulmo_window_update_edit_actions (PulmoWindow *window);
+/* A new CT is shown (or none): its recovery file is looked for. */
+void _pulmo_window_edit_volume_changed (PulmoWindow *window);
+/* The labels shown were read from @file: Save writes there. */
+void _pulmo_window_set_labels_file (PulmoWindow *window, GFile *file);
+/* Edits not saved since the labels were shown or last saved. */
+gboolean _pulmo_window_has_unsaved_edits (PulmoWindow *window);
+typedef void (*PulmoWindowThen) (PulmoWindow *window, gpointer data);
+/* Runs @then (and @destroy on @data) at once without unsaved edits; otherwise
+ * once the user has saved or discarded them, or never if they cancel. */
+void _pulmo_window_ask_unsaved (PulmoWindow *window, PulmoWindowThen then, gpointer data, GDestroyNotify destroy);
 
 G_END_DECLS

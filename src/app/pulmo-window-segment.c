@@ -216,6 +216,8 @@ segment_finished (GObject *source, GAsyncResult *result, gpointer data)
   g_set_weak_pointer (&self->segmented_labels, map);
   self->segmented_revision = pulmo_label_map_get_revision (map);
   _pulmo_window_set_labels_source (self, job->model_identity);
+  /* The model's labels are editable now: the history's users take them up. */
+  g_object_notify (G_OBJECT (self->edit), "history");
   double seconds = (g_get_monotonic_time () - self->segment_start_us) * 1e-6;
   g_debug ("segmentation: %.2f s, longest main-loop stall %.1f ms", seconds,
            self->segment_longest_stall_ms);
@@ -266,16 +268,17 @@ start_segment (PulmoWindow *self)
   job->network = g_malloc0 (pulmo_volume_get_n_voxels (ct));
   job->finished = g_async_queue_new ();
 
-  /* The streamed result is a new map; the old one comes back on Cancel. */
+  self->segment_cancellable = g_cancellable_new ();
+  self->segment_task = g_task_new (self, self->segment_cancellable, segment_finished, NULL);
+  g_task_set_task_data (self->segment_task, job, (GDestroyNotify) segment_job_free);
+
+  /* The streamed result is a new map; the old one comes back on Cancel. It is
+   * shown once segmenting, so that no edit or autosave starts on it. */
   PulmoLabelMap *current = pulmo_view_state_get_labels (self->state);
   g_set_object (&self->segment_previous, current);
   self->segment_result = pulmo_label_map_new (ct);
   pulmo_report_panel_set_segmenting (self->report_panel, TRUE);
   pulmo_view_state_set_labels (self->state, self->segment_result);
-
-  self->segment_cancellable = g_cancellable_new ();
-  self->segment_task = g_task_new (self, self->segment_cancellable, segment_finished, NULL);
-  g_task_set_task_data (self->segment_task, job, (GDestroyNotify) segment_job_free);
   GTask *task = g_object_ref (self->segment_task);
   g_task_run_in_thread (task, segment_thread);
   g_object_unref (task);
@@ -288,6 +291,12 @@ start_segment (PulmoWindow *self)
   self->stall_timeout = g_timeout_add (STALL_TICK_MS, stall_tick, self);
   show_segment_progress (self, job);
   _pulmo_window_update_actions (self);
+}
+
+static void
+start_segment_then (PulmoWindow *self, gpointer data)
+{
+  start_segment (self);
 }
 
 static void
@@ -311,6 +320,11 @@ void
 pulmo_window_segment (PulmoWindow *self, gboolean ask)
 {
   g_return_if_fail (PULMO_IS_WINDOW (self));
+  if (ask && _pulmo_window_has_unsaved_edits (self))
+    {
+      _pulmo_window_ask_unsaved (self, start_segment_then, NULL, NULL);
+      return;
+    }
   if (!ask || !labels_worth_asking (self))
     {
       start_segment (self);

@@ -145,10 +145,8 @@ on_volume_changed (PulmoViewState *state, PulmoWindow *self)
 {
   _pulmo_window_abandon_segment (self);
   _pulmo_window_set_labels_source (self, NULL);
-  const char *name = pulmo_view_state_get_display_name (state);
+  _pulmo_window_edit_volume_changed (self);
   gboolean has = pulmo_view_state_get_volume (state) != NULL;
-  gtk_label_set_text (self->subtitle_label, has ? name : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), has);
   gtk_stack_set_visible_child_name (self->main_stack, has ? "views" : "empty");
   gtk_widget_set_visible (self->panel_scroller, has);
   _pulmo_window_update_actions (self);
@@ -189,6 +187,7 @@ pulmo_window_dispose (GObject *object)
   _pulmo_window_cancel_load (self);
   _pulmo_window_abandon_segment (self);
   g_clear_weak_pointer (&self->segmented_labels);
+  _pulmo_window_dispose_edit (self);
   if (self->state != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -227,6 +226,9 @@ pulmo_window_class_init (PulmoWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, error_bar);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, error_label);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, recovery_bar);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, recovery_label);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, edit_section);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, view_grid);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, axial_view);
@@ -271,6 +273,7 @@ pulmo_window_init (PulmoWindow *self)
   gtk_widget_add_controller (self->panel_scroller, GTK_EVENT_CONTROLLER (drop_labels));
 
   _pulmo_window_install_actions (self);
+  _pulmo_window_init_edit (self);
   pulmo_preferences_load (self->state);
   _pulmo_window_update_recent_menu (self);
   g_signal_connect_object (gtk_recent_manager_get_default (), "changed",

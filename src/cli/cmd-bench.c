@@ -14,6 +14,7 @@ typedef struct {
 
 static const PulmoBenchmark benchmarks[] = {
   { "conv", pulmo_bench_conv, "convolution GFLOPS on each U-Net layer shape, against plain sgemm" },
+  { "edit", pulmo_bench_edit, "brush, sphere, lung flood fill, undo and autosave on a 512×512×400 CT, against memcpy" },
   { "load", pulmo_bench_load, "load a 512×512×400 int16 .nii.gz, against gzip -dc" },
   { "render", pulmo_bench_render, "render 512×512 slices with overlay in three orientations, against memcpy" },
   { "nn", pulmo_bench_nn, "U-Net inference and training step, against PyTorch" },

@@ -205,3 +205,30 @@ pulmo_label_description_load (const char *path, GError **error)
     }
   return g_steal_pointer (&table);
 }
+
+gboolean
+pulmo_label_description_save (const PulmoLabelTable *table, const char *path, GError **error)
+{
+  GString *text = g_string_new ("# ITK-SNAP Label Description File, written by Pulmo\n"
+                                "# IDX   -R-  -G-  -B-  -A--  VIS MSH  LABEL\n"
+                                "    0     0    0    0     0    0   0  \"Clear Label\"\n");
+  uint8_t values[256];
+  int n = pulmo_label_table_list (table, values);
+  for (int e = 0; e < n; e++)
+    {
+      const PulmoLabel *label = pulmo_label_table_get (table, values[e]);
+      /* Four decimals bring the reader's lround (opacity × 255) back to the same byte. */
+      char opacity[G_ASCII_DTOSTR_BUF_SIZE];
+      g_ascii_formatd (opacity, sizeof opacity, "%.4f", label->rgba[3] / 255.0);
+      g_autofree char *name = g_strdup (label->name);
+      g_strdelimit (name, "\r\n", ' ');
+      g_string_append_printf (text, "%5u %5u %4u %4u %6s %4d %3d  \"%s\"\n", label->value, label->rgba[0],
+                              label->rgba[1], label->rgba[2], opacity, label->visible ? 1 : 0, 1, name);
+    }
+  g_autoptr (GError) local = NULL;
+  gboolean ok = g_file_set_contents (path, text->str, text->len, &local);
+  g_string_free (text, TRUE);
+  if (!ok)
+    g_set_error_literal (error, PULMO_ERROR, PULMO_ERROR_IO, local->message);  /* it names the file */
+  return ok;
+}

@@ -25,4 +25,8 @@ G_BEGIN_DECLS
  * NULL with a PULMO_ERROR naming the file and line when it cannot be used. */
 PulmoLabelTable *pulmo_label_description_load (const char *path, GError **error);
 
+/* Writes @table's labels 1..255 in that format, after ITK-SNAP's "Clear Label"
+ * line for value 0, atomically. Line breaks in a name become spaces. */
+gboolean pulmo_label_description_save (const PulmoLabelTable *table, const char *path, GError **error);
+
 G_END_DECLS

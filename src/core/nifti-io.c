@@ -642,8 +642,8 @@ make_header (const int dims[3], int datatype, const PulmoNiftiGeometry *g)
   return g_bytes_new_take (bytes, header_size + 4);
 }
 
-static gboolean
-write_all_plain (int fd, const void *data, size_t size)
+gboolean
+pulmo_write_all (int fd, const void *data, size_t size)
 {
   const char *p = data;
   while (size > 0)
@@ -675,17 +675,12 @@ write_all_gz (gzFile gz, const void *data, size_t size)
 }
 
 gboolean
-pulmo_nifti_write (const char *path, const int dims[3], int datatype, const void *data,
-                   const PulmoNiftiGeometry *geometry, GError **error)
+pulmo_write_file_atomically (const char *path, PulmoWriteContentsFunc write_contents, gpointer user_data,
+                             GError **error)
 {
-  int bytes_per_voxel = 0, swap_size = 0;
-  nifti_datatype_sizes (datatype, &bytes_per_voxel, &swap_size);
-  size_t data_size = (size_t) dims[0] * (size_t) dims[1] * (size_t) dims[2] * (size_t) bytes_per_voxel;
-  g_autoptr (GBytes) header = make_header (dims, datatype, geometry);
   g_autofree char *folder = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *temp_path = g_strdup_printf ("%s/.%s.XXXXXX", folder, base);
-  gboolean compress = g_str_has_suffix (path, ".gz");
 
   int fd = g_mkstemp_full (temp_path, O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -696,22 +691,8 @@ pulmo_nifti_write (const char *path, const int dims[3], int datatype, const void
       return FALSE;
     }
 
-  gboolean ok;
-  gsize header_size = 0;
-  const void *header_bytes = g_bytes_get_data (header, &header_size);
-  if (compress)
-    {
-      /* zlib closes the descriptor it is given: hand it a duplicate, keep ours to fsync. */
-      /* Label maps are long runs of few values: run-length matching (Z_RLE)
-       * packs them smaller than the default strategy, four times faster. */
-      gzFile gz = gzdopen (dup (fd), datatype == NIFTI_TYPE_UINT8 ? "wb6R" : "wb6");
-      ok = gz != NULL && write_all_gz (gz, header_bytes, header_size) && write_all_gz (gz, data, data_size);
-      if (gz != NULL && gzclose (gz) != Z_OK)
-        ok = FALSE;
-    }
-  else
-    ok = write_all_plain (fd, header_bytes, header_size) && write_all_plain (fd, data, data_size);
-
+  errno = 0;
+  gboolean ok = write_contents (fd, user_data);
   int saved = errno;
   if (ok && fsync (fd) != 0)
     {
@@ -740,4 +721,50 @@ pulmo_nifti_write (const char *path, const int dims[3], int datatype, const void
       close (folder_fd);
     }
   return TRUE;
+}
+
+typedef struct {
+  GBytes *header;
+  const void *data;
+  size_t data_size;
+  gboolean compress;
+  gboolean labels;
+} NiftiContents;
+
+static gboolean
+write_nifti_contents (int fd, gpointer user_data)
+{
+  const NiftiContents *contents = user_data;
+  gsize header_size = 0;
+  const void *header_bytes = g_bytes_get_data (contents->header, &header_size);
+  if (!contents->compress)
+    return pulmo_write_all (fd, header_bytes, header_size)
+           && pulmo_write_all (fd, contents->data, contents->data_size);
+
+  /* zlib closes the descriptor it is given: hand it a duplicate, keep ours to fsync. */
+  /* Label maps are long runs of few values: run-length matching (Z_RLE)
+   * packs them smaller than the default strategy, four times faster. */
+  gzFile gz = gzdopen (dup (fd), contents->labels ? "wb6R" : "wb6");
+  gboolean ok = gz != NULL && write_all_gz (gz, header_bytes, header_size)
+                && write_all_gz (gz, contents->data, contents->data_size);
+  if (gz != NULL && gzclose (gz) != Z_OK)
+    ok = FALSE;
+  return ok;
+}
+
+gboolean
+pulmo_nifti_write (const char *path, const int dims[3], int datatype, const void *data,
+                   const PulmoNiftiGeometry *geometry, GError **error)
+{
+  int bytes_per_voxel = 0, swap_size = 0;
+  nifti_datatype_sizes (datatype, &bytes_per_voxel, &swap_size);
+  g_autoptr (GBytes) header = make_header (dims, datatype, geometry);
+  NiftiContents contents = {
+    .header = header,
+    .data = data,
+    .data_size = (size_t) dims[0] * (size_t) dims[1] * (size_t) dims[2] * (size_t) bytes_per_voxel,
+    .compress = g_str_has_suffix (path, ".gz"),
+    .labels = datatype == NIFTI_TYPE_UINT8,
+  };
+  return pulmo_write_file_atomically (path, write_nifti_contents, &contents, error);
 }

@@ -57,4 +57,15 @@ void pulmo_nifti_geometry_from_affine (const PulmoAffine *affine, PulmoNiftiGeom
 gboolean pulmo_nifti_write (const char *path, const int dims[3], int datatype, const void *data,
                             const PulmoNiftiGeometry *geometry, GError **error);
 
+/* The atomic write under pulmo_nifti_write, shared with the recovery file
+ * (src/edit/recovery.c). @write_contents fills @fd, a temporary file in
+ * @path's folder, and returns FALSE with errno set if it could not; the file
+ * is then flushed to disk and renamed over @path, so that a reader, even
+ * after a crash, sees the old file or the new, never a torn one. */
+typedef gboolean (*PulmoWriteContentsFunc) (int fd, gpointer user_data);
+gboolean pulmo_write_file_atomically (const char *path, PulmoWriteContentsFunc write_contents,
+                                      gpointer user_data, GError **error);
+/* write(2) until all @size bytes are out; FALSE with errno set on failure. */
+gboolean pulmo_write_all (int fd, const void *data, size_t size);
+
 G_END_DECLS

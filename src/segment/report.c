@@ -6,7 +6,7 @@
 
 #include "core/pulmo-error.h"
 #include "core/pulmo-label-table.h"
-#include "nn/parallel.h"
+#include "edit/distance-map.h"
 #include "segment/report-pdf.h"
 
 /* What the side buffer holds per voxel while the report is worked out. */
@@ -336,128 +336,25 @@ count_zones (const Grid *grid, const PulmoAffine *affine, const uint8_t *marks, 
       }
 }
 
-/* One line of the squared distance transform (Felzenszwalb & Huttenlocher,
- * "Distance transforms of sampled functions", 2012): out[q] = min over p of
- * f[p] + (h·(q − p))², from the lower envelope of the parabolas. @site and
- * @bound hold n and n + 1 entries. */
-static void
-edt_line (const double *f, int n, double h2, double *out, int *site, double *bound)
-{
-  int k = 0;
-  site[0] = 0;
-  bound[0] = -INFINITY;
-  bound[1] = INFINITY;
-  for (int q = 1; q < n; q++)
-    {
-      const double fq = f[q] + h2 * q * q;
-      double s;
-      /* Ends at k = 0 at the latest: bound[0] is -inf and every f is finite. */
-      for (;;)
-        {
-          int p = site[k];
-          s = (fq - (f[p] + h2 * p * p)) / (2.0 * h2 * (q - p));
-          if (s > bound[k])
-            break;
-          k--;
-        }
-      k++;
-      site[k] = q;
-      bound[k] = s;
-      bound[k + 1] = INFINITY;
-    }
-  k = 0;
-  for (int q = 0; q < n; q++)
-    {
-      while (bound[k + 1] < q)
-        k++;
-      double d = q - site[k];
-      out[q] = h2 * d * d + f[site[k]];
-    }
-}
-
-typedef struct {
-  double *f, *out, *bound;
-  int *site;
-} LineScratch;
-
-typedef struct {
-  float *dist;
-  const int *size;
-  int axis;
-  double h2;
-  const LineScratch *lines;   /* one per worker */
-} EdtPass;
-
-static void
-edt_lines (void *ctx, int begin, int end, int worker)
-{
-  const EdtPass *p = ctx;
-  const int *size = p->size;
-  const gsize stride[3] = { 1, (gsize) size[0], (gsize) size[0] * size[1] };
-  /* Lines next to each other in i are next to each other in memory: i varies fastest. */
-  const int a = 0, b = p->axis == 1 ? 2 : 1;
-  const int n = size[p->axis];
-  const LineScratch *line = &p->lines[worker];
-  for (int y = begin; y < end; y++)
-    for (int x = 0; x < size[a]; x++)
-      {
-        float *first = p->dist + x * stride[a] + y * stride[b];
-        gboolean inside = FALSE;
-        line->f[0] = line->f[n + 1] = 0.0;
-        for (int q = 0; q < n; q++)
-          {
-            line->f[q + 1] = first[q * stride[p->axis]];
-            inside |= line->f[q + 1] != 0.0;
-          }
-        if (!inside)
-          continue;
-        edt_line (line->f, n + 2, p->h2, line->out, line->site, line->bound);
-        for (int q = 0; q < n; q++)
-          first[q * stride[p->axis]] = (float) line->out[q + 1];
-      }
-}
-
-/* The transform along @axis of the box's lines, on all cores; beyond both
- * ends of each line lies the outside (a zero). */
-static void
-edt_pass (float *dist, const int size[3], int axis, double spacing_mm, const LineScratch *lines)
-{
-  EdtPass pass = { dist, size, axis, spacing_mm * spacing_mm, lines };
-  pulmo_parallel_for (size[axis == 1 ? 2 : 1], edt_lines, &pass);
-}
-
 /* Squared distance (mm²) of each voxel of lung @n's box to the nearest voxel
  * outside the lung, into @dist; returns the lung's greatest squared depth. */
 static float
 lung_distance (const Grid *grid, const uint8_t *marks, int n, const Box *box, const double spacing_mm[3],
-               float *dist, const LineScratch *lines)
+               float *dist)
 {
   const int size[3] = { box->hi[0] - box->lo[0] + 1, box->hi[1] - box->lo[1] + 1,
                         box->hi[2] - box->lo[2] + 1 };
-  const double h2 = spacing_mm[0] * spacing_mm[0];
-  /* Along i the input is binary: two running counts give the distance in voxels. */
   for (int k = 0; k < size[2]; k++)
     for (int j = 0; j < size[1]; j++)
       {
         const uint8_t *row = marks + box->lo[0] + (j + box->lo[1]) * grid->stride[1] +
                              (k + box->lo[2]) * grid->stride[2];
         float *out = dist + (gsize) j * size[0] + (gsize) k * size[0] * size[1];
-        int run = 0;
         for (int i = 0; i < size[0]; i++)
-          {
-            run = side_of_mark[row[i]] == n ? run + 1 : 0;
-            out[i] = (float) run;
-          }
-        run = 0;
-        for (int i = size[0] - 1; i >= 0; i--)
-          {
-            run = side_of_mark[row[i]] == n ? run + 1 : 0;
-            double d = MIN (out[i], (float) run);
-            out[i] = (float) (h2 * d * d);
-          }
+          out[i] = side_of_mark[row[i]] == n;
       }
-  edt_pass (dist, size, 1, spacing_mm[1], lines);
-  edt_pass (dist, size, 2, spacing_mm[2], lines);
+  /* Beyond the box lies no voxel of this lung: the outside. */
+  pulmo_distance_map_squared (dist, size, spacing_mm, PULMO_DISTANCE_EDGE_FEATURE);
   gsize count = (gsize) size[0] * size[1] * size[2];
   float deepest = 0;
   for (gsize v = 0; v < count; v++)
@@ -555,16 +452,12 @@ pulmo_report_compute (PulmoVolume *ct, const uint8_t *labels, PulmoReport *repor
 
   /* One distance buffer, as large as the larger lung's box, serves both. */
   gsize box_voxels = 0;
-  int longest = 1;
   for (int n = SIDE_RIGHT; n <= SIDE_LEFT; n++)
     if (!box_empty (&side[n].box))
       {
         gsize size = 1;
         for (int axis = 0; axis < 3; axis++)
-          {
-            size *= side[n].box.hi[axis] - side[n].box.lo[axis] + 1;   /* ≤ grid.n: no overflow */
-            longest = MAX (longest, side[n].box.hi[axis] - side[n].box.lo[axis] + 1);
-          }
+          size *= side[n].box.hi[axis] - side[n].box.lo[axis] + 1;   /* ≤ grid.n: no overflow */
         box_voxels = MAX (box_voxels, size);
       }
   if (lesions > 0 && box_voxels > 0)
@@ -575,25 +468,13 @@ pulmo_report_compute (PulmoVolume *ct, const uint8_t *labels, PulmoReport *repor
                             "not enough memory for the lungs' distance map (%" G_GSIZE_FORMAT " voxels)",
                             box_voxels),
                FALSE;
-      /* Scratch for one line per worker: doubles, then the sites. */
-      const int n_workers = pulmo_parallel_n_threads ();
-      const gsize line_bytes = (3 * (gsize) longest + 7) * sizeof (double) +
-                               ((gsize) longest + 2 + 1) / 2 * 2 * sizeof (int);   /* keeps doubles aligned */
-      g_autofree char *scratch = g_malloc ((gsize) n_workers * line_bytes);
-      g_autofree LineScratch *lines = g_new (LineScratch, n_workers);
-      for (int w = 0; w < n_workers; w++)
-        {
-          double *doubles = (double *) (scratch + w * line_bytes);
-          lines[w] = (LineScratch) { doubles, doubles + longest + 2, doubles + 2 * (longest + 2),
-                                     (int *) (doubles + 3 * (gsize) longest + 7) };
-        }
       const double spacing_mm[3] = { pulmo_affine_axis_spacing (affine, 0),
                                      pulmo_affine_axis_spacing (affine, 1),
                                      pulmo_affine_axis_spacing (affine, 2) };
       for (int n = SIDE_RIGHT; n <= SIDE_LEFT; n++)
         if (side[n].ggo + side[n].consolidation > 0)
           {
-            float deepest = lung_distance (&grid, marks, n, &side[n].box, spacing_mm, dist, lines);
+            float deepest = lung_distance (&grid, marks, n, &side[n].box, spacing_mm, dist);
             side[n].peripheral = count_peripheral (&grid, marks, n, &side[n].box, dist, deepest);
           }
     }

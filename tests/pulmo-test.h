@@ -3,6 +3,9 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "core/pulmo-volume.h"
 
 /* Path of @relative inside ../shared/data (PULMO_DATA_DIR, set by meson test). */
 static inline char *
@@ -15,6 +18,18 @@ pulmo_test_data (const char *relative)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     g_error ("test data %s is missing: the tests read the shared CT data in ../shared/data", path);
   return path;
+}
+
+/* The CT at @relative inside ../shared/data, loaded or the test fails. */
+static inline PulmoVolume *
+pulmo_test_load_ct (const char *relative)
+{
+  char *path = pulmo_test_data (relative);
+  GError *error = NULL;
+  PulmoVolume *ct = pulmo_volume_load (path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_free (path);
+  return ct;
 }
 
 /* Removes @path and everything under it (a test's temporary folder). */
@@ -34,4 +49,45 @@ pulmo_test_remove_tree (const char *path)
   if (listing != NULL)
     g_dir_close (listing);
   g_rmdir (path);
+}
+
+/* A dataset folder @dir/dataset of symbolic links to the covid-2d-train
+ * cases @cases (NULL-terminated), with that dataset's dataset.json counting
+ * them; returns its path. */
+static inline char *
+pulmo_test_link_dataset (const char *dir, const char *const *cases)
+{
+  char *source = pulmo_test_data ("covid-2d-train");
+  char *dataset = g_build_filename (dir, "dataset", NULL);
+  int n = 0;
+  for (; cases[n] != NULL; n++)
+    for (int sub = 0; sub < 2; sub++)
+      {
+        char *folder = g_build_filename (dataset, sub ? "labelsTr" : "imagesTr", NULL);
+        char *name = g_strconcat (cases[n], sub ? ".nii.gz" : "_0000.nii.gz", NULL);
+        char *target = g_build_filename (source, sub ? "labelsTr" : "imagesTr", name, NULL);
+        char *link = g_build_filename (folder, name, NULL);
+        g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+        g_assert_cmpint (symlink (target, link), ==, 0);
+        g_free (folder);
+        g_free (name);
+        g_free (target);
+        g_free (link);
+      }
+  char *json_source = g_build_filename (source, "dataset.json", NULL);
+  char *json = NULL;
+  g_assert_true (g_file_get_contents (json_source, &json, NULL, NULL));
+  GRegex *count = g_regex_new ("\"numTraining\": *[0-9]+", 0, 0, NULL);
+  char *replacement = g_strdup_printf ("\"numTraining\": %d", n);
+  char *counted = g_regex_replace_literal (count, json, -1, 0, replacement, 0, NULL);
+  char *json_dest = g_build_filename (dataset, "dataset.json", NULL);
+  g_assert_true (g_file_set_contents (json_dest, counted, -1, NULL));
+  g_free (json_dest);
+  g_free (counted);
+  g_free (replacement);
+  g_regex_unref (count);
+  g_free (json);
+  g_free (json_source);
+  g_free (source);
+  return dataset;
 }

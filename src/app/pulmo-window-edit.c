@@ -388,13 +388,18 @@ recovery_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   g_task_return_boolean (task, TRUE);
 }
 
+/* @data is a weak reference to the window: hashing a large CT must not keep
+ * a closed window (and its settings, saved when it goes) alive. */
 static void
 recovery_found (GObject *source, GAsyncResult *result, gpointer data)
 {
-  PulmoWindow *self = PULMO_WINDOW (source);
+  GWeakRef *window_ref = data;
+  g_autoptr (PulmoWindow) self = g_weak_ref_get (window_ref);
+  g_weak_ref_clear (window_ref);
+  g_free (window_ref);
   RecoveryJob *job = g_task_get_task_data (G_TASK (result));
   /* A newer CT (or none) is shown, or the window is closing. */
-  if (g_task_get_cancellable (G_TASK (result)) != self->hash_cancellable)
+  if (self == NULL || g_task_get_cancellable (G_TASK (result)) != self->hash_cancellable)
     return;
   self->ct_hash = g_steal_pointer (&job->hash);
   self->recovery_path = g_steal_pointer (&job->recovery_path);
@@ -436,7 +441,9 @@ _pulmo_window_edit_volume_changed (PulmoWindow *self)
   job->ct = pulmo_volume_ref (ct);
   job->ct_path = g_strdup (ct_path);
   self->hash_cancellable = g_cancellable_new ();
-  g_autoptr (GTask) task = g_task_new (self, self->hash_cancellable, recovery_found, NULL);
+  GWeakRef *window_ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (window_ref, self);
+  g_autoptr (GTask) task = g_task_new (NULL, self->hash_cancellable, recovery_found, window_ref);
   g_task_set_task_data (task, job, (GDestroyNotify) recovery_job_free);
   g_task_run_in_thread (task, recovery_thread);
 }

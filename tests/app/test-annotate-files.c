@@ -14,6 +14,7 @@
 #include "core/label-description.h"
 #include "edit/brush.h"
 #include "edit/recovery.h"
+#include "app-test.h"
 #include "pulmo-test.h"
 
 typedef struct {
@@ -88,18 +89,6 @@ setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_dir (const char *dir)
-{
-  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
-  for (const char *name; listing != NULL && (name = g_dir_read_name (listing)) != NULL;)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
-static void
 teardown (Fixture *f, gconstpointer data)
 {
   /* Unsaved edits would ask: the test's edits are discarded. */
@@ -107,7 +96,7 @@ teardown (Fixture *f, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (f->window));
   iterate_pending ();
   remove_recovery_file (f);
-  remove_dir (f->dir);
+  pulmo_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->ct_path);
 }
@@ -670,22 +659,11 @@ test_autosave (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (recovery, G_FILE_TEST_EXISTS));
 }
 
-static void
-no_display (void)
-{
-  g_test_skip ("no display: run under xvfb-run");
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_setenv ("GTK_A11Y", "none", TRUE);
-  if (!gtk_init_check ())
-    {
-      g_test_add_func ("/annotate-files/no-display", no_display);
-      return g_test_run ();
-    }
+  if (!app_test_init (&argc, &argv, "/annotate-files/no-display"))
+    return g_test_run ();
   g_test_add ("/annotate-files/undo-redo", Fixture, NULL, setup, test_undo_redo, teardown);
   g_test_add ("/annotate-files/save", Fixture, NULL, setup, test_save, teardown);
   g_test_add ("/annotate-files/unsaved-question", Fixture, NULL, setup, test_unsaved_question, teardown);

@@ -11,6 +11,7 @@
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-slice-view-private.h"
 #include "app/pulmo-window.h"
+#include "app-test.h"
 #include "pulmo-test.h"
 
 #define SPACING_UV_MM 0.75
@@ -515,22 +516,11 @@ test_fill_between (Fixture *f, gconstpointer data)
     g_assert_cmpuint (count_capsule (f, 256, 256, 256, 256, 5.0, -G_MAXDOUBLE, G_MAXDOUBLE, 3), ==, 137);
 }
 
-static void
-no_display (void)
-{
-  g_test_skip ("no display: run under xvfb-run");
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_setenv ("GTK_A11Y", "none", TRUE);
-  if (!gtk_init_check ())
-    {
-      g_test_add_func ("/annotate-tools/no-display", no_display);
-      return g_test_run ();
-    }
+  if (!app_test_init (&argc, &argv, "/annotate-tools/no-display"))
+    return g_test_run ();
   g_test_add ("/annotate-tools/brush-disc-and-stroke", Fixture, NULL, setup, test_brush_disc_and_stroke, teardown);
   g_test_add ("/annotate-tools/brush-hu-range", Fixture, NULL, setup, test_brush_hu_range, teardown);
   g_test_add ("/annotate-tools/brush-size-and-eraser", Fixture, NULL, setup, test_brush_size_and_eraser, teardown);

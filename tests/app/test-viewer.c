@@ -16,6 +16,7 @@
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-slice-view-private.h"
 #include "app/pulmo-window-private.h"
+#include "app-test.h"
 #include "pulmo-test.h"
 #include "render/slice-render.h"
 #include "segment/report.h"
@@ -1038,24 +1039,11 @@ test_segment_cancel (Fixture *f, gconstpointer data)
   g_assert_true (memcmp (pulmo_label_map_get_data (mine), before, n) == 0);
 }
 
-static void
-no_display (void)
-{
-  g_test_skip ("no display: run under xvfb-run");
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  /* Under Xvfb there is no session bus for the accessibility bridge, and its
-   * warning would be fatal in a test. */
-  g_setenv ("GTK_A11Y", "none", TRUE);
-  if (!gtk_init_check ())
-    {
-      g_test_add_func ("/viewer/no-display", no_display);
-      return g_test_run ();
-    }
+  if (!app_test_init (&argc, &argv, "/viewer/no-display"))
+    return g_test_run ();
   const char *lps = "cip-chest-ct/ct-64.nii.gz";
   const char *ras = "totalsegmentator-example-ct/example_ct.nii.gz";
   g_test_add ("/viewer/open-ct", Fixture, lps, setup, test_open_ct, teardown);

@@ -12,16 +12,6 @@
 #include "core/pulmo-label-map.h"
 #include "pulmo-test.h"
 
-static PulmoVolume *
-load_ct (const char *relative)
-{
-  g_autofree char *path = pulmo_test_data (relative);
-  g_autoptr (GError) error = NULL;
-  PulmoVolume *volume = pulmo_volume_load (path, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return volume;
-}
-
 static PulmoLabelMap *
 load_labels (PulmoVolume *ct, const char *relative, GError **error)
 {
@@ -32,7 +22,7 @@ load_labels (PulmoVolume *ct, const char *relative, GError **error)
 static void
 test_float64_labels (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("totalsegmentator-example-ct/example_ct.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("totalsegmentator-example-ct/example_ct.nii.gz");
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoLabelMap) map = load_labels (ct, "totalsegmentator-example-ct/example_seg_v2022_float64.nii.gz", &error);
   guint64 counts[256];
@@ -56,7 +46,7 @@ test_float64_labels (void)
 static void
 test_uint8_lung_mask_lps (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoLabelMap) map = load_labels (ct, "cip-chest-ct/wholeLung-64.nii.gz", &error);
   guint64 counts[256];
@@ -71,7 +61,7 @@ test_uint8_lung_mask_lps (void)
 static void
 test_grid_mismatch (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("totalsegmentator-example-ct/example_ct.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("totalsegmentator-example-ct/example_ct.nii.gz");
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoLabelMap) map = load_labels (ct, "cip-chest-ct/wholeLung-64.nii.gz", &error);
 
@@ -86,7 +76,7 @@ test_grid_mismatch (void)
 static void
 test_grid_same_dims_other_position (void)
 {
-  g_autoptr (PulmoVolume) las = load_ct ("dicom-series/cip-ct-64Dicom.dcm2niix.nii.gz");
+  g_autoptr (PulmoVolume) las = pulmo_test_load_ct ("dicom-series/cip-ct-64Dicom.dcm2niix.nii.gz");
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoLabelMap) map = load_labels (las, "cip-chest-ct/wholeLung-64.nii.gz", &error);
 
@@ -98,7 +88,7 @@ test_grid_same_dims_other_position (void)
 static void
 test_values_out_of_range (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoLabelMap) map = load_labels (ct, "cip-chest-ct/lm-64.nii.gz", &error);
 
@@ -122,7 +112,7 @@ read_header (const char *path)
 static void
 test_save_keeps_geometry (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoLabelMap) map = load_labels (ct, "cip-chest-ct/wholeLung-64.nii.gz", &error);
   g_autofree char *dir = g_dir_make_tmp ("pulmo-test-XXXXXX", NULL);
@@ -167,7 +157,7 @@ test_save_keeps_geometry (void)
 static void
 test_failed_save_keeps_previous (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autoptr (GError) error = NULL;
 
@@ -204,7 +194,7 @@ test_failed_save_keeps_previous (void)
 static void
 test_changed_signal (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   PulmoBox box = { { 1, 2, 3 }, { 4, 5, 6 } };
 

@@ -8,16 +8,6 @@
 #include "edit/brush.h"
 #include "pulmo-test.h"
 
-static PulmoVolume *
-load_ct (const char *relative)
-{
-  g_autofree char *path = pulmo_test_data (relative);
-  g_autoptr (GError) error = NULL;
-  PulmoVolume *ct = pulmo_volume_load (path, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return ct;
-}
-
 static void
 view_reslice (PulmoVolume *ct, PulmoViewAxis view, PulmoReslice *reslice)
 {
@@ -77,7 +67,7 @@ assert_within_radius (PulmoLabelMap *map, const int centre[3], double radius_mm)
 static void
 test_disc_and_sphere (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   const double *spacing = pulmo_volume_get_spacing (ct);
   const int slice_of[PULMO_N_VIEWS] = { 70, 256, 256 };
 
@@ -111,7 +101,7 @@ test_disc_and_sphere (void)
 static void
 test_square (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   /* 10 mm at 0.748 mm: centres within 5 mm of the centre, 6 voxels each side. */
@@ -136,7 +126,7 @@ test_square (void)
 static void
 test_gapless_stroke (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   PulmoReslice reslice;
@@ -195,7 +185,7 @@ test_gapless_stroke (void)
 static void
 test_hu_range (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) free_map = pulmo_label_map_new (ct);
   g_autoptr (PulmoLabelMap) masked_map = pulmo_label_map_new (ct);
   g_autoptr (PulmoEditHistory) free_history = pulmo_edit_history_new (free_map, 0);
@@ -233,7 +223,7 @@ test_hu_range (void)
 static void
 test_paint_over (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autofree char *lung_path = pulmo_test_data ("cip-chest-ct/wholeLung-64.nii.gz");
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_load (ct, lung_path, NULL, NULL, &error);

@@ -9,16 +9,6 @@
 #include "edit/fill.h"
 #include "pulmo-test.h"
 
-static PulmoVolume *
-load_ct (const char *relative)
-{
-  g_autofree char *path = pulmo_test_data (relative);
-  g_autoptr (GError) error = NULL;
-  PulmoVolume *ct = pulmo_volume_load (path, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return ct;
-}
-
 static void
 view_reslice (PulmoVolume *ct, PulmoViewAxis view, PulmoReslice *reslice)
 {
@@ -116,8 +106,8 @@ seed_in_lung (PulmoVolume *ct, const int16_t *lung, int seed[3])
 static void
 test_lung_3d (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
-  g_autoptr (PulmoVolume) lung_mask = load_ct ("cip-chest-ct/wholeLung-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) lung_mask = pulmo_test_load_ct ("cip-chest-ct/wholeLung-64.nii.gz");
   const int16_t *lung = pulmo_volume_get_int16 (lung_mask);
   const int16_t *hu = pulmo_volume_get_int16 (ct);
   g_assert_nonnull (lung);
@@ -173,7 +163,7 @@ test_lung_3d (void)
 static void
 test_p001_3d (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   const int seed[3] = { 150, 250, 70 };
@@ -193,7 +183,7 @@ test_p001_3d (void)
 static void
 test_slices (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   const int seed[3] = { 150, 250, 70 };
   for (int view = 0; view < PULMO_N_VIEWS; view++)
     {
@@ -217,8 +207,8 @@ test_slices (void)
 static void
 test_masks (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
-  g_autoptr (PulmoVolume) lung_mask = load_ct ("cip-chest-ct/wholeLung-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) lung_mask = pulmo_test_load_ct ("cip-chest-ct/wholeLung-64.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   int dims[3];
@@ -274,7 +264,7 @@ count_value (PulmoLabelMap *map, uint8_t value)
 static void
 test_polygons (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   gsize n = pulmo_volume_get_n_voxels (ct);
   for (int view = 0; view < PULMO_N_VIEWS; view++)
     {
@@ -321,7 +311,7 @@ test_polygons (void)
 static void
 test_lasso (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   PulmoReslice reslice;

@@ -138,16 +138,6 @@ lung_map (PulmoVolume *ct)
   return map;
 }
 
-static PulmoVolume *
-load_ct (const char *relative)
-{
-  g_autofree char *path = pulmo_test_data (relative);
-  g_autoptr (GError) error = NULL;
-  PulmoVolume *ct = pulmo_volume_load (path, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return ct;
-}
-
 static gsize
 differences (const uint8_t *a, const uint8_t *b, gsize n)
 {
@@ -163,7 +153,7 @@ static const char *const op_names[] = { "open", "close", "median", "grow", "shri
 static void
 test_against_brute_force (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (PulmoLabelMap) map = lung_map (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   const gsize n = pulmo_volume_get_n_voxels (ct);
@@ -210,7 +200,7 @@ test_against_brute_force (void)
 static void
 test_idempotent (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (PulmoLabelMap) map = lung_map (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   PulmoPaintMask everywhere;
@@ -235,7 +225,7 @@ test_idempotent (void)
 static void
 test_painter_mask (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
   g_autoptr (PulmoLabelMap) map = lung_map (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   const gsize n = pulmo_volume_get_n_voxels (ct);
@@ -285,7 +275,7 @@ test_painter_mask (void)
 static void
 test_ball (void)
 {
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autoptr (PulmoEditHistory) history = pulmo_edit_history_new (map, 0);
   const gsize n = pulmo_volume_get_n_voxels (ct);

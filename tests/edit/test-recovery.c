@@ -13,23 +13,13 @@
 #include "pulmo-test.h"
 #include "recovery-child.h"
 
-static PulmoVolume *
-load_ct (const char *relative)
-{
-  g_autofree char *path = pulmo_test_data (relative);
-  g_autoptr (GError) error = NULL;
-  PulmoVolume *ct = pulmo_volume_load (path, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return ct;
-}
-
 static char *state_home;
 
 static void
 test_round_trip (void)
 {
   g_autofree char *ct_path = pulmo_test_data ("covid-ct-md/P001.nii.gz");
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   gsize n = pulmo_volume_get_n_voxels (ct);
   /* Lung by HU, a lesion, and a label of the annotator's own, hidden. */
@@ -61,7 +51,7 @@ test_round_trip (void)
   g_assert_false (label->visible);
 
   /* Another CT (P001 at 256×256) is refused, as is the same grid with other voxels. */
-  g_autoptr (PulmoVolume) other = load_ct ("covid-ct-md/P001-256.nii.gz");
+  g_autoptr (PulmoVolume) other = pulmo_test_load_ct ("covid-ct-md/P001-256.nii.gz");
   g_autofree char *other_hash = pulmo_recovery_ct_hash (other);
   g_assert_cmpstr (other_hash, !=, hash);
   g_autoptr (PulmoLabelMap) refused = pulmo_recovery_read (path, other, other_hash, &error);
@@ -89,7 +79,7 @@ static void
 test_damaged (void)
 {
   g_autofree char *ct_path = pulmo_test_data ("covid-ct-md/P001-256.nii.gz");
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001-256.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001-256.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   uint8_t *labels = pulmo_label_map_get_data_mutable (map);
   for (gsize p = 0; p < pulmo_volume_get_n_voxels (ct); p++)
@@ -149,7 +139,7 @@ static void
 test_autosave (void)
 {
   g_autofree char *ct_path = pulmo_test_data ("covid-ct-md/P001.nii.gz");
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001.nii.gz");
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   g_autofree char *hash = pulmo_recovery_ct_hash (ct);
   PulmoAutosave *autosave = pulmo_autosave_new (map, ct_path, hash);
@@ -202,7 +192,7 @@ static void
 test_sigkill (void)
 {
   g_autofree char *ct_path = pulmo_test_data ("covid-ct-md/P001-256.nii.gz");
-  g_autoptr (PulmoVolume) ct = load_ct ("covid-ct-md/P001-256.nii.gz");
+  g_autoptr (PulmoVolume) ct = pulmo_test_load_ct ("covid-ct-md/P001-256.nii.gz");
   g_autofree char *hash = pulmo_recovery_ct_hash (ct);
   g_autofree char *path = pulmo_recovery_path (ct_path);
   gsize n = pulmo_volume_get_n_voxels (ct);

@@ -115,36 +115,6 @@ test_install_and_go_back (void)
   pulmo_test_remove_tree (dir);
 }
 
-/* A dataset folder of links to real covid-2d-train cases. */
-static char *
-make_dataset (const char *dir)
-{
-  static const char *const cases[] = {
-    "zenodo_coronacases_001", "zenodo_coronacases_005", "zenodo_radiopaedia_seg01",
-    "zenodo_radiopaedia_seg02", "zenodo_radiopaedia_seg03", "medseg_001", "medseg_002",
-  };
-  g_autofree char *source = pulmo_test_data ("covid-2d-train");
-  char *dataset = g_build_filename (dir, "dataset", NULL);
-  for (int sub = 0; sub < 2; sub++)
-    {
-      g_autofree char *path = g_build_filename (dataset, sub ? "labelsTr" : "imagesTr", NULL);
-      g_assert_cmpint (g_mkdir_with_parents (path, 0755), ==, 0);
-      for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
-        {
-          g_autofree char *name = g_strconcat (cases[c], sub ? ".nii.gz" : "_0000.nii.gz", NULL);
-          g_autofree char *target = g_build_filename (source, sub ? "labelsTr" : "imagesTr", name, NULL);
-          g_autofree char *link = g_build_filename (path, name, NULL);
-          g_assert_cmpint (symlink (target, link), ==, 0);
-        }
-    }
-  g_autofree char *json_path = g_build_filename (dataset, "dataset.json", NULL);
-  g_assert_true (g_file_set_contents (json_path,
-    "{\"channel_names\": {\"0\": \"CT\"}, \"labels\": {\"background\": 0, \"ground_glass\": 3,"
-    " \"consolidation\": 4, \"lung\": 6, \"infection\": 7, \"not_infection\": 8},"
-    " \"numTraining\": 7, \"file_ending\": \".nii.gz\"}", -1, NULL));
-  return dataset;
-}
-
 static char *
 pulmo (const char *const *args)
 {
@@ -169,7 +139,11 @@ test_fine_tune (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("pulmo-finetune-XXXXXX", &error);
-  g_autofree char *dataset = make_dataset (dir);
+  static const char *const cases[] = {
+    "zenodo_coronacases_001", "zenodo_coronacases_005", "zenodo_radiopaedia_seg01",
+    "zenodo_radiopaedia_seg02", "zenodo_radiopaedia_seg03", "medseg_001", "medseg_002", NULL,
+  };
+  g_autofree char *dataset = pulmo_test_link_dataset (dir, cases);
   g_autofree char *base = g_build_filename (dir, "base.pulmonet", NULL);
   g_autofree char *tuned = g_build_filename (dir, "tuned.pulmonet", NULL);
   g_autofree char *ruined = g_build_filename (dir, "ruined.pulmonet", NULL);

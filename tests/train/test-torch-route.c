@@ -52,29 +52,9 @@ test_route (void)
   g_autofree char *dir = g_dir_make_tmp ("pulmo-torch-XXXXXX", &error);
   g_assert_no_error (error);
 
-  /* A dataset of two real cases, one of each source, by symbolic links. */
-  g_autofree char *source = pulmo_test_data ("covid-2d-train");
-  g_autofree char *dataset = g_build_filename (dir, "dataset", NULL);
-  static const char *const cases[] = { "zenodo_coronacases_001", "medseg_001" };
-  for (int sub = 0; sub < 2; sub++)
-    {
-      g_autofree char *path = g_build_filename (dataset, sub ? "labelsTr" : "imagesTr", NULL);
-      g_assert_cmpint (g_mkdir_with_parents (path, 0755), ==, 0);
-      for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
-        {
-          g_autofree char *name = g_strconcat (cases[c], sub ? ".nii.gz" : "_0000.nii.gz", NULL);
-          g_autofree char *target = g_build_filename (source, sub ? "labelsTr" : "imagesTr", name, NULL);
-          g_autofree char *link = g_build_filename (path, name, NULL);
-          g_assert_cmpint (symlink (target, link), ==, 0);
-        }
-    }
-  g_autofree char *json_source = g_build_filename (source, "dataset.json", NULL);
-  g_autofree char *json = NULL;
-  g_assert_true (g_file_get_contents (json_source, &json, NULL, NULL));
-  g_autofree char *json_dest = g_build_filename (dataset, "dataset.json", NULL);
-  g_autoptr (GRegex) count = g_regex_new ("\"numTraining\": *[0-9]+", 0, 0, NULL);
-  g_autofree char *json_two = g_regex_replace_literal (count, json, -1, 0, "\"numTraining\": 2", 0, NULL);
-  g_assert_true (g_file_set_contents (json_dest, json_two, -1, NULL));
+  /* A dataset of two real cases, one of each source. */
+  static const char *const cases[] = { "zenodo_coronacases_001", "medseg_001", NULL };
+  g_autofree char *dataset = pulmo_test_link_dataset (dir, cases);
 
   const char *pulmo = g_getenv ("PULMO_BINARY");
   g_autofree char *shipped = g_build_filename (g_getenv ("PULMO_SOURCE_DIR"), "data", "models",

@@ -94,11 +94,13 @@ static void
 quit_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   /* Closing the windows, rather than stopping the main loop under them, lets
-   * each one finish: cancel its load, save the view settings. The
-   * application ends with its last window. */
-  GList *windows;
-  while ((windows = gtk_application_get_windows (GTK_APPLICATION (data))) != NULL)
-    gtk_window_destroy (windows->data);
+   * each one finish: ask about unsaved edits, cancel its load, save the view
+   * settings. The application ends with its last window; one whose annotator
+   * chose Cancel stays open. */
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (data)));
+  for (GList *w = windows; w != NULL; w = w->next)
+    gtk_window_close (w->data);
+  g_list_free (windows);
 }
 
 static const GActionEntry app_actions[] = {

@@ -90,21 +90,22 @@ pulmo_preprocess_extract_labels (const uint8_t *labels, const int dims[3],
     }
 }
 
-/* Bilinear read at pixel-centre coordinates (x, y), edges extended. */
-static float
-sample_bilinear (const float *values, int width, int height, float low, float high, double x,
-                 double y)
+/* One bilinear tap along an axis: the two source pixels and the weight of
+ * the second, at pixel-centre coordinate @c, edges extended. */
+typedef struct {
+  int i0, i1;
+  float w;
+} Tap;
+
+static Tap
+tap_at (double c, int size)
 {
-  x = CLAMP (x, 0, width - 1);
-  y = CLAMP (y, 0, height - 1);
-  int x0 = MIN ((int) x, width - 2 < 0 ? 0 : width - 2);
-  int y0 = MIN ((int) y, height - 2 < 0 ? 0 : height - 2);
-  int x1 = MIN (x0 + 1, width - 1), y1 = MIN (y0 + 1, height - 1);
-  float fx = (float) (x - x0), fy = (float) (y - y0);
-  const float *r0 = values + (size_t) y0 * width, *r1 = values + (size_t) y1 * width;
-  float a = CLAMP (r0[x0], low, high), b = CLAMP (r0[x1], low, high);
-  float c = CLAMP (r1[x0], low, high), d = CLAMP (r1[x1], low, high);
-  return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy;
+  c = CLAMP (c, 0, size - 1);
+  Tap t;
+  t.i0 = MIN ((int) c, size - 2 < 0 ? 0 : size - 2);
+  t.i1 = MIN (t.i0 + 1, size - 1);
+  t.w = (float) (c - t.i0);
+  return t;
 }
 
 typedef struct {
@@ -121,27 +122,50 @@ resample_rows (void *ctx, int begin, int end, int worker)
   const PulmoSliceFit *fit = r->fit;
   int fx = fit->scale_x < 1 ? (int) ceil (1 / fit->scale_x - 1e-6) : 1;
   int fy = fit->scale_y < 1 ? (int) ceil (1 / fit->scale_y - 1e-6) : 1;
+  int width = fit->input_width;
+  /* The taps depend on the column or the row alone: worked out once, not per pixel. */
+  g_autofree Tap *column_taps = g_new (Tap, (gsize) width * fx);
+  g_autofree gboolean *column_inside = g_new (gboolean, width);
+  for (int x = 0; x < width; x++)
+    {
+      double cx = (x + 0.5 - fit->offset_x) / fit->scale_x;
+      column_inside[x] = cx >= 0 && cx <= fit->src_width;
+      for (int sx = 0; sx < fx; sx++)
+        column_taps[x * fx + sx] = tap_at ((x + (sx + 0.5) / fx - fit->offset_x) / fit->scale_x - 0.5,
+                                           fit->src_width);
+    }
+  g_autofree Tap *row_taps = g_new (Tap, fy);
   for (int y = begin; y < end; y++)
-    for (int x = 0; x < fit->input_width; x++)
-      {
-        double cx = (x + 0.5 - fit->offset_x) / fit->scale_x;
-        double cy = (y + 0.5 - fit->offset_y) / fit->scale_y;
-        float *out = &r->input[(size_t) y * fit->input_width + x];
-        if (cx < 0 || cy < 0 || cx > fit->src_width || cy > fit->src_height)
-          {
-            *out = NAN;
-            continue;
-          }
-        double sum = 0;
-        for (int sy = 0; sy < fy; sy++)
-          for (int sx = 0; sx < fx; sx++)
+    {
+      double cy = (y + 0.5 - fit->offset_y) / fit->scale_y;
+      gboolean row_inside = cy >= 0 && cy <= fit->src_height;
+      for (int sy = 0; sy < fy; sy++)
+        row_taps[sy] = tap_at ((y + (sy + 0.5) / fy - fit->offset_y) / fit->scale_y - 0.5, fit->src_height);
+      float *out = &r->input[(size_t) y * width];
+      for (int x = 0; x < width; x++)
+        {
+          if (!row_inside || !column_inside[x])
             {
-              double px = (x + (sx + 0.5) / fx - fit->offset_x) / fit->scale_x - 0.5;
-              double py = (y + (sy + 0.5) / fy - fit->offset_y) / fit->scale_y - 0.5;
-              sum += sample_bilinear (r->values, fit->src_width, fit->src_height, r->low, r->high, px, py);
+              out[x] = NAN;
+              continue;
             }
-        *out = (float) (sum / (fx * fy));
-      }
+          double sum = 0;
+          for (int sy = 0; sy < fy; sy++)
+            {
+              const Tap *ty = &row_taps[sy];
+              const float *r0 = r->values + (size_t) ty->i0 * fit->src_width;
+              const float *r1 = r->values + (size_t) ty->i1 * fit->src_width;
+              for (int sx = 0; sx < fx; sx++)
+                {
+                  const Tap *tx = &column_taps[x * fx + sx];
+                  float a = CLAMP (r0[tx->i0], r->low, r->high), b = CLAMP (r0[tx->i1], r->low, r->high);
+                  float c = CLAMP (r1[tx->i0], r->low, r->high), d = CLAMP (r1[tx->i1], r->low, r->high);
+                  sum += (a + (b - a) * tx->w) * (1 - ty->w) + (c + (d - c) * tx->w) * ty->w;
+                }
+            }
+          out[x] = (float) (sum / (fx * fy));
+        }
+    }
 }
 
 /* Resamples the clamped slice into the input grid, rows on all cores; pixels

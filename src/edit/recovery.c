@@ -375,6 +375,9 @@ struct _PulmoAutosave {
   gboolean stop;
   GError *error;
   GThread *thread;
+
+  /* Main thread only: the copy of `error` get_error last returned. */
+  GError *reported_error;
 };
 
 static void
@@ -533,10 +536,13 @@ pulmo_autosave_flush (PulmoAutosave *autosave, GError **error)
 const GError *
 pulmo_autosave_get_error (PulmoAutosave *autosave)
 {
+  /* A copy: the writer frees its own error when it next writes. */
+  g_clear_error (&autosave->reported_error);
   g_mutex_lock (&autosave->lock);
-  const GError *error = autosave->error;
+  if (autosave->error != NULL)
+    autosave->reported_error = g_error_copy (autosave->error);
   g_mutex_unlock (&autosave->lock);
-  return error;
+  return autosave->reported_error;
 }
 
 const char *
@@ -566,6 +572,7 @@ pulmo_autosave_free (PulmoAutosave *autosave, gboolean discard)
   g_mutex_clear (&autosave->lock);
   g_cond_clear (&autosave->cond);
   g_clear_error (&autosave->error);
+  g_clear_error (&autosave->reported_error);
   pulmo_label_table_free (autosave->table);
   g_free (autosave->shadow);
   g_free (autosave->ct_path);

@@ -23,3 +23,12 @@ app_test_init (int *argc, char ***argv, const char *no_display_path)
   g_test_add_func (no_display_path, app_test_no_display);
   return FALSE;
 }
+
+/* Activates @action of @group, which must be there and enabled. */
+static inline void
+app_test_activate (GActionGroup *group, const char *action, GVariant *parameter)
+{
+  g_assert_true (g_action_group_has_action (group, action));
+  g_assert_true (g_action_group_get_action_enabled (group, action));
+  g_action_group_activate_action (group, action, parameter);
+}

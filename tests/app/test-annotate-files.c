@@ -104,9 +104,7 @@ teardown (Fixture *f, gconstpointer data)
 static void
 activate (Fixture *f, const char *action)
 {
-  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (f->window), action));
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), action));
-  g_action_group_activate_action (G_ACTION_GROUP (f->window), action, NULL);
+  app_test_activate (G_ACTION_GROUP (f->window), action, NULL);
 }
 
 static gboolean

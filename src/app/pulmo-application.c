@@ -129,6 +129,7 @@ pulmo_application_startup (GApplication *application)
     { "win.segment-cancel", { "Escape", NULL } },
     { "win.save-labels", { "<Primary>s", NULL } },
     { "window.close", { "<Primary>w", NULL } },
+    { "win.preferences", { "<Primary>comma", NULL } },
   };
   for (size_t a = 0; a < G_N_ELEMENTS (accels); a++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (application), accels[a].action, accels[a].accels);

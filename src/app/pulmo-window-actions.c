@@ -335,6 +335,7 @@ _pulmo_window_update_actions (PulmoWindow *self)
     { "save-labels", labels },
     { "export-label-names", labels },
     { "export-report", labels },
+    { "export-case", labels && volume != NULL && pulmo_volume_get_path (volume) != NULL },
   };
   for (size_t a = 0; a < G_N_ELEMENTS (depends); a++)
     {

@@ -135,6 +135,7 @@ on_edited (PulmoEditState *edit, PulmoWindow *self)
       if (self->saved_position >= self->history_position)
         self->saved_position = -1;
     }
+  _pulmo_window_training_edited (self);
   _pulmo_window_update_edit_actions (self);
 }
 

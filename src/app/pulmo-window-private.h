@@ -35,6 +35,13 @@ struct _PulmoWindow {
   PulmoLabelMap *segmented_labels; /* the model's last result (weak pointer) … */
   guint64 segmented_revision;      /* … and its revision then: unedited if unchanged */
   char *labels_source;           /* the model's identity, or the label file's name, for reports */
+  GBytes *model_labels;          /* the model's labels on the CT shown, as it gave them: an */
+  char *model_labels_identity;   /* export measures the corrections against them */
+
+  /* Training (pulmo-window-training.c). */
+  double editing_seconds;        /* spent editing the labels of the CT shown */
+  gint64 last_edit_us;
+  GtkWindow *finetune_dialog;    /* kept while a fine-tune runs, hidden or not */
 
   /* Editing (pulmo-window-edit.c). */
   PulmoEditState *edit;
@@ -104,5 +111,19 @@ typedef void (*PulmoWindowThen) (PulmoWindow *window, gpointer data);
 /* Runs @then (and @destroy on @data) at once without unsaved edits; otherwise
  * once the user has saved or discarded them, or never if they cancel. */
 void _pulmo_window_ask_unsaved (PulmoWindow *window, PulmoWindowThen then, gpointer data, GDestroyNotify destroy);
+
+/* Training (pulmo-window-training.c): export as a training case, fine-tune, preferences. */
+void _pulmo_window_install_training_actions (PulmoWindow *window);
+void _pulmo_window_dispose_training (PulmoWindow *window);
+/* An edit happened now: editing time counts it. */
+void _pulmo_window_training_edited (PulmoWindow *window);
+/* A new CT is shown (or none): no model labels, no editing time yet. */
+void _pulmo_window_training_volume_changed (PulmoWindow *window);
+/* For the training dialogs: a modal folder chooser titled @title, opening at
+ * @current; a button that shows a chosen folder's name (the path as its
+ * tooltip); a right-aligned label for a settings row, with a mnemonic. */
+GtkFileChooserNative *_pulmo_window_choose_folder (GtkWindow *parent, const char *title, const char *current);
+void _pulmo_window_set_folder_button (GtkButton *button, const char *folder);
+GtkWidget *_pulmo_window_row_label (const char *text);
 
 G_END_DECLS

@@ -214,6 +214,10 @@ segment_finished (GObject *source, GAsyncResult *result, gpointer data)
   pulmo_label_map_changed (map, &all);
   pulmo_report_panel_set_segmenting (self->report_panel, FALSE);
   g_set_weak_pointer (&self->segmented_labels, map);
+  g_clear_pointer (&self->model_labels, g_bytes_unref);
+  self->model_labels = g_bytes_new (job->final, n);
+  g_free (self->model_labels_identity);
+  self->model_labels_identity = g_strdup (job->model_identity);
   self->segmented_revision = pulmo_label_map_get_revision (map);
   _pulmo_window_set_labels_source (self, job->model_identity);
   /* The model's labels are editable now: the history's users take them up. */

@@ -146,6 +146,7 @@ on_volume_changed (PulmoViewState *state, PulmoWindow *self)
   _pulmo_window_abandon_segment (self);
   _pulmo_window_set_labels_source (self, NULL);
   _pulmo_window_edit_volume_changed (self);
+  _pulmo_window_training_volume_changed (self);
   gboolean has = pulmo_view_state_get_volume (state) != NULL;
   gtk_stack_set_visible_child_name (self->main_stack, has ? "views" : "empty");
   gtk_widget_set_visible (self->panel_scroller, has);
@@ -188,6 +189,7 @@ pulmo_window_dispose (GObject *object)
   _pulmo_window_abandon_segment (self);
   g_clear_weak_pointer (&self->segmented_labels);
   _pulmo_window_dispose_edit (self);
+  _pulmo_window_dispose_training (self);
   if (self->state != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -273,6 +275,7 @@ pulmo_window_init (PulmoWindow *self)
   gtk_widget_add_controller (self->panel_scroller, GTK_EVENT_CONTROLLER (drop_labels));
 
   _pulmo_window_install_actions (self);
+  _pulmo_window_install_training_actions (self);
   _pulmo_window_init_edit (self);
   pulmo_preferences_load (self->state);
   _pulmo_window_update_recent_menu (self);

@@ -10,6 +10,10 @@
 #include "train/trainer.h"
 
 #define TICK_MS 250
+/* Validations over the run (each a point where it could stop) and the peak
+ * learning rate: a fine-tune moves a trained model gently. */
+#define FINETUNE_EPOCHS 4
+#define FINETUNE_LR 5e-4
 
 /* What the worker shares with the main thread, under the lock; reference
  * counted, since a closed dialog's worker runs on until it sees the cancel. */
@@ -58,6 +62,12 @@ static void
 shared_clear (gpointer data)
 {
   g_mutex_clear (&((Shared *) data)->lock);
+}
+
+const char *
+pulmo_finetune_dialog_get_result (GtkWidget *window)
+{
+  return gtk_label_get_text (dialog_of (window)->result);
 }
 
 static void
@@ -197,8 +207,9 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
     }
 
   g_autoptr (GString) text = g_string_new (NULL);
-  append_dice (text, _("Before"), d->shared->initial_dice);
-  append_dice (text, _("After"), d->shared->final_dice);
+  /* Translators: Dice on what training did not see (held-out slices, whole original cases), before and after. */
+  append_dice (text, _("Validation Dice before"), d->shared->initial_dice);
+  append_dice (text, _("Validation Dice after"), d->shared->final_dice);
   double before = pulmo_train_score (d->shared->initial_dice);
   double after = pulmo_train_score (d->shared->final_dice);
   if (!pulmo_train_not_worse (d->shared->initial_dice, d->shared->final_dice))
@@ -274,8 +285,14 @@ start_clicked (GtkButton *button, Dialog *d)
   o->init_path = job->init_path;
   o->out_path = job->out_path;
   o->checkpoint_path = job->checkpoint_path;
-  o->epochs = 1;
-  o->lr = 2e-4;
+  /* The user's folder first: slabs of its cases' slices are held out to
+   * validate on, half of every step is drawn from it, and the clock ends the
+   * run within the budget, its last validation included. */
+  o->n_user_dirs = 1;
+  o->holdout_slice_fraction = 0.2;
+  o->max_seconds = 60.0 * gtk_spin_button_get_value_as_int (d->minutes);
+  o->epochs = FINETUNE_EPOCHS;
+  o->lr = FINETUNE_LR;
   pulmo_training_preferences_clear (&prefs);
 
   memset (&d->shared->latest, 0, sizeof d->shared->latest);

@@ -15,5 +15,8 @@ G_BEGIN_DECLS
 
 GtkWidget *pulmo_finetune_dialog_new (GtkWindow *parent);
 gboolean pulmo_finetune_dialog_is_running (GtkWidget *dialog);
+/* What the last fine-tune ended with: the Dice before and after and whether
+ * the model was installed, or why it stopped; "" before any. */
+const char *pulmo_finetune_dialog_get_result (GtkWidget *dialog);
 
 G_END_DECLS

@@ -30,6 +30,19 @@ model_toggled (GtkCheckButton *button, Dialog *d)
   fill_models (d);
 }
 
+/* "2026-12-07 08:58" in local time, from the history's ISO 8601 time. */
+static char *
+installed_when (const char *iso)
+{
+  if (iso == NULL)
+    return NULL;
+  g_autoptr (GDateTime) utc = g_date_time_new_from_iso8601 (iso, NULL);
+  if (utc == NULL)
+    return g_strdup (iso);
+  g_autoptr (GDateTime) local = g_date_time_to_local (utc);
+  return g_date_time_format (local, "%Y-%m-%d %H:%M");
+}
+
 /* One row per model, oldest first, the one in use checked. */
 static void
 fill_models (Dialog *d)
@@ -60,10 +73,11 @@ fill_models (Dialog *d)
       gtk_check_button_set_active (GTK_CHECK_BUTTON (button), entry->in_use);
       g_object_set_data (G_OBJECT (button), "index", GINT_TO_POINTER (e));
       g_signal_connect (button, "toggled", G_CALLBACK (model_toggled), d);
+      g_autofree char *when = installed_when (entry->installed);
       /* Translators: how a model came to be, under its name; the first is the model Pulmo ships. */
       g_autofree char *about = entry->installed == NULL
                                  ? g_strdup (_("Shipped with Pulmo"))
-                                 : g_strdup_printf (_("Installed %s — %s"), entry->installed,
+                                 : g_strdup_printf (_("Installed %s — %s"), when,
                                                     entry->note != NULL ? entry->note : "");
       GtkWidget *detail = gtk_label_new (about);
       gtk_label_set_xalign (GTK_LABEL (detail), 0);

@@ -52,16 +52,35 @@ report (const PulmoTrainProgress *p, gpointer user_data)
   if (!run->started)
     {
       g_autofree char *ids = g_strjoinv (", ", (char **) p->validation_ids);
-      printf ("training on %d cases (%zu slices), validating on %d whole cases: %s\n",
-              p->n_train_cases, p->n_train_samples, p->n_validation_cases, ids);
+      printf ("training on %d cases (%zu slices", p->n_train_cases, p->n_train_samples);
+      if (p->n_user_train_samples > 0)
+        printf (", %zu of them the user's", p->n_user_train_samples);
+      printf ("), validating on %d whole cases%s%s\n", p->n_validation_cases,
+              p->n_validation_cases ? ": " : "", ids);
+      if (p->n_holdout_samples > 0)
+        {
+          g_autofree char *slabs = g_strjoinv (", ", (char **) p->holdout_slices);
+          printf ("and on %zu held-out slices of the user's cases (%zu beside them left out of "
+                  "training): %s\n", p->n_holdout_samples, p->n_gap_samples, slabs);
+        }
       run->started = TRUE;
     }
   memcpy (run->initial_dice, p->initial_dice, sizeof run->initial_dice);
+  /* With both kinds of validation, each is shown too. */
+  gboolean both = p->n_holdout_samples > 0 && p->n_validation_cases > 0;
   if (p->epoch == 0)
     {
       printf ("the starting model, validation Dice:");
       print_figures (p->initial_dice);
       printf ("\n");
+      if (both)
+        {
+          printf ("  on the held-out slices:");
+          print_figures (p->initial_holdout_dice);
+          printf ("\n  on the whole cases:");
+          print_figures (p->initial_case_dice);
+          printf ("\n");
+        }
       return;
     }
   char elapsed[32], eta[32];
@@ -83,25 +102,41 @@ report (const PulmoTrainProgress *p, gpointer user_data)
   print_figures (p->validation_dice);
   printf ("  %s elapsed, about %s left, %.1f s waiting for augmentation\n", elapsed, eta,
           p->waiting_seconds);
+  if (both)
+    {
+      printf ("  on the held-out slices:");
+      print_figures (p->holdout_dice);
+      printf ("\n  on the whole cases:");
+      print_figures (p->case_dice);
+      printf ("\n");
+    }
   fflush (stdout);
 }
 
 int
 pulmo_cmd_train (int argc, char **argv)
 {
-  g_auto (GStrv) data = NULL;
+  g_auto (GStrv) data = NULL, user_data = NULL;
   g_autofree char *out = NULL, *checkpoint = NULL, *log = NULL, *validation = NULL, *init = NULL;
   gboolean resume = FALSE, quick = FALSE, install = FALSE;
   PulmoTrainOptions options;
   pulmo_train_options_init (&options);
   int epochs = 0, base = 0, depth = 0, input = 0, batch = 0;
   gint64 seed = -1;
-  double lr = 0;
+  double lr = 0, holdout = -1, share = -1, validation_fraction = -1, max_seconds = 0;
+  int steps_per_epoch = 0, gap = -1;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "A dataset folder in the nnU-Net v2 raw layout (repeat for more)", "DIR" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The model file to write", "MODEL.pulmonet" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Fine-tune this model instead of starting afresh (its architecture and preprocessing are kept)", "MODEL" },
     { "install", 0, 0, G_OPTION_ARG_NONE, &install, "With --init: put the result in use if its validation Dice is not worse than the starting model's", NULL },
+    { "user-data", 'u', 0, G_OPTION_ARG_FILENAME_ARRAY, &user_data, "A folder of the user's corrected cases (repeat for more): slices held out of them for validation, a share of every step drawn from them; --data then names the original training data mixed in", "DIR" },
+    { "holdout-slices", 0, 0, G_OPTION_ARG_DOUBLE, &holdout, "Fraction of each user case's slices held out for validation, in slabs (0.2 with --user-data; 0: off)", "FRACTION" },
+    { "holdout-gap", 0, 0, G_OPTION_ARG_INT, &gap, "Slices beside each held-out slab left out of training too (4)", "N" },
+    { "user-share", 0, 0, G_OPTION_ARG_DOUBLE, &share, "Share of the training slices drawn from the user's cases (0.5; 0: weighted like any case)", "FRACTION" },
+    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, "Steps between validations (default: one pass over the training slices)", "N" },
+    { "max-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &max_seconds, "End the whole run by then, the last validation included (0: no limit)", "S" },
+    { "validation-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &validation_fraction, "Fraction of each kind of case validated on whole, when --validation does not name them (0.2)", "FRACTION" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training slices (100)", "N" },
     { "base", 0, 0, G_OPTION_ARG_INT, &base, "Channels of the U-Net's first level (16)", "N" },
     { "depth", 0, 0, G_OPTION_ARG_INT, &depth, "Poolings of the U-Net (4)", "N" },
@@ -121,7 +156,11 @@ pulmo_cmd_train (int argc, char **argv)
     "Trains Pulmo's lung and lesion model (background, lung, ground-glass opacity,\n"
     "consolidation) on dataset folders in the nnU-Net v2 raw layout, validating after\n"
     "every epoch on whole cases it does not train on. A checkpoint is written every\n"
-    "few minutes; after a stop, the same command with --resume goes on from it.");
+    "few minutes; after a stop, the same command with --resume goes on from it.\n\n"
+    "Fine-tuning on corrected scans: --init MODEL --user-data EXPORTS --data ORIGINAL\n"
+    "validates on slabs of slices held out of the user's cases (and on whole original\n"
+    "cases), draws half of every step from the user's cases, and with --max-seconds\n"
+    "ends in time; --install keeps the result only if it is not worse.");
   g_option_context_add_main_entries (context, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -129,16 +168,30 @@ pulmo_cmd_train (int argc, char **argv)
       fprintf (stderr, "pulmo train: %s\n", error->message);
       return 2;
     }
-  if (argc > 1 || data == NULL || out == NULL)
+  if (argc > 1 || (data == NULL && user_data == NULL) || out == NULL)
     {
       fprintf (stderr, "pulmo train: %s\n", argc > 1 ? "unexpected arguments"
-                                                     : "--data and --out are required");
+                                                     : "--data (or --user-data) and --out are required");
       return 2;
     }
+  /* The user's folders come first: PulmoTrainOptions.n_user_dirs counts them. */
+  g_autoptr (GStrvBuilder) dirs_builder = g_strv_builder_new ();
+  if (user_data != NULL)
+    g_strv_builder_addv (dirs_builder, (const char **) user_data);
+  if (data != NULL)
+    g_strv_builder_addv (dirs_builder, (const char **) data);
+  g_auto (GStrv) dirs = g_strv_builder_end (dirs_builder);
 
   if (quick)
     pulmo_train_options_quick (&options);
-  options.data_dirs = (const char *const *) data;
+  options.data_dirs = (const char *const *) dirs;
+  options.n_user_dirs = user_data ? (int) g_strv_length (user_data) : 0;
+  options.holdout_slice_fraction = holdout >= 0 ? holdout : user_data ? 0.2 : 0;
+  if (gap >= 0) options.holdout_gap_slices = gap;
+  if (share >= 0) options.user_share = share;
+  if (validation_fraction >= 0) options.validation_fraction = validation_fraction;
+  options.steps_per_epoch = steps_per_epoch;
+  options.max_seconds = max_seconds;
   options.init_path = init;
   options.out_path = out;
   options.checkpoint_path = checkpoint;
@@ -174,9 +227,9 @@ pulmo_cmd_train (int argc, char **argv)
       printf ("not installed: validation Dice (lung and infection) fell from %.4f to %.4f\n", before, after);
       return 0;
     }
-  g_autofree char *dirs = g_strjoinv (", ", data);
-  g_autofree char *note = g_strdup_printf ("fine-tuned from %s on %s for %d epochs; validation Dice %.4f → %.4f",
-                                           init, dirs, options.epochs, before, after);
+  g_autofree char *dir_list = g_strjoinv (", ", dirs);
+  g_autofree char *note = g_strdup_printf ("fine-tuned from %s on %s for up to %d epochs; validation Dice %.4f → %.4f",
+                                           init, dir_list, options.epochs, before, after);
   int index = pulmo_model_install (out, note, &error);
   if (index < 0)
     {

@@ -19,6 +19,7 @@ static const PulmoCommand commands[] = {
   { "model", pulmo_cmd_model, "the installed models and the one in use; safetensors export and import" },
   { "samples", pulmo_cmd_samples, "write a dataset's preprocessed slices as NumPy arrays for other trainers" },
   { "segment", pulmo_cmd_segment, "segment a CT with a model and write its label map" },
+  { "review", pulmo_cmd_review, "pre-segment a folder of CTs and list it for review, most uncertain first" },
   { "bench", pulmo_cmd_bench, "run a benchmark (load, render, conv, ops, nn) beside its anchor" },
 };
 

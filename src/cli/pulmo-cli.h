@@ -21,6 +21,7 @@ int pulmo_cmd_export (int argc, char **argv);
 int pulmo_cmd_model (int argc, char **argv);
 int pulmo_cmd_samples (int argc, char **argv);
 int pulmo_cmd_segment (int argc, char **argv);
+int pulmo_cmd_review (int argc, char **argv);
 int pulmo_cmd_train (int argc, char **argv);
 
 /* Benchmarks, each in its own bench-*.c, dispatched by `pulmo bench NAME`. */

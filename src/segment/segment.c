@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "core/pulmo-error.h"
+#include "core/pulmo-label-table.h"
 #include "nn/activation.h"
 #include "nn/parallel.h"
 #include "segment/preprocess.h"
@@ -81,6 +82,55 @@ decide_rows (void *ctx, int begin, int end, int worker)
     }
 }
 
+/* The label values inside the lungs (segment.h's PulmoSegmentUncertainty). */
+static gboolean
+label_in_lungs (guint8 value)
+{
+  return value == PULMO_LABEL_RIGHT_LUNG || value == PULMO_LABEL_LEFT_LUNG
+         || value == PULMO_LABEL_GROUND_GLASS || value == PULMO_LABEL_CONSOLIDATION
+         || value == PULMO_LABEL_LUNG_UNKNOWN_SIDE || value == PULMO_LABEL_INFECTION_UNKNOWN_TYPE;
+}
+
+/* One slice's sum of normalised entropies over the input-grid pixels that
+ * show the slice (not its padding) and whose most probable class lies inside
+ * the lungs; their number goes to @n_pixels. On one thread: a few
+ * logarithms per pixel are nothing beside the network that made them. */
+static double
+slice_lung_entropy (const PulmoTensor *probabilities, const PulmoSliceFit *fit,
+                    const PulmoModelInfo *info, guint64 *n_pixels)
+{
+  int w = probabilities->w, h = probabilities->h, classes = probabilities->c;
+  size_t plane = (size_t) w * h;
+  /* Input pixel u shows the slice when its centre u + 0.5 lies within
+   * offset .. offset + src · scale (preprocess.h's fit). */
+  int x_lo = MAX (0, (int) ceil (fit->offset_x - 0.5));
+  int x_hi = MIN (w - 1, (int) floor (fit->offset_x + fit->src_width * fit->scale_x - 0.5));
+  int y_lo = MAX (0, (int) ceil (fit->offset_y - 0.5));
+  int y_hi = MIN (h - 1, (int) floor (fit->offset_y + fit->src_height * fit->scale_y - 0.5));
+  double norm = classes > 1 ? 1.0 / log (classes) : 0.0;
+  double sum = 0;
+  guint64 count = 0;
+  for (int y = y_lo; y <= y_hi; y++)
+    for (int x = x_lo; x <= x_hi; x++)
+      {
+        const float *p = probabilities->data + (size_t) y * w + x;
+        int best = 0;
+        for (int c = 1; c < classes; c++)
+          if (p[c * plane] > p[best * plane])
+            best = c;
+        if (!label_in_lungs (info->labels[best].value))
+          continue;
+        double entropy = 0;
+        for (int c = 0; c < classes; c++)
+          if (p[c * plane] > 0)
+            entropy -= p[c * plane] * log (p[c * plane]);
+        sum += entropy * norm;
+        count++;
+      }
+  *n_pixels = count;
+  return sum;
+}
+
 static double
 seconds_since (gint64 *start)
 {
@@ -123,6 +173,10 @@ pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *v
   g_autoptr (PulmoUNetWorkspace) ws = pulmo_unet_workspace_new (net, info->input_height,
                                                                 info->input_width);
   Decision decision = { probabilities, &fit, info, &axial, dims, 0, labels };
+  /* Each slice's entropy sum and pixel count, kept by slice so that the
+   * total is added up in slice order, not in the order slices ran. */
+  g_autofree double *entropy_sums = options->uncertainty ? g_new0 (double, axial.n_slices) : NULL;
+  g_autofree guint64 *lung_pixels = options->uncertainty ? g_new0 (guint64, axial.n_slices) : NULL;
   pulmo_progress_begin (progress, "Segmenting", axial.n_slices);
   for (int i = 0; i < axial.n_slices; i++)
     {
@@ -138,10 +192,24 @@ pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *v
       times->inference_s += seconds_since (&start);
       decision.slice = s;
       pulmo_parallel_for (axial.height, decide_rows, &decision);
+      if (options->uncertainty != NULL)
+        entropy_sums[s] = slice_lung_entropy (probabilities, &fit, info, &lung_pixels[s]);
       times->resample_s += seconds_since (&start);
       if (options->slice_done != NULL)
         options->slice_done (s, options->user_data);
       pulmo_progress_set (progress, i + 1);
+    }
+  if (options->uncertainty != NULL)
+    {
+      double sum = 0;
+      guint64 n = 0;
+      for (int s = 0; s < axial.n_slices; s++)
+        {
+          sum += entropy_sums[s];
+          n += lung_pixels[s];
+        }
+      *options->uncertainty = (PulmoSegmentUncertainty) { .mean_entropy = n > 0 ? sum / n : 0,
+                                                          .n_pixels = n };
     }
   return TRUE;
 }

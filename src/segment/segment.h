@@ -26,6 +26,24 @@ typedef struct {
   double postprocess_s;
 } PulmoSegmentTimes;
 
+/* How unsure the model is inside the lungs, for ordering a review queue
+ * (train/review-queue.h). Measured on the model's input grid, per slice, from
+ * the softmax the network gave (before resampling to the CT's pixels and
+ * before post-processing):
+ *   - the pixels counted are those of the slice itself (not the padding
+ *     around it) whose most probable class has a label value inside the
+ *     lungs: right or left lung, ground glass, consolidation, or the partial
+ *     values 6 and 7 (not background, not pleural effusion);
+ *   - each counts its entropy -Σ_c p_c ln p_c divided by ln(n_classes), so
+ *     0 is a certain pixel and 1 one where every class is equally likely;
+ *   - mean_entropy is the mean over all counted pixels of every slice.
+ * Slices are summed in slice order whatever order they ran in, so the same
+ * CT and model always give the same figure. */
+typedef struct {
+  double mean_entropy;   /* 0..1; 0 when n_pixels is 0 */
+  guint64 n_pixels;      /* counted pixels on the model's grid, all slices */
+} PulmoSegmentUncertainty;
+
 /* Called on the worker thread once axial @slice (in core/geometry.c's axial
  * reslice of the CT) is written to the labels. */
 typedef void (*PulmoSegmentSliceDone) (int slice, void *user_data);
@@ -39,6 +57,8 @@ typedef struct {
   gboolean postprocess;            /* pulmo_segment_ct only */
   PulmoPostprocessOptions postprocess_options;
   PulmoSegmentTimes *times;        /* NULL when nobody is measuring */
+  /* Filled in when segmentation succeeds; NULL: not measured, at no cost. */
+  PulmoSegmentUncertainty *uncertainty;
 } PulmoSegmentOptions;
 
 /* Defaults: start at the middle, post-process with its defaults, no callbacks. */

@@ -14,6 +14,7 @@
 
 typedef struct {
   char *id, *image_path, *label_path;
+  int dir_index;
 } CaseFiles;
 
 static void
@@ -236,7 +237,10 @@ pulmo_dataset_load (const char *const *dirs, const PulmoModelInfo *info, int max
           return NULL;
         }
       for (guint i = before; i < files->len; i++)
-        g_array_append_val (declared, values);
+        {
+          g_array_index (files, CaseFiles, i).dir_index = d;
+          g_array_append_val (declared, values);
+        }
     }
   /* Ids must be unique over all folders: a case is one patient's scan. */
   g_autoptr (GArray) sorted = g_array_sized_new (FALSE, FALSE, sizeof (CaseFiles), files->len);
@@ -266,6 +270,7 @@ pulmo_dataset_load (const char *const *dirs, const PulmoModelInfo *info, int max
       out->id = g_strdup (case_files->id);
       out->image_path = g_strdup (case_files->image_path);
       out->label_path = g_strdup (case_files->label_path);
+      out->dir_index = case_files->dir_index;
       out->first_sample = dataset->n_samples;
       if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
           !load_case (case_files, g_array_index (declared, guint, c), info, max_samples_per_case,
@@ -307,7 +312,7 @@ pulmo_dataset_free (PulmoDataset *dataset)
 
 gboolean
 pulmo_dataset_split (const PulmoDataset *dataset, const char *ids, double fraction, guint64 seed,
-                     gboolean *is_validation, GError **error)
+                     const gboolean *eligible, gboolean *is_validation, GError **error)
 {
   memset (is_validation, 0, dataset->n_cases * sizeof (gboolean));
   if (ids != NULL)
@@ -339,12 +344,14 @@ pulmo_dataset_split (const PulmoDataset *dataset, const char *ids, double fracti
   for (int c = 0; c < dataset->n_cases; c++)
     {
       guint kind = dataset->cases[c].value_set;
+      if (eligible != NULL && !eligible[c])
+        continue;
       if (g_hash_table_contains (done, GUINT_TO_POINTER (kind + 1)))
         continue;
       g_hash_table_add (done, GUINT_TO_POINTER (kind + 1));
       int n = 0;
       for (int k = c; k < dataset->n_cases; k++)
-        if (dataset->cases[k].value_set == kind)
+        if (dataset->cases[k].value_set == kind && (eligible == NULL || eligible[k]))
           order[n++] = k;
       for (int i = n - 1; i > 0; i--)
         {
@@ -360,4 +367,40 @@ pulmo_dataset_split (const PulmoDataset *dataset, const char *ids, double fracti
         is_validation[order[i]] = TRUE;
     }
   return TRUE;
+}
+
+int
+pulmo_dataset_hold_out_slices (const PulmoDataset *dataset, int c, double fraction, int gap,
+                               guint64 seed, PulmoSampleRole *roles)
+{
+  g_return_val_if_fail (c >= 0 && c < dataset->n_cases && gap >= 0, 0);
+  int n = dataset->cases[c].n_samples;
+  for (int s = 0; s < n; s++)
+    roles[s] = PULMO_SAMPLE_TRAIN;
+  int want = (int) (fraction * n + 0.5);
+  if (want < 1)
+    return 0;
+  /* Fewer slabs until each fits in its part of the scan with its two gaps
+   * and one slice to spare; one slab shrinks until it fits. */
+  int slabs = MAX (1, (want + PULMO_HOLDOUT_SLAB_SLICES / 2) / PULMO_HOLDOUT_SLAB_SLICES);
+  while (slabs > 1 && (want + slabs - 1) / slabs + 2 * gap >= n / slabs)
+    slabs--;
+  if (slabs == 1)
+    want = MIN (want, n - 2 * gap - 1);
+  if (want < 1)
+    return 0;
+
+  /* The case's own stream: adding a case leaves the others' slabs alone. */
+  PulmoRng rng;
+  pulmo_rng_init (&rng, seed ^ ((guint64) g_str_hash (dataset->cases[c].id) << 17) ^ 0x401dc0deull);
+  for (int i = 0; i < slabs; i++)
+    {
+      int part_begin = (int) ((gint64) n * i / slabs), part_end = (int) ((gint64) n * (i + 1) / slabs);
+      int length = (int) ((gint64) want * (i + 1) / slabs - (gint64) want * i / slabs);
+      int room = part_end - part_begin - length - 2 * gap;   /* >= 0 by the choice above */
+      int begin = part_begin + gap + (int) pulmo_rng_below (&rng, (guint32) room + 1);
+      for (int s = MAX (begin - gap, 0); s < MIN (begin + length + gap, n); s++)
+        roles[s] = s >= begin && s < begin + length ? PULMO_SAMPLE_HELD_OUT : PULMO_SAMPLE_GAP;
+    }
+  return want;
 }

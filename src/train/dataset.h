@@ -24,6 +24,7 @@ typedef struct {
   size_t first_sample;      /* index of its first slice among the dataset's samples */
   guint value_set;          /* bit v set: label value v occurs in the case */
   gboolean prewindowed;     /* an 8-bit image, not HU (preprocess.c gives it no CLAHE) */
+  int dir_index;            /* the folder of pulmo_dataset_load's @dirs it came from */
 } PulmoDatasetCase;
 
 typedef struct {
@@ -47,9 +48,31 @@ void pulmo_dataset_free (PulmoDataset *dataset);
 /* Chooses whole cases for validation: with @ids (comma-separated case ids)
  * exactly those, else about @fraction of the cases of every kind (cases with
  * the same set of label values, so each source is represented), by a
- * shuffle seeded with @seed. @is_validation gets one flag per case. */
+ * shuffle seeded with @seed, among the cases @eligible marks (NULL: all).
+ * @is_validation gets one flag per case. */
 gboolean pulmo_dataset_split (const PulmoDataset *dataset, const char *ids, double fraction,
-                              guint64 seed, gboolean *is_validation, GError **error);
+                              guint64 seed, const gboolean *eligible, gboolean *is_validation,
+                              GError **error);
+
+/* What a run does with each sample (slice). */
+typedef enum {
+  PULMO_SAMPLE_TRAIN,
+  PULMO_SAMPLE_HELD_OUT,          /* validated on: a held-out slice of a case trained on */
+  PULMO_SAMPLE_GAP,               /* beside held-out slices: neither trained nor validated on */
+  PULMO_SAMPLE_VALIDATION_CASE,   /* of a whole validation case */
+} PulmoSampleRole;
+
+/* Holds out about @fraction of case @c's slices for validation: slabs of
+ * about PULMO_HOLDOUT_SLAB_SLICES contiguous slices, one in each equal part
+ * of the scan at an offset drawn from @seed and the case id, each with @gap
+ * slices on either side that are not trained on either (adjacent CT slices
+ * are near copies, so training on a neighbour would leak the answer). Sets
+ * @roles[s] for the case's samples s = 0 … n_samples − 1 (HELD_OUT, GAP or
+ * TRAIN) and returns how many are held out: 0 when the case is too thin to
+ * keep a slab and its gaps apart from at least one training slice. */
+#define PULMO_HOLDOUT_SLAB_SLICES 12
+int pulmo_dataset_hold_out_slices (const PulmoDataset *dataset, int c, double fraction, int gap,
+                                   guint64 seed, PulmoSampleRole *roles);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoDataset, pulmo_dataset_free)
 

@@ -34,6 +34,8 @@ pulmo_train_options_init (PulmoTrainOptions *options)
     .lr = 2e-3,
     .seed = 1,
     .checkpoint_seconds = 180,
+    .holdout_gap_slices = 4,
+    .user_share = 0.5,
   };
 }
 
@@ -181,22 +183,81 @@ typedef struct {
   PulmoLabelMap *reference;
 } ValidationCase;
 
+typedef struct {
+  GPtrArray *cases;              /* ValidationCase: whole cases, segmented as a user's CT */
+  const PulmoDataset *dataset;   /* and the held-out slices, judged where the dataset keeps them */
+  const size_t *held_out;        /* their sample indices */
+  size_t n_held_out;
+} Validation;
+
+/* The network's most probable class on each pixel of the held-out slices,
+ * on the model's input grid (the argmax of the logits: softmax keeps the
+ * order), against the slices' labels there. */
 static void
-validate (PulmoUNet *net, const PulmoModelInfo *info, GPtrArray *cases, double dice[],
-          GCancellable *cancellable)
+count_held_out (PulmoUNet *net, const PulmoModelInfo *info, const Validation *v,
+                PulmoEvalCounts counts[], GCancellable *cancellable)
 {
-  PulmoEvalCounts counts[PULMO_EVAL_N_STRUCTURES] = { 0 };
-  for (guint c = 0; c < cases->len; c++)
+  if (v->n_held_out == 0)
+    return;
+  const PulmoDataset *ds = v->dataset;
+  size_t pixels = (size_t) ds->width * ds->height;
+  int classes = pulmo_unet_get_config (net)->classes;
+  g_autoptr (PulmoTensor) input = pulmo_tensor_new (1, 1, ds->height, ds->width);
+  g_autoptr (PulmoTensor) logits = pulmo_tensor_new (1, classes, ds->height, ds->width);
+  g_autoptr (PulmoUNetWorkspace) ws = pulmo_unet_workspace_new (net, ds->height, ds->width);
+  g_autofree const float **planes = g_new (const float *, classes);
+  g_autofree uint8_t *predicted = g_malloc (pixels);
+  for (int c = 0; c < classes; c++)
+    planes[c] = pulmo_tensor_plane (logits, 0, c);
+  for (size_t i = 0; i < v->n_held_out; i++)
     {
-      ValidationCase *vc = g_ptr_array_index (cases, c);
+      if (g_cancellable_is_cancelled (cancellable))
+        return;
+      size_t s = v->held_out[i];
+      const uint8_t *grey = ds->images + s * pixels;
+      for (size_t p = 0; p < pixels; p++)
+        input->data[p] = grey[p] * (1.0f / 255);
+      pulmo_unet_infer (net, ws, input, logits);
+      for (size_t p = 0; p < pixels; p++)
+        {
+          int best = 0;
+          for (int c = 1; c < classes; c++)
+            if (planes[c][p] > planes[best][p])
+              best = c;
+          predicted[p] = info->labels[best].value;
+        }
+      pulmo_eval_count (predicted, ds->labels + s * pixels, pixels, counts);
+    }
+}
+
+/* Dice over everything validated (@all), over the held-out slices alone
+ * and over the whole cases alone; NaN where there is nothing. */
+static void
+validate (PulmoUNet *net, const PulmoModelInfo *info, const Validation *v, double all[],
+          double held_out[], double whole[], GCancellable *cancellable)
+{
+  PulmoEvalCounts slices[PULMO_EVAL_N_STRUCTURES] = { 0 };
+  PulmoEvalCounts cases[PULMO_EVAL_N_STRUCTURES] = { 0 };
+  count_held_out (net, info, v, slices, cancellable);
+  for (guint c = 0; c < v->cases->len; c++)
+    {
+      ValidationCase *vc = g_ptr_array_index (v->cases, c);
       size_t n = pulmo_volume_get_n_voxels (vc->volume);
       g_autofree uint8_t *predicted = g_malloc (n);
       if (!pulmo_segment_volume (net, info, vc->volume, predicted, NULL, NULL, cancellable, NULL))
         break;
-      pulmo_eval_count (predicted, pulmo_label_map_get_data (vc->reference), n, counts);
+      pulmo_eval_count (predicted, pulmo_label_map_get_data (vc->reference), n, cases);
     }
   for (int s = 0; s < PULMO_EVAL_N_STRUCTURES; s++)
-    dice[s] = pulmo_eval_dice (&counts[s]);
+    {
+      PulmoEvalCounts sum = {
+        slices[s].tp + cases[s].tp, slices[s].fp + cases[s].fp, slices[s].fn + cases[s].fn,
+        slices[s].known + cases[s].known,
+      };
+      all[s] = pulmo_eval_dice (&sum);
+      held_out[s] = pulmo_eval_dice (&slices[s]);
+      whole[s] = pulmo_eval_dice (&cases[s]);
+    }
 }
 
 static void
@@ -231,6 +292,152 @@ load_validation_cases (const PulmoDataset *ds, const gboolean *is_validation, GE
       g_ptr_array_add (cases, vc);
     }
   return g_steal_pointer (&cases);
+}
+
+/* ---- The split --------------------------------------------------------- */
+
+static gboolean
+is_user_case (const PulmoTrainOptions *o, const PulmoDataset *ds, int c)
+{
+  return ds->cases[c].dir_index < o->n_user_dirs;
+}
+
+/* Marks the samples of @ranges ("A-B+C-D", inclusive, from a checkpoint)
+ * of case @c held out. */
+static gboolean
+parse_held_out (const PulmoDataset *ds, int c, const char *ranges, PulmoSampleRole *roles,
+                GError **error)
+{
+  const PulmoDatasetCase *pc = &ds->cases[c];
+  g_auto (GStrv) parts = g_strsplit (ranges, "+", -1);
+  for (int i = 0; parts[i] != NULL; i++)
+    {
+      char *end;
+      gint64 first = g_ascii_strtoll (parts[i], &end, 10), last = -1;
+      if (*end == '-')
+        last = g_ascii_strtoll (end + 1, &end, 10);
+      if (*end != '\0' || first < 0 || last < first || last >= pc->n_samples)
+        return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                            "the held-out slices “%s” of case %s do not fit its %d slices",
+                            parts[i], pc->id, pc->n_samples), FALSE;
+      for (gint64 s = first; s <= last; s++)
+        roles[pc->first_sample + (size_t) s] = PULMO_SAMPLE_HELD_OUT;
+    }
+  return TRUE;
+}
+
+/* The gaps beside held-out slabs given as ranges: what
+ * pulmo_dataset_hold_out_slices leaves out around the slabs it chooses. */
+static void
+mark_gaps (const PulmoDataset *ds, int c, int gap, PulmoSampleRole *roles)
+{
+  PulmoSampleRole *r = roles + ds->cases[c].first_sample;
+  int n = ds->cases[c].n_samples;
+  for (int s = 0; s < n; s++)
+    if (r[s] == PULMO_SAMPLE_HELD_OUT)
+      for (int t = MAX (s - gap, 0); t <= MIN (s + gap, n - 1); t++)
+        if (r[t] == PULMO_SAMPLE_TRAIN)
+          r[t] = PULMO_SAMPLE_GAP;
+}
+
+/* Whole validation cases, then held-out slabs of the user's other cases:
+ * from @stored (a checkpoint's list of case ids and "ID:A-B+C-D" entries)
+ * when resuming, so that the run goes on with the very same split, else
+ * chosen from the options and the seed. */
+static gboolean
+split_samples (const PulmoTrainOptions *o, const PulmoDataset *ds, char **stored,
+               gboolean *is_validation, PulmoSampleRole *roles, GError **error)
+{
+  gboolean holdout = o->holdout_slice_fraction > 0;
+  g_autofree gboolean *eligible = g_new (gboolean, MAX (ds->n_cases, 1));
+  for (int c = 0; c < ds->n_cases; c++)
+    eligible[c] = !(holdout && is_user_case (o, ds, c));
+  g_autoptr (GString) whole = g_string_new (NULL);
+  g_autoptr (GPtrArray) slabs = g_ptr_array_new ();
+  for (int i = 0; stored != NULL && stored[i] != NULL; i++)
+    if (strchr (stored[i], ':') != NULL)
+      g_ptr_array_add (slabs, stored[i]);
+    else
+      g_string_append_printf (whole, "%s%s", whole->len ? "," : "", stored[i]);
+  if (!pulmo_dataset_split (ds, stored ? whole->str : o->validation_ids, o->validation_fraction,
+                            o->seed, eligible, is_validation, error))
+    return FALSE;
+  for (int c = 0; c < ds->n_cases; c++)
+    for (int s = 0; s < ds->cases[c].n_samples; s++)
+      roles[ds->cases[c].first_sample + s] = is_validation[c] ? PULMO_SAMPLE_VALIDATION_CASE
+                                                              : PULMO_SAMPLE_TRAIN;
+  if (!holdout)
+    return TRUE;
+
+  if (stored != NULL)
+    {
+      for (guint i = 0; i < slabs->len; i++)
+        {
+          const char *entry = g_ptr_array_index (slabs, i);
+          g_autofree char *id = g_strndup (entry, strrchr (entry, ':') - entry);
+          int c = 0;
+          while (c < ds->n_cases && strcmp (ds->cases[c].id, id) != 0)
+            c++;
+          if (c == ds->n_cases || is_validation[c])
+            return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                                "the checkpoint holds out slices of case %s, which is not a "
+                                "training case of these folders", id), FALSE;
+          if (!parse_held_out (ds, c, strrchr (entry, ':') + 1, roles, error))
+            return FALSE;
+          mark_gaps (ds, c, o->holdout_gap_slices, roles);
+        }
+      return TRUE;
+    }
+  for (int c = 0; c < ds->n_cases; c++)
+    if (is_user_case (o, ds, c) && !is_validation[c])
+      pulmo_dataset_hold_out_slices (ds, c, o->holdout_slice_fraction, o->holdout_gap_slices,
+                                     o->seed, roles + ds->cases[c].first_sample);
+  return TRUE;
+}
+
+/* The split as the checkpoint keeps it: whole validation case ids, and an
+ * "ID:A-B+C-D" entry of held-out ranges for every case with any. */
+static void
+describe_split (const PulmoDataset *ds, const gboolean *is_validation,
+                const PulmoSampleRole *roles, GStrv *whole_ids, GStrv *holdout_entries)
+{
+  GPtrArray *whole = g_ptr_array_new (), *slabs = g_ptr_array_new ();
+  for (int c = 0; c < ds->n_cases; c++)
+    {
+      if (is_validation[c])
+        {
+          g_ptr_array_add (whole, g_strdup (ds->cases[c].id));
+          continue;
+        }
+      const PulmoSampleRole *r = roles + ds->cases[c].first_sample;
+      int n = ds->cases[c].n_samples, n_ranges = 0;
+      GString *entry = g_string_new (ds->cases[c].id);
+      for (int s = 0; s < n; s++)
+        if (r[s] == PULMO_SAMPLE_HELD_OUT && (s == 0 || r[s - 1] != PULMO_SAMPLE_HELD_OUT))
+          {
+            int last = s;
+            while (last + 1 < n && r[last + 1] == PULMO_SAMPLE_HELD_OUT)
+              last++;
+            g_string_append_printf (entry, "%c%d-%d", n_ranges++ ? '+' : ':', s, last);
+          }
+      if (n_ranges > 0)
+        g_ptr_array_add (slabs, g_string_free (entry, FALSE));
+      else
+        g_string_free (entry, TRUE);
+    }
+  g_ptr_array_add (whole, NULL);
+  g_ptr_array_add (slabs, NULL);
+  *whole_ids = (GStrv) g_ptr_array_free (whole, FALSE);
+  *holdout_entries = (GStrv) g_ptr_array_free (slabs, FALSE);
+}
+
+gboolean
+pulmo_train_split (const PulmoTrainOptions *options, const PulmoDataset *dataset,
+                   PulmoSampleRole *roles, GError **error)
+{
+  g_return_val_if_fail (options != NULL && dataset != NULL && roles != NULL, FALSE);
+  g_autofree gboolean *is_validation = g_new0 (gboolean, MAX (dataset->n_cases, 1));
+  return split_samples (options, dataset, NULL, is_validation, roles, error);
 }
 
 /* ---- The run ----------------------------------------------------------- */
@@ -268,13 +475,17 @@ append_log_row (GString *log, int epoch, int steps, double lr, double loss, doub
   g_string_append_c (log, '\n');
 }
 
-/* Poly decay (nnU-Net's) after a one-epoch linear warm-up. */
+/* Poly decay (nnU-Net's) after a one-epoch linear warm-up, over the steps
+ * or, in a run bounded by the clock, over the time if that runs out first
+ * (@time_fraction: of the time for training, used). */
 static double
-learning_rate (const PulmoTrainOptions *options, int step, int steps_per_epoch)
+learning_rate (const PulmoTrainOptions *options, int step, int steps_per_epoch,
+               double time_fraction)
 {
-  int total = options->epochs * steps_per_epoch;
+  double total = (double) options->epochs * steps_per_epoch;
   double warm = MIN (1.0, (step + 1.0) / steps_per_epoch);
-  return options->lr * warm * pow (1.0 - (double) step / total, 0.9);
+  double done = MIN (MAX (step / total, time_fraction), 1.0);
+  return options->lr * warm * pow (1.0 - done, 0.9);
 }
 
 static char *
@@ -282,8 +493,23 @@ settings_text (const PulmoTrainOptions *options)
 {
   g_autofree char *dirs = g_strjoinv (" ", (char **) options->data_dirs);
   char lr[G_ASCII_DTOSTR_BUF_SIZE], fraction[G_ASCII_DTOSTR_BUF_SIZE];
+  char holdout[G_ASCII_DTOSTR_BUF_SIZE], share[G_ASCII_DTOSTR_BUF_SIZE];
+  char seconds[G_ASCII_DTOSTR_BUF_SIZE];
+  /* Only a fine-tune's text grows, so plain runs' checkpoints still resume. */
+  g_autofree char *fine_tune = NULL;
+  if (options->n_user_dirs > 0 || options->holdout_slice_fraction > 0
+      || options->steps_per_epoch > 0 || options->max_seconds > 0)
+    fine_tune = g_strdup_printf (", user folders %d, held-out slices %s, gap %d, user share %s, "
+                                 "steps per epoch %d, max seconds %s", options->n_user_dirs,
+                                 g_ascii_formatd (holdout, sizeof holdout, "%g",
+                                                  options->holdout_slice_fraction),
+                                 options->holdout_gap_slices,
+                                 g_ascii_formatd (share, sizeof share, "%g", options->user_share),
+                                 options->steps_per_epoch,
+                                 g_ascii_formatd (seconds, sizeof seconds, "%g",
+                                                  options->max_seconds));
   return g_strdup_printf ("init %s, epochs %d, base %d, depth %d, input %d, batch %d, lr %s, seed %"
-                          G_GUINT64_FORMAT ", slices per case %d, validation %s, data %s",
+                          G_GUINT64_FORMAT ", slices per case %d, validation %s, data %s%s",
                           options->init_path ? options->init_path : "none", options->epochs,
                           options->base, options->depth, options->input_size,
                           options->batch, g_ascii_formatd (lr, sizeof lr, "%g", options->lr),
@@ -291,7 +517,7 @@ settings_text (const PulmoTrainOptions *options)
                           options->validation_ids ? options->validation_ids
                             : g_ascii_formatd (fraction, sizeof fraction, "%g",
                                                options->validation_fraction),
-                          dirs);
+                          dirs, fine_tune ? fine_tune : "");
 }
 
 static gboolean
@@ -307,6 +533,23 @@ check_options (const PulmoTrainOptions *o, GError **error)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
                         "epochs must be 1 to 100000, the batch 1 to 256, the learning rate "
                         "between 0 and 1 and the validation fraction from 0 to below 1"), FALSE;
+  int n_dirs = (int) g_strv_length ((char **) o->data_dirs);
+  if (o->n_user_dirs < 0 || o->n_user_dirs > n_dirs)
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                        "%d of the %d dataset folders cannot be the user's", o->n_user_dirs,
+                        n_dirs), FALSE;
+  if (!(o->holdout_slice_fraction >= 0 && o->holdout_slice_fraction <= 0.5)
+      || o->holdout_gap_slices < 0 || o->holdout_gap_slices > 100
+      || !(o->user_share >= 0 && o->user_share < 1) || o->steps_per_epoch < 0
+      || o->steps_per_epoch > 1000000 || !(o->max_seconds >= 0))
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                        "the held-out fraction must be 0 to 0.5, the gap 0 to 100 slices, the "
+                        "user share from 0 to below 1, the steps per epoch 0 to 1000000 and "
+                        "the time limit 0 or more seconds"), FALSE;
+  if (o->holdout_slice_fraction > 0 && o->n_user_dirs == 0)
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
+                        "slices are held out of the user's cases: say which dataset folders "
+                        "hold them"), FALSE;
   PulmoUNetConfig config = { 1, o->base, o->depth, N_CLASSES };
   if (!pulmo_unet_config_check (&config, error))
     return FALSE;
@@ -340,12 +583,31 @@ pulmo_train_not_worse (const double before[PULMO_EVAL_N_STRUCTURES],
   return isnan (a) || (!isnan (b) && b >= a);
 }
 
+/* The checkpoint after @epochs_done epochs; @save_seconds gets how long the
+ * writing took, for a run bounded by the clock to keep time for it. */
+static gboolean
+save_checkpoint (const char *path, PulmoCheckpointState *state, int epochs_done, double seconds,
+                 const GString *log, const PulmoUNet *net, const PulmoModelInfo *info,
+                 PulmoAdamW *optim, double *save_seconds, GError **error)
+{
+  gint64 start = g_get_monotonic_time ();
+  state->epochs_done = epochs_done;
+  state->seconds = seconds;
+  g_free (state->log);
+  state->log = g_strdup (log->str);
+  gboolean ok = pulmo_checkpoint_save (path, state, net, info, optim, error);
+  *save_seconds = (g_get_monotonic_time () - start) * 1e-6;
+  return ok;
+}
+
 gboolean
 pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer user_data,
              GCancellable *cancellable, GError **error)
 {
   if (!check_options (options, error))
     return FALSE;
+  /* max_seconds counts from here: reading the data is part of the wait. */
+  g_autoptr (GTimer) run_timer = g_timer_new ();
   g_autofree char *checkpoint_path = options->checkpoint_path
     ? g_strdup (options->checkpoint_path) : g_strconcat (options->out_path, ".checkpoint", NULL);
   g_autofree char *log_path = options->log_path
@@ -397,40 +659,60 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
       return FALSE;
     }
   g_autofree gboolean *is_validation = g_new0 (gboolean, MAX (dataset->n_cases, 1));
-  g_autofree char *chosen_ids = NULL;
-  if (state.validation_ids != NULL)
-    chosen_ids = g_strjoinv (",", state.validation_ids);
-  if (!pulmo_dataset_split (dataset, chosen_ids ? chosen_ids : options->validation_ids,
-                            options->validation_fraction, options->seed, is_validation, error))
+  g_autofree PulmoSampleRole *roles = g_new (PulmoSampleRole, MAX (dataset->n_samples, 1));
+  if (!split_samples (options, dataset, state.validation_ids, is_validation, roles, error))
     {
       pulmo_checkpoint_state_clear (&state);
       return FALSE;
     }
-  if (state.validation_ids == NULL)
-    {
-      GPtrArray *ids = g_ptr_array_new ();
-      for (int c = 0; c < dataset->n_cases; c++)
-        if (is_validation[c])
-          g_ptr_array_add (ids, g_strdup (dataset->cases[c].id));
-      g_ptr_array_add (ids, NULL);
-      state.validation_ids = (char **) g_ptr_array_free (ids, FALSE);
-    }
+  g_auto (GStrv) whole_ids = NULL, holdout_entries = NULL;
+  describe_split (dataset, is_validation, roles, &whole_ids, &holdout_entries);
+  g_strfreev (state.validation_ids);
+  state.validation_ids = g_new0 (char *, g_strv_length (whole_ids) + g_strv_length (holdout_entries) + 1);
+  {
+    int n = 0;
+    for (int i = 0; whole_ids[i] != NULL; i++)
+      state.validation_ids[n++] = g_strdup (whole_ids[i]);
+    for (int i = 0; holdout_entries[i] != NULL; i++)
+      state.validation_ids[n++] = g_strdup (holdout_entries[i]);
+  }
 
   /* Every case weighs the square root of its slice count: a 100-slice volume
-   * counts more than one slice, but does not drown the single-slice cases. */
+   * counts more than one slice, but does not drown the single-slice cases.
+   * With a user share, the user's cases together are drawn that often and
+   * the others the rest of the time, each group weighted so within. */
   PulmoTrainProgress progress = { .epochs = options->epochs };
   g_autofree size_t *train_samples = g_new (size_t, MAX (dataset->n_samples, 1));
+  g_autofree size_t *held_out = g_new (size_t, MAX (dataset->n_samples, 1));
   g_autofree double *cumulative = g_new (double, MAX (dataset->n_samples, 1));
+  double group_weight[2] = { 0, 0 };   /* others, the user's */
+  for (size_t s = 0; s < dataset->n_samples; s++)
+    if (roles[s] == PULMO_SAMPLE_TRAIN)
+      {
+        int c = dataset->sample_case[s];
+        group_weight[is_user_case (options, dataset, c)] += 1.0 / sqrt (dataset->cases[c].n_samples);
+      }
+  double group_scale[2] = { 1, 1 };
+  if (options->user_share > 0 && group_weight[0] > 0 && group_weight[1] > 0)
+    {
+      group_scale[0] = (1 - options->user_share) / group_weight[0];
+      group_scale[1] = options->user_share / group_weight[1];
+    }
   size_t n_train = 0;
   double total_weight = 0;
   for (size_t s = 0; s < dataset->n_samples; s++)
     {
-      const PulmoDatasetCase *c = &dataset->cases[dataset->sample_case[s]];
-      if (is_validation[dataset->sample_case[s]])
+      int c = dataset->sample_case[s];
+      gboolean user = is_user_case (options, dataset, c);
+      if (roles[s] == PULMO_SAMPLE_HELD_OUT)
+        held_out[progress.n_holdout_samples++] = s;
+      progress.n_gap_samples += roles[s] == PULMO_SAMPLE_GAP;
+      if (roles[s] != PULMO_SAMPLE_TRAIN)
         continue;
-      total_weight += 1.0 / sqrt (c->n_samples);
+      total_weight += group_scale[user] / sqrt (dataset->cases[c].n_samples);
       cumulative[n_train] = total_weight;
       train_samples[n_train++] = s;
+      progress.n_user_train_samples += user;
     }
   for (int c = 0; c < dataset->n_cases; c++)
     if (is_validation[c])
@@ -438,22 +720,30 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
     else
       progress.n_train_cases++;
   progress.n_train_samples = n_train;
-  if (n_train == 0)
+  if (n_train == 0 || (options->holdout_slice_fraction > 0 && progress.n_holdout_samples == 0))
     {
       pulmo_checkpoint_state_clear (&state);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                          "no training slices are left after choosing the validation cases"), FALSE;
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, n_train == 0
+                            ? "no training slices are left after choosing the validation cases"
+                            : "no slices can be held out of the user's cases: each is too thin "
+                              "for a slab, its gaps and a slice to train on"), FALSE;
     }
-  g_autoptr (GPtrArray) validation = load_validation_cases (dataset, is_validation, error);
-  if (validation == NULL)
+  g_autoptr (GPtrArray) validation_cases = load_validation_cases (dataset, is_validation, error);
+  if (validation_cases == NULL)
     {
       pulmo_checkpoint_state_clear (&state);
       return FALSE;
     }
+  Validation validation = { validation_cases, dataset, held_out, progress.n_holdout_samples };
 
-  progress.validation_ids = (const char *const *) state.validation_ids;
+  progress.validation_ids = (const char *const *) whole_ids;
+  progress.holdout_slices = (const char *const *) holdout_entries;
   for (int d = 0; d < PULMO_EVAL_N_STRUCTURES; d++)
-    progress.initial_dice[d] = progress.validation_dice[d] = NAN;
+    progress.initial_dice[d] = progress.validation_dice[d] = progress.initial_holdout_dice[d]
+      = progress.holdout_dice[d] = progress.initial_case_dice[d] = progress.case_dice[d] = NAN;
+  /* How long a validation takes, for a run bounded by the clock to keep
+   * time for its last one. */
+  double validation_seconds = 0;
   if (options->init_path != NULL)
     {
       /* The starting model's figures, to weigh the fine-tune against: the
@@ -466,11 +756,15 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
           pulmo_checkpoint_state_clear (&state);
           return FALSE;
         }
-      validate (init ? init : net, init ? &init_info : &info, validation, progress.initial_dice, cancellable);
+      double started = g_timer_elapsed (run_timer, NULL);
+      validate (init ? init : net, init ? &init_info : &info, &validation, progress.initial_dice,
+                progress.initial_holdout_dice, progress.initial_case_dice, cancellable);
+      validation_seconds = g_timer_elapsed (run_timer, NULL) - started;
       if (report)
         report (&progress, user_data);
     }
-  int steps_per_epoch = (int) MAX (n_train / (size_t) options->batch, 1);
+  int steps_per_epoch = options->steps_per_epoch > 0 ? options->steps_per_epoch
+                                                     : (int) MAX (n_train / (size_t) options->batch, 1);
   progress.steps_per_epoch = steps_per_epoch;
   int hw = info.input_width * info.input_height;
   size_t pixels = (size_t) hw;
@@ -500,11 +794,15 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
   PulmoSegLossOptions loss_options = { NULL, 1, 1, 1 };
   g_autoptr (GTimer) timer = g_timer_new ();
   double seconds_before = state.seconds, last_checkpoint = 0, step_seconds = 0;
-  gboolean ok = TRUE;
+  /* Writing a checkpoint takes about a second; measured after the first. */
+  double save_seconds = 1;
+  int epochs_done = state.epochs_done, steps_this_run = 0;
+  gboolean ok = TRUE, out_of_time = FALSE;
 
-  for (int epoch = state.epochs_done; epoch < options->epochs && ok; epoch++)
+  for (int epoch = state.epochs_done; epoch < options->epochs && ok && !out_of_time; epoch++)
     {
       double loss_sum = 0, lr = 0;
+      int steps_done = 0;
       progress.epoch = epoch + 1;
       progress.epoch_done = FALSE;
       progress.waiting_seconds = 0;
@@ -515,13 +813,24 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
               ok = FALSE;
               break;
             }
+          /* Time for this step and the last validation and save, or this
+           * epoch is the last (but every run takes one step). */
+          double used = seconds_before + g_timer_elapsed (run_timer, NULL);
+          double for_training = options->max_seconds - validation_seconds - save_seconds;
+          if (options->max_seconds > 0 && steps_this_run > 0
+              && used + step_seconds > for_training)
+            {
+              out_of_time = TRUE;
+              break;
+            }
           double waiting = g_timer_elapsed (timer, NULL);
           Batch *batch = g_async_queue_pop (producer.ready);
           progress.waiting_seconds += g_timer_elapsed (timer, NULL) - waiting;
           PulmoTensor images = { options->batch, 1, info.input_height, info.input_width,
                                  batch->images };
           double started = g_timer_elapsed (timer, NULL);
-          lr = learning_rate (options, epoch * steps_per_epoch + step, steps_per_epoch);
+          double time_fraction = options->max_seconds > 0 ? used / MAX (for_training, 1) : 0;
+          lr = learning_rate (options, pulmo_adamw_n_steps (optim), steps_per_epoch, time_fraction);
           pulmo_adamw_set_lr (optim, (float) lr);
           const PulmoTensor *logits = pulmo_unet_forward_train (net, acts, &images);
           loss_sum += pulmo_seg_loss (logits, batch->masks, &loss_options, grad, NULL);
@@ -529,6 +838,8 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
           pulmo_unet_backward (net, acts, grad);
           pulmo_unet_adamw_step (net, optim);
           g_async_queue_push (producer.free_batches, batch);
+          steps_done++;
+          steps_this_run++;
           /* A running mean of the step time makes the ETA steady. */
           double took = g_timer_elapsed (timer, NULL) - started;
           step_seconds = step_seconds > 0 ? 0.95 * step_seconds + 0.05 * took : took;
@@ -536,37 +847,46 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
           progress.step = step + 1;
           progress.loss = loss_sum / (step + 1);
           progress.elapsed_seconds = seconds_before + g_timer_elapsed (timer, NULL);
-          int steps_left = (options->epochs - epoch) * steps_per_epoch - step - 1;
+          double steps_left = (double) (options->epochs - epoch) * steps_per_epoch - step - 1;
           progress.eta_seconds = steps_left * step_seconds;
+          if (options->max_seconds > 0)
+            progress.eta_seconds = MIN (progress.eta_seconds,
+                                        MAX (options->max_seconds - used - took, 0));
           if (report)
             report (&progress, user_data);
         }
-      if (!ok)
+      /* Out of time before this epoch's first step: the one before is the last. */
+      if (!ok || steps_done == 0)
         break;
 
-      validate (net, &info, validation, progress.validation_dice, cancellable);
+      double started = g_timer_elapsed (run_timer, NULL);
+      validate (net, &info, &validation, progress.validation_dice, progress.holdout_dice,
+                progress.case_dice, cancellable);
+      validation_seconds = g_timer_elapsed (run_timer, NULL) - started;
       double elapsed = seconds_before + g_timer_elapsed (timer, NULL);
-      append_log_row (log, epoch + 1, (epoch + 1) * steps_per_epoch, lr, progress.loss, elapsed,
+      append_log_row (log, epoch + 1, pulmo_adamw_n_steps (optim), lr, progress.loss, elapsed,
                       progress.validation_dice);
       g_autoptr (GError) log_error = NULL;
       if (!g_file_set_contents (log_path, log->str, (gssize) log->len, &log_error))
         g_warning ("%s", log_error->message);
       progress.epoch_done = TRUE;
       progress.elapsed_seconds = elapsed;
+      epochs_done = epoch + 1;
       if (report)
         report (&progress, user_data);
 
-      gboolean last = epoch + 1 == options->epochs;
+      gboolean last = epoch + 1 == options->epochs || out_of_time;
       if (last || g_timer_elapsed (timer, NULL) - last_checkpoint >= options->checkpoint_seconds)
         {
-          state.epochs_done = epoch + 1;
-          state.seconds = elapsed;
-          g_free (state.log);
-          state.log = g_strdup (log->str);
-          ok = pulmo_checkpoint_save (checkpoint_path, &state, net, &info, optim, error);
+          ok = save_checkpoint (checkpoint_path, &state, epochs_done, elapsed, log, net, &info,
+                                optim, &save_seconds, error);
           last_checkpoint = g_timer_elapsed (timer, NULL);
         }
     }
+  /* A run that ran out of time between epochs ends with the last one saved. */
+  if (ok && state.epochs_done != epochs_done)
+    ok = save_checkpoint (checkpoint_path, &state, epochs_done, progress.elapsed_seconds, log, net,
+                          &info, optim, &save_seconds, error);
 
   /* Stop the augmentation thread: it waits for a free batch, then sees stop. */
   g_atomic_int_set (&producer.stop, 1);

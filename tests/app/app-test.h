@@ -32,3 +32,63 @@ app_test_activate (GActionGroup *group, const char *action, GVariant *parameter)
   g_assert_true (g_action_group_get_action_enabled (group, action));
   g_action_group_activate_action (group, action, parameter);
 }
+
+/* Writes what @widget shows to $PULMO_SCREENSHOT_DIR/@name.png, when that is
+ * set: a window's own rendering, for looking at dialogs that an X server
+ * without a compositor leaves unpainted. */
+static inline void
+app_test_screenshot (GtkWidget *widget, const char *name)
+{
+  const char *dir = g_getenv ("PULMO_SCREENSHOT_DIR");
+  if (dir == NULL)
+    return;
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  /* A window's background comes from its theme: white under the paintable. */
+  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 1, 1, 1, 1 }, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (renderer, node, NULL);
+  g_autofree char *file = g_strdup_printf ("%s.png", name);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
+/* The first widget under @root (itself included) of @type whose "label" is
+ * @label (any label when NULL). */
+static inline GtkWidget *
+app_test_find (GtkWidget *root, GType type, const char *label)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    {
+      g_autofree char *text = NULL;
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (root), "label") != NULL)
+        g_object_get (root, "label", &text, NULL);
+      if (label == NULL || g_strcmp0 (text, label) == 0)
+        return root;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = app_test_find (child, type, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The toplevel window titled @title, or NULL. */
+static inline GtkWindow *
+app_test_find_window (const char *title)
+{
+  GListModel *toplevels = gtk_window_get_toplevels (); /* GTK's own list */
+  for (guint w = 0; w < g_list_model_get_n_items (toplevels); w++)
+    {
+      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, w);
+      if (g_strcmp0 (gtk_window_get_title (window), title) == 0)
+        return window;
+    }
+  return NULL;
+}

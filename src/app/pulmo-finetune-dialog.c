@@ -6,6 +6,7 @@
 
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-window-private.h"
+#include "app/pulmo-weak-ref.h"
 #include "train/model-registry.h"
 #include "train/trainer.h"
 
@@ -109,16 +110,6 @@ train_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
     g_task_return_error (task, error);
 }
 
-static void
-format_duration (double seconds, char *out, size_t size)
-{
-  long s = (long) MAX (seconds, 0);
-  if (s >= 3600)
-    g_snprintf (out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  else
-    g_snprintf (out, size, "%ld:%02ld", s / 60, s % 60);
-}
-
 static gboolean
 tick (gpointer data)
 {
@@ -137,7 +128,7 @@ tick (gpointer data)
                   : 0;
   gtk_progress_bar_set_fraction (d->progress, CLAMP (done, 0, 1));
   char left[32];
-  format_duration (p.eta_seconds, left, sizeof left);
+  pulmo_progress_format_duration (p.eta_seconds, left, sizeof left);
   /* Translators: fine-tune progress: epoch, epochs, training loss, time left (m:ss). */
   g_autofree char *text = p.epoch == 0
                             ? g_strdup (_("Measuring the model in use on the held-out slices…"))
@@ -183,10 +174,7 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
   Job *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
-  GWeakRef *ref = data;
-  g_autoptr (GtkWidget) window = g_weak_ref_get (ref);
-  g_weak_ref_clear (ref);
-  g_free (ref);
+  g_autoptr (GtkWidget) window = pulmo_weak_ref_take (data);
   g_remove (job->checkpoint_path);
   if (window == NULL)
     {
@@ -301,9 +289,7 @@ start_clicked (GtkButton *button, Dialog *d)
     d->shared->initial_dice[s] = d->shared->final_dice[s] = NAN;
   job->shared = g_atomic_rc_box_acquire (d->shared);
   d->cancellable = g_cancellable_new ();
-  GWeakRef *ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (ref, d->window);
-  g_autoptr (GTask) task = g_task_new (NULL, d->cancellable, train_finished, ref);
+  g_autoptr (GTask) task = g_task_new (NULL, d->cancellable, train_finished, pulmo_weak_ref_new (d->window));
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_run_in_thread (task, train_thread);
 

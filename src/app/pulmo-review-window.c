@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "app/pulmo-weak-ref.h"
 #include "train/review-queue.h"
 
 #define TICK_MS 300
@@ -198,10 +199,7 @@ tick (gpointer data)
 static void
 presegment_finished (GObject *source, GAsyncResult *result, gpointer data)
 {
-  GWeakRef *ref = data;
-  g_autoptr (PulmoReviewWindow) self = g_weak_ref_get (ref);
-  g_weak_ref_clear (ref);
-  g_free (ref);
+  g_autoptr (PulmoReviewWindow) self = pulmo_weak_ref_take (data);
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
   if (self == NULL)
@@ -226,9 +224,8 @@ start_worker (PulmoReviewWindow *self)
       return;
     }
   self->cancellable = g_cancellable_new ();
-  GWeakRef *ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (ref, self);
-  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, presegment_finished, ref);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, presegment_finished,
+                                       pulmo_weak_ref_new (self));
   g_task_set_task_data (task, g_atomic_rc_box_acquire (self->shared), shared_release);
   g_task_run_in_thread (task, presegment_thread);
   self->tick = g_timeout_add (TICK_MS, tick, self);

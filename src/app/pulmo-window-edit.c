@@ -15,6 +15,7 @@
 #include "app/pulmo-edit-actions.h"
 #include "app/pulmo-slice-view.h"
 #include "app/pulmo-tool-panel.h"
+#include "app/pulmo-weak-ref.h"
 
 /* The editing operations that are not the window's own (pulmo-edit-actions.c):
  * off while a segmentation writes the labels. */
@@ -394,10 +395,7 @@ recovery_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
 static void
 recovery_found (GObject *source, GAsyncResult *result, gpointer data)
 {
-  GWeakRef *window_ref = data;
-  g_autoptr (PulmoWindow) self = g_weak_ref_get (window_ref);
-  g_weak_ref_clear (window_ref);
-  g_free (window_ref);
+  g_autoptr (PulmoWindow) self = pulmo_weak_ref_take (data);
   RecoveryJob *job = g_task_get_task_data (G_TASK (result));
   /* A newer CT (or none) is shown, or the window is closing. */
   if (self == NULL || g_task_get_cancellable (G_TASK (result)) != self->hash_cancellable)
@@ -442,9 +440,8 @@ _pulmo_window_edit_volume_changed (PulmoWindow *self)
   job->ct = pulmo_volume_ref (ct);
   job->ct_path = g_strdup (ct_path);
   self->hash_cancellable = g_cancellable_new ();
-  GWeakRef *window_ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (window_ref, self);
-  g_autoptr (GTask) task = g_task_new (NULL, self->hash_cancellable, recovery_found, window_ref);
+  g_autoptr (GTask) task = g_task_new (NULL, self->hash_cancellable, recovery_found,
+                                       pulmo_weak_ref_new (self));
   g_task_set_task_data (task, job, (GDestroyNotify) recovery_job_free);
   g_task_run_in_thread (task, recovery_thread);
 }

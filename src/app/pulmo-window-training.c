@@ -13,6 +13,7 @@
 #include "app/pulmo-finetune-dialog.h"
 #include "app/pulmo-preferences-dialog.h"
 #include "app/pulmo-preferences.h"
+#include "app/pulmo-weak-ref.h"
 #include "train/export.h"
 
 #define EDIT_PAUSE_S 60.0
@@ -100,10 +101,7 @@ export_dialog_free (ExportDialog *d)
 static void
 export_done (GObject *source, GAsyncResult *result, gpointer data)
 {
-  GWeakRef *dialog_ref = data;
-  g_autoptr (GtkWindow) dialog = g_weak_ref_get (dialog_ref);
-  g_weak_ref_clear (dialog_ref);
-  g_free (dialog_ref);
+  g_autoptr (GtkWindow) dialog = pulmo_weak_ref_take (data);
   g_autoptr (GError) error = NULL;
   g_autofree char *id = g_task_propagate_pointer (G_TASK (result), &error);
   ExportDialog *d = dialog != NULL ? g_object_get_data (G_OBJECT (dialog), "export") : NULL;
@@ -179,9 +177,7 @@ export_clicked (GtkButton *button, ExportDialog *d)
 
   gtk_widget_set_sensitive (GTK_WIDGET (d->export_button), FALSE);
   gtk_label_set_text (d->message, _("Exporting…"));
-  GWeakRef *dialog_ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (dialog_ref, d->dialog);
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, export_done, dialog_ref);
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, export_done, pulmo_weak_ref_new (d->dialog));
   g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
   g_task_run_in_thread (task, export_thread);
 }

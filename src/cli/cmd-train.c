@@ -17,16 +17,6 @@ typedef struct {
 } Run;
 
 static void
-format_duration (double seconds, char *out, size_t size)
-{
-  long s = (long) MAX (seconds, 0);
-  if (s >= 3600)
-    g_snprintf (out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  else
-    g_snprintf (out, size, "%ld:%02ld", s / 60, s % 60);
-}
-
-static void
 print_dice (const char *name, double dice)
 {
   if (isnan (dice))
@@ -42,6 +32,17 @@ print_figures (const double dice[])
   print_dice ("infection", dice[PULMO_EVAL_INFECTION]);
   print_dice ("ground glass", dice[PULMO_EVAL_GROUND_GLASS]);
   print_dice ("consolidation", dice[PULMO_EVAL_CONSOLIDATION]);
+}
+
+/* With both kinds of validation, each is shown beside the sum. */
+static void
+print_parts (const double holdout[], const double cases[])
+{
+  printf ("  on the held-out slices:");
+  print_figures (holdout);
+  printf ("\n  on the whole cases:");
+  print_figures (cases);
+  printf ("\n");
 }
 
 static void
@@ -66,7 +67,6 @@ report (const PulmoTrainProgress *p, gpointer user_data)
       run->started = TRUE;
     }
   memcpy (run->initial_dice, p->initial_dice, sizeof run->initial_dice);
-  /* With both kinds of validation, each is shown too. */
   gboolean both = p->n_holdout_samples > 0 && p->n_validation_cases > 0;
   if (p->epoch == 0)
     {
@@ -74,18 +74,12 @@ report (const PulmoTrainProgress *p, gpointer user_data)
       print_figures (p->initial_dice);
       printf ("\n");
       if (both)
-        {
-          printf ("  on the held-out slices:");
-          print_figures (p->initial_holdout_dice);
-          printf ("\n  on the whole cases:");
-          print_figures (p->initial_case_dice);
-          printf ("\n");
-        }
+        print_parts (p->initial_holdout_dice, p->initial_case_dice);
       return;
     }
   char elapsed[32], eta[32];
-  format_duration (p->elapsed_seconds, elapsed, sizeof elapsed);
-  format_duration (p->eta_seconds, eta, sizeof eta);
+  pulmo_progress_format_duration (p->elapsed_seconds, elapsed, sizeof elapsed);
+  pulmo_progress_format_duration (p->eta_seconds, eta, sizeof eta);
   if (!p->epoch_done)
     {
       if (tty)
@@ -103,13 +97,7 @@ report (const PulmoTrainProgress *p, gpointer user_data)
   printf ("  %s elapsed, about %s left, %.1f s waiting for augmentation\n", elapsed, eta,
           p->waiting_seconds);
   if (both)
-    {
-      printf ("  on the held-out slices:");
-      print_figures (p->holdout_dice);
-      printf ("\n  on the whole cases:");
-      print_figures (p->case_dice);
-      printf ("\n");
-    }
+    print_parts (p->holdout_dice, p->case_dice);
   fflush (stdout);
 }
 

@@ -29,6 +29,17 @@ pulmo_progress_set (PulmoProgress *progress, gint64 done)
     __atomic_store_n (&progress->done, done, __ATOMIC_RELAXED);
 }
 
+/* @seconds as "m:ss", or "h:mm:ss" from an hour on, for time spent and left. */
+static inline void
+pulmo_progress_format_duration (double seconds, char *out, size_t size)
+{
+  long s = (long) MAX (seconds, 0);
+  if (s >= 3600)
+    g_snprintf (out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    g_snprintf (out, size, "%ld:%02ld", s / 60, s % 60);
+}
+
 /* Fraction finished in 0..1, or -1 while the total is unknown. */
 static inline double
 pulmo_progress_fraction (const PulmoProgress *progress)

@@ -24,6 +24,29 @@ app_test_init (int *argc, char ***argv, const char *no_display_path)
   return FALSE;
 }
 
+/* Runs what the main loop has ready. */
+static inline void
+app_test_iterate_pending (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Runs the main loop until @done (@data) holds, which must happen within
+ * @seconds; polls, as a worker's state may change without waking the loop. */
+static inline void
+app_test_wait_for (gboolean (*done) (gpointer data), gpointer data, double seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  while (!done (data))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  app_test_iterate_pending ();
+}
+
 /* Activates @action of @group, which must be there and enabled. */
 static inline void
 app_test_activate (GActionGroup *group, const char *action, GVariant *parameter)
@@ -91,4 +114,14 @@ app_test_find_window (const char *title)
         return window;
     }
   return NULL;
+}
+
+/* Clicks the button labelled @label under @root: it must be there and sensitive. */
+static inline void
+app_test_click (GtkWidget *root, const char *label)
+{
+  GtkWidget *button = app_test_find (root, GTK_TYPE_BUTTON, label);
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_signal_emit_by_name (button, "clicked");
 }

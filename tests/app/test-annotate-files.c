@@ -25,13 +25,6 @@ typedef struct {
 } Fixture;
 
 static void
-iterate_pending (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static void
 wait_until_loaded (Fixture *f)
 {
   gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
@@ -40,7 +33,7 @@ wait_until_loaded (Fixture *f)
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, TRUE);
     }
-  iterate_pending ();
+  app_test_iterate_pending ();
   g_assert_null (pulmo_window_get_error (f->window));
 }
 
@@ -54,7 +47,7 @@ wait_for_recovery_lookup (Fixture *f)
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, TRUE);
     }
-  iterate_pending ();
+  app_test_iterate_pending ();
 }
 
 static void
@@ -94,7 +87,7 @@ teardown (Fixture *f, gconstpointer data)
   /* Unsaved edits would ask: the test's edits are discarded. */
   f->window->close_confirmed = TRUE;
   gtk_window_destroy (GTK_WINDOW (f->window));
-  iterate_pending ();
+  app_test_iterate_pending ();
   remove_recovery_file (f);
   pulmo_test_remove_tree (f->dir);
   g_free (f->dir);
@@ -210,7 +203,7 @@ respond (int response)
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   gtk_dialog_response (dialog, response);
   G_GNUC_END_IGNORE_DEPRECATIONS
-  iterate_pending ();
+  app_test_iterate_pending ();
 }
 
 /* An empty label file for P001, which the window then saves to. */
@@ -407,7 +400,7 @@ static void
 click (Fixture *f, const char *button)
 {
   g_signal_emit_by_name (panel_child (f, button), "clicked");
-  iterate_pending ();
+  app_test_iterate_pending ();
 }
 
 /* The legend's row for @value. */

@@ -35,18 +35,6 @@ make_folder (const char *const *sources, gboolean with_broken)
   return folder;
 }
 
-static void
-wait_for (gboolean (*done) (gpointer), gpointer data, double seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  while (!done (data))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-}
-
 static gboolean
 segmenting_done (gpointer data)
 {
@@ -70,14 +58,6 @@ saved_case (const char *folder, const char *name)
 }
 
 static void
-click (GtkWidget *root, const char *label)
-{
-  GtkWidget *button = app_test_find (root, GTK_TYPE_BUTTON, label);
-  g_assert_nonnull (button);
-  g_signal_emit_by_name (button, "clicked");
-}
-
-static void
 test_review (void)
 {
   const char *sources[] = { "cip-chest-ct/ct-64.nii.gz", "totalsegmentator-example-ct/example_ct.nii.gz", NULL };
@@ -88,7 +68,7 @@ test_review (void)
   PulmoReviewWindow *review = pulmo_review_window_new (main, dir);
   gtk_window_present (GTK_WINDOW (review));
   g_assert_true (pulmo_review_window_is_segmenting (review));
-  wait_for (segmenting_done, review, 120);
+  app_test_wait_for (segmenting_done, review, 120);
   g_test_message ("%s", pulmo_review_window_get_status (review));
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -116,7 +96,7 @@ test_review (void)
   /* Next: the most uncertain case, with its labels, now in progress. */
   g_assert_true (pulmo_review_window_next (review));
   g_assert_cmpstr (pulmo_review_window_get_current (review), ==, first->name);
-  wait_for (loaded, main, 60);
+  app_test_wait_for (loaded, main, 60);
   g_assert_null (pulmo_window_get_error (main));
   g_autofree char *labels_name = g_path_get_basename (first->labels_path);
   g_assert_cmpstr (pulmo_window_get_labels_source (main), ==, labels_name);
@@ -124,13 +104,13 @@ test_review (void)
   g_assert_cmpint (opened->state, ==, PULMO_REVIEW_IN_PROGRESS);
   app_test_screenshot (GTK_WIDGET (review), "review-window");
 
-  click (GTK_WIDGET (review), "_Done");
+  app_test_click (GTK_WIDGET (review), "_Done");
   g_autoptr (PulmoReviewCase) done = saved_case (folder, first->name);
   g_assert_cmpint (done->state, ==, PULMO_REVIEW_DONE);
   g_assert_true (pulmo_review_window_next (review));
   g_assert_cmpstr (pulmo_review_window_get_current (review), ==, second->name);
-  wait_for (loaded, main, 60);
-  click (GTK_WIDGET (review), "_Flag for Expert");
+  app_test_wait_for (loaded, main, 60);
+  app_test_click (GTK_WIDGET (review), "_Flag for Expert");
   g_autoptr (PulmoReviewCase) flagged = saved_case (folder, second->name);
   g_assert_cmpint (flagged->state, ==, PULMO_REVIEW_FLAGGED);
   /* Nothing left: the broken file is never offered. */

@@ -24,26 +24,6 @@ typedef struct {
   char *cases;
 } Fixture;
 
-static void
-iterate_pending (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-/* Runs the main loop until @done (@data) holds, for at most @seconds. */
-static void
-wait_for (gboolean (*done) (gpointer data), gpointer data, double seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  while (!done (data))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  iterate_pending ();
-}
-
 static gboolean
 loaded (gpointer data)
 {
@@ -95,7 +75,7 @@ teardown (Fixture *f, gconstpointer data)
 {
   f->window->close_confirmed = TRUE;
   gtk_window_destroy (GTK_WINDOW (f->window));
-  iterate_pending ();
+  app_test_iterate_pending ();
   g_autofree char *models = g_build_filename (g_get_user_data_dir (), "pulmo", "models", NULL);
   pulmo_test_remove_tree (models);
   pulmo_test_remove_tree (f->dir);
@@ -124,15 +104,6 @@ paint_ground_glass (Fixture *f, int k)
   pulmo_edit_state_edited (edit);
 }
 
-static void
-click (GtkWindow *window, const char *label)
-{
-  GtkWidget *button = app_test_find (GTK_WIDGET (window), GTK_TYPE_BUTTON, label);
-  g_assert_nonnull (button);
-  g_assert_true (gtk_widget_is_sensitive (button));
-  g_signal_emit_by_name (button, "clicked");
-}
-
 static JsonObject *
 read_json (JsonParser *parser, const char *path)
 {
@@ -146,12 +117,12 @@ test_loop (Fixture *f, gconstpointer data)
   g_autofree char *ct_path = pulmo_test_data ("covid-ct-md/P001-256.nii.gz");
   g_autoptr (GFile) ct = g_file_new_for_path (ct_path);
   pulmo_window_open (f->window, ct);
-  wait_for (loaded, f->window, 120);
+  app_test_wait_for (loaded, f->window, 120);
   g_assert_null (pulmo_window_get_error (f->window));
 
   /* Segment, then correct: the stroke is what the export must find changed. */
   pulmo_window_segment (f->window, FALSE);
-  wait_for (segmented, f->window, 300);
+  app_test_wait_for (segmented, f->window, 300);
   g_assert_null (pulmo_window_get_error (f->window));
   g_assert_nonnull (f->window->model_labels);
   for (int k = 60; k < 90; k += 3)
@@ -162,10 +133,10 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_activate (G_ACTION_GROUP (f->window), "export-case", NULL);
   GtkWindow *export = app_test_find_window ("Export as Training Case");
   g_assert_nonnull (export);
-  iterate_pending ();
+  app_test_iterate_pending ();
   app_test_screenshot (GTK_WIDGET (export), "training-2-export");
-  click (export, "_Export");
-  wait_for (window_gone, "Export as Training Case", 120);
+  app_test_click (GTK_WIDGET (export), "_Export");
+  app_test_wait_for (window_gone, "Export as Training Case", 120);
   g_assert_null (pulmo_window_get_error (f->window));
   g_assert_nonnull (strstr (pulmo_window_get_status (f->window), "pulmo_0000"));
 
@@ -194,9 +165,9 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_activate (G_ACTION_GROUP (f->window), "fine-tune", NULL);
   GtkWindow *finetune = app_test_find_window ("Fine-Tune the Model");
   g_assert_nonnull (finetune);
-  iterate_pending ();
+  app_test_iterate_pending ();
   app_test_screenshot (GTK_WIDGET (finetune), "training-3-fine-tune");
-  click (finetune, "_Start");
+  app_test_click (GTK_WIDGET (finetune), "_Start");
   g_assert_true (pulmo_finetune_dialog_is_running (GTK_WIDGET (finetune)));
   /* Viewing and editing go on meanwhile. */
   paint_ground_glass (f, 100);
@@ -204,7 +175,7 @@ test_loop (Fixture *f, gconstpointer data)
   while (g_get_monotonic_time () < until && pulmo_finetune_dialog_is_running (GTK_WIDGET (finetune)))
     g_main_context_iteration (NULL, TRUE);
   app_test_screenshot (GTK_WIDGET (finetune), "training-4-fine-tuning");
-  wait_for (finetune_done, finetune, 600);
+  app_test_wait_for (finetune_done, finetune, 600);
   app_test_screenshot (GTK_WIDGET (finetune), "training-5-fine-tuned");
   const char *text = pulmo_finetune_dialog_get_result (GTK_WIDGET (finetune));
   g_test_message ("fine-tune: %s", text);
@@ -221,13 +192,13 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_activate (G_ACTION_GROUP (f->window), "preferences", NULL);
   GtkWindow *preferences = app_test_find_window ("Preferences");
   g_assert_nonnull (preferences);
-  iterate_pending ();
+  app_test_iterate_pending ();
   app_test_screenshot (GTK_WIDGET (preferences), "training-6-preferences");
   PulmoModelEntry *shipped = g_ptr_array_index (history, 0);
   GtkWidget *first = app_test_find (GTK_WIDGET (preferences), GTK_TYPE_CHECK_BUTTON, shipped->identity);
   g_assert_nonnull (first);
   gtk_check_button_set_active (GTK_CHECK_BUTTON (first), TRUE);
-  iterate_pending ();
+  app_test_iterate_pending ();
   g_autofree char *in_use = pulmo_model_default_path (NULL);
   g_autofree char *shipped_path = pulmo_model_shipped_path (NULL);
   g_autofree char *in_use_bytes = NULL, *shipped_bytes = NULL;

@@ -7,6 +7,26 @@
 
 #include "core/pulmo-volume.h"
 
+/* The bytes of the file at @path (which must be readable), and their count
+ * in @size unless NULL. */
+static inline char *
+pulmo_test_read_file (const char *path, gsize *size)
+{
+  char *bytes = NULL;
+  g_assert_true (g_file_get_contents (path, &bytes, size, NULL));
+  return bytes;
+}
+
+/* The files at @a and @b hold the same bytes. */
+static inline void
+pulmo_test_assert_files_equal (const char *a, const char *b)
+{
+  gsize a_size, b_size;
+  g_autofree char *a_bytes = pulmo_test_read_file (a, &a_size);
+  g_autofree char *b_bytes = pulmo_test_read_file (b, &b_size);
+  g_assert_cmpmem (a_bytes, a_size, b_bytes, b_size);
+}
+
 /* Path of @relative inside ../shared/data (PULMO_DATA_DIR, set by meson test). */
 static inline char *
 pulmo_test_data (const char *relative)

@@ -201,11 +201,7 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_iterate_pending ();
   g_autofree char *in_use = pulmo_model_default_path (NULL);
   g_autofree char *shipped_path = pulmo_model_shipped_path (NULL);
-  g_autofree char *in_use_bytes = NULL, *shipped_bytes = NULL;
-  gsize in_use_size = 0, shipped_size = 0;
-  g_assert_true (g_file_get_contents (in_use, &in_use_bytes, &in_use_size, NULL));
-  g_assert_true (g_file_get_contents (shipped_path, &shipped_bytes, &shipped_size, NULL));
-  g_assert_cmpmem (in_use_bytes, in_use_size, shipped_bytes, shipped_size);
+  pulmo_test_assert_files_equal (in_use, shipped_path);
   gtk_window_destroy (preferences);
 }
 

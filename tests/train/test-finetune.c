@@ -200,15 +200,6 @@ watch_clear (Watch *w)
   g_clear_object (&w->cancellable);
 }
 
-static GBytes *
-read_bytes (const char *path)
-{
-  char *contents;
-  gsize length;
-  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
-  return g_bytes_new_take (contents, length);
-}
-
 static void
 test_finetune_improves (void)
 {
@@ -270,9 +261,7 @@ test_finetune_improves (void)
   for (guint i = 0; i < w.holdout_slices->len; i++)
     g_assert_cmpstr (g_ptr_array_index (rest.holdout_slices, i), ==,
                      g_ptr_array_index (w.holdout_slices, i));
-  g_autoptr (GBytes) a = read_bytes (out);
-  g_autoptr (GBytes) b = read_bytes (resumed);
-  g_assert_true (g_bytes_equal (a, b));
+  pulmo_test_assert_files_equal (out, resumed);
   watch_clear (&w);
   watch_clear (&stopped);
   watch_clear (&rest);

@@ -13,24 +13,13 @@
 
 static char *data_home;
 
-static char *
-read_file (const char *path, gsize *size)
-{
-  char *bytes = NULL;
-  g_assert_true (g_file_get_contents (path, &bytes, size, NULL));
-  return bytes;
-}
-
 static void
 assert_in_use_equals (const char *expected_path)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *in_use = pulmo_model_default_path (&error);
   g_assert_no_error (error);
-  gsize a, b;
-  g_autofree char *used = read_file (in_use, &a);
-  g_autofree char *expected = read_file (expected_path, &b);
-  g_assert_cmpmem (used, a, expected, b);
+  pulmo_test_assert_files_equal (in_use, expected_path);
 }
 
 /* The shipped model with one weight changed by @delta, saved in @dir. */
@@ -104,7 +93,7 @@ test_install_and_go_back (void)
 
   /* A damaged history is reported, not guessed at. */
   g_autofree char *history = g_build_filename (data_home, "pulmo", "models", "history.json", NULL);
-  g_autofree char *kept = read_file (history, NULL);
+  g_autofree char *kept = pulmo_test_read_file (history, NULL);
   g_assert_true (g_file_set_contents (history, "{\"models\": 3}", -1, NULL));
   g_autofree char *none = pulmo_model_default_path (&error);
   g_assert_null (none);

@@ -24,14 +24,6 @@ static const char *const sources[] = {
 static char *folder;        /* the queue's folder, pre-segmented once in main () */
 static PulmoModel *model;   /* the shipped model */
 
-static char *
-read_bytes (const char *path, gsize *size)
-{
-  char *bytes = NULL;
-  g_assert_true (g_file_get_contents (path, &bytes, size, NULL));
-  return bytes;
-}
-
 static PulmoReviewQueue *
 open_queue (void)
 {
@@ -191,7 +183,7 @@ static void
 replace_ct (const char *path)
 {
   gsize size;
-  g_autofree char *bytes = read_bytes (path, &size);
+  g_autofree char *bytes = pulmo_test_read_file (path, &size);
   g_assert_cmpint (g_unlink (path), ==, 0);
   g_assert_true (g_file_set_contents (path, bytes, (gssize) size, NULL));
 }
@@ -225,7 +217,7 @@ test_annotator_labels_kept (void)
   memset (pulmo_label_map_get_data_mutable (labels), PULMO_LABEL_GROUND_GLASS, 100);
   g_assert_true (pulmo_label_map_save (labels, c->labels_path, &error));
   gsize corrected_size;
-  g_autofree char *corrected = read_bytes (c->labels_path, &corrected_size);
+  g_autofree char *corrected = pulmo_test_read_file (c->labels_path, &corrected_size);
   g_assert_true (pulmo_review_queue_set_state (queue, c->name, PULMO_REVIEW_DONE, &error));
 
   /* Pre-segmenting it again, asked for directly or because its CT changed,
@@ -243,12 +235,12 @@ test_annotator_labels_kept (void)
   g_assert_true (measured->segmented);
   g_assert_cmpfloat (measured->uncertainty, ==, c->uncertainty);   /* the same voxels */
   gsize size;
-  g_autofree char *kept = read_bytes (c->labels_path, &size);
+  g_autofree char *kept = pulmo_test_read_file (c->labels_path, &size);
   g_assert_cmpmem (kept, size, corrected, corrected_size);
   /* Even back to not-started: the file is no longer the one it wrote. */
   g_assert_true (pulmo_review_queue_set_state (queue, c->name, PULMO_REVIEW_NOT_STARTED, &error));
   g_assert_true (pulmo_review_queue_presegment (queue, c->name, &other, NULL, NULL, &error));
-  g_autofree char *still = read_bytes (c->labels_path, &size);
+  g_autofree char *still = pulmo_test_read_file (c->labels_path, &size);
   g_assert_cmpmem (still, size, corrected, corrected_size);
 }
 
@@ -260,7 +252,7 @@ test_corrupt_state (void)
   g_autofree char *aside = g_strconcat (state, ".corrupt", NULL);
   g_autofree char *labels = g_build_filename (folder, PULMO_REVIEW_LABELS_DIR, "ct-64-labels.nii.gz", NULL);
   gsize labels_size;
-  g_autofree char *labels_before = read_bytes (labels, &labels_size);
+  g_autofree char *labels_before = pulmo_test_read_file (labels, &labels_size);
 
   /* A newer version is refused, and its file left as it is. */
   const char *newer = "{\"version\": 99, \"cases\": {}}";
@@ -269,7 +261,7 @@ test_corrupt_state (void)
   g_assert_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED);
   g_clear_error (&error);
   gsize size;
-  g_autofree char *untouched = read_bytes (state, &size);
+  g_autofree char *untouched = pulmo_test_read_file (state, &size);
   g_assert_cmpstr (untouched, ==, newer);
 
   /* Broken JSON, and valid JSON of the wrong shape: set aside, started afresh. */
@@ -283,7 +275,7 @@ test_corrupt_state (void)
       g_assert_no_error (error);
       g_assert_nonnull (pulmo_review_queue_get_warning (queue));
       g_test_message ("%s", pulmo_review_queue_get_warning (queue));
-      g_autofree char *kept = read_bytes (aside, &size);
+      g_autofree char *kept = pulmo_test_read_file (aside, &size);
       g_assert_cmpstr (kept, ==, broken[b]);
       g_autoptr (GPtrArray) cases = pulmo_review_queue_list (queue);
       g_assert_cmpuint (cases->len, ==, 4);
@@ -298,7 +290,7 @@ test_corrupt_state (void)
   g_autoptr (PulmoReviewQueue) queue = open_queue ();
   g_assert_true (pulmo_review_queue_presegment (queue, "ct-64.nii.gz", model, NULL, NULL, &error));
   g_assert_no_error (error);
-  g_autofree char *labels_after = read_bytes (labels, &size);
+  g_autofree char *labels_after = pulmo_test_read_file (labels, &size);
   g_assert_cmpmem (labels_after, size, labels_before, labels_size);
   g_autoptr (PulmoReviewCase) c = get_case (queue, "ct-64.nii.gz");
   g_assert_true (c->segmented);

@@ -13,12 +13,7 @@
 #include "train/dataset.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
-
-static char *
-shared_path (const char *relative)
-{
-  return g_build_filename (g_getenv ("PULMO_DATA_DIR"), relative, NULL);
-}
+#include "pulmo-test.h"
 
 /* An off-centre disk (bright, label 3) and a bar (grey, label 4) on a dark
  * background: after any spatial change the labels still cover the same
@@ -111,8 +106,8 @@ make_dataset (const char *json, const char *const *cases)
       g_autofree char *label_name = g_strdup_printf ("labelsTr/%s.nii.gz", cases[n]);
       g_autofree char *image_rel = g_strconcat ("covid-2d-train/", image_name, NULL);
       g_autofree char *label_rel = g_strconcat ("covid-2d-train/", label_name, NULL);
-      g_autofree char *image_src = shared_path (image_rel);
-      g_autofree char *label_src = shared_path (label_rel);
+      g_autofree char *image_src = pulmo_test_data (image_rel);
+      g_autofree char *label_src = pulmo_test_data (label_rel);
       g_autofree char *image_dst = g_build_filename (dir, image_name, NULL);
       g_autofree char *label_dst = g_build_filename (dir, label_name, NULL);
       g_assert_cmpint (symlink (image_src, image_dst), ==, 0);
@@ -211,7 +206,7 @@ static void
 swap_label (const char *dir)
 {
   g_autofree char *path = g_build_filename (dir, "labelsTr", "medseg_062.nii.gz", NULL);
-  g_autofree char *other = shared_path ("covid-2d-train/labelsTr/medseg_059.nii.gz");
+  g_autofree char *other = pulmo_test_data ("covid-2d-train/labelsTr/medseg_059.nii.gz");
   g_assert_cmpint (g_unlink (path), ==, 0);
   g_assert_cmpint (symlink (other, path), ==, 0);
 }
@@ -277,15 +272,6 @@ watch (const PulmoTrainProgress *progress, gpointer user_data)
     g_cancellable_cancel (w->cancellable);
 }
 
-static GBytes *
-read_bytes (const char *path)
-{
-  char *contents;
-  gsize length;
-  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
-  return g_bytes_new_take (contents, length);
-}
-
 /* Lung Dice on the validation cases that have lung labels, against the
  * baseline of calling every pixel lung (its Dice is 2L / (L + N)). */
 static void
@@ -304,8 +290,8 @@ assert_beats_baseline (const char *model_path, const char *const *validation_ids
                                                     validation_ids[c]);
       g_autofree char *label_rel = g_strdup_printf ("covid-2d-train/labelsTr/%s.nii.gz",
                                                     validation_ids[c]);
-      g_autofree char *image = shared_path (image_rel);
-      g_autofree char *label = shared_path (label_rel);
+      g_autofree char *image = pulmo_test_data (image_rel);
+      g_autofree char *label = pulmo_test_data (label_rel);
       g_autoptr (PulmoVolume) volume = pulmo_volume_load (image, NULL, NULL, &error);
       g_assert_no_error (error);
       g_autoptr (PulmoLabelMap) reference = pulmo_label_map_load (volume, label, NULL, NULL, &error);
@@ -326,7 +312,7 @@ assert_beats_baseline (const char *model_path, const char *const *validation_ids
 static void
 test_quick_train_resume (void)
 {
-  g_autofree char *data = shared_path ("covid-2d-train");
+  g_autofree char *data = pulmo_test_data ("covid-2d-train");
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("pulmo-train-XXXXXX", &error);
   g_assert_no_error (error);
@@ -358,9 +344,7 @@ test_quick_train_resume (void)
   g_assert_true (pulmo_train (&options, watch, &rest, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (rest.epochs_reported, ==, options.epochs - 2);
-  g_autoptr (GBytes) a = read_bytes (straight);
-  g_autoptr (GBytes) b = read_bytes (resumed);
-  g_assert_true (g_bytes_equal (a, b));
+  pulmo_test_assert_files_equal (straight, resumed);
 
   /* The log has a header and one row per epoch, also after the resume. */
   g_autofree char *log_path = g_strconcat (resumed, ".csv", NULL);

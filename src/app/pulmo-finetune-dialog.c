@@ -28,7 +28,7 @@ typedef struct {
 
 typedef struct {
   char *data_dirs[3];
-  char *init_path, *out_path, *checkpoint_path;
+  char *init_path, *out_path, *checkpoint_path, *log_path;
   PulmoTrainOptions options;
   Shared *shared;
 } Job;
@@ -78,9 +78,18 @@ job_free (Job *job)
     g_atomic_rc_box_release_full (job->shared, shared_clear);
   for (int d = 0; d < 3; d++)
     g_free (job->data_dirs[d]);
+  /* The trained file, its checkpoint and its log are work files: an
+   * installed model is a copy (model-registry.h), and the dialog shows the figures. */
+  if (job->out_path != NULL)
+    {
+      g_remove (job->out_path);
+      g_remove (job->checkpoint_path);
+      g_remove (job->log_path);
+    }
   g_free (job->init_path);
   g_free (job->out_path);
   g_free (job->checkpoint_path);
+  g_free (job->log_path);
   g_free (job);
 }
 
@@ -175,19 +184,14 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
   g_autoptr (GtkWidget) window = pulmo_weak_ref_take (data);
-  g_remove (job->checkpoint_path);
   if (window == NULL)
-    {
-      g_remove (job->out_path);
-      return;
-    }
+    return;
   Dialog *d = dialog_of (window);
   g_clear_object (&d->cancellable);
   set_running (d, FALSE);
   gtk_label_set_text (d->status, "");
   if (!ok)
     {
-      g_remove (job->out_path);
       gtk_label_set_text (d->result, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                                        ? _("Fine-tuning was cancelled; the model in use is unchanged.")
                                        : error->message);
@@ -204,12 +208,11 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
     {
       g_string_append_printf (text, _("Not installed: the fine-tuned model scored %.3f, lower than the model "
                                       "in use (%.3f), which stays in use."), after, before);
-      g_remove (job->out_path);
     }
   else
     {
       g_autofree char *data_name = g_path_get_basename (job->data_dirs[0]);
-      g_autofree char *note = g_strdup_printf ("fine-tuned in the app on %s; held-out Dice %.4f -> %.4f",
+      g_autofree char *note = g_strdup_printf ("fine-tuned in the app on %s; validation Dice %.4f -> %.4f",
                                                data_name, before, after);
       g_autoptr (GError) install_error = NULL;
       int index = pulmo_model_install (job->out_path, note, &install_error);
@@ -218,7 +221,6 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
       else
         g_string_append_printf (text, _("Installed and in use (model %d). Preferences can go back to any "
                                         "earlier model."), index);
-      g_remove (job->out_path);
     }
   gtk_label_set_text (d->result, text->str);
 }
@@ -266,6 +268,7 @@ start_clicked (GtkButton *button, Dialog *d)
   g_autofree char *name = g_strdup_printf ("pulmo-fine-tuned-%s.pulmonet", stamp);
   job->out_path = g_build_filename (work, name, NULL);
   job->checkpoint_path = g_strconcat (job->out_path, ".checkpoint", NULL);
+  job->log_path = g_strconcat (job->out_path, ".csv", NULL);
 
   PulmoTrainOptions *o = &job->options;
   pulmo_train_options_init (o);
@@ -273,6 +276,7 @@ start_clicked (GtkButton *button, Dialog *d)
   o->init_path = job->init_path;
   o->out_path = job->out_path;
   o->checkpoint_path = job->checkpoint_path;
+  o->log_path = job->log_path;
   /* The user's folder first: slabs of its cases' slices are held out to
    * validate on, half of every step is drawn from it, and the clock ends the
    * run within the budget, its last validation included. */

@@ -187,6 +187,11 @@ test_loop (Fixture *f, gconstpointer data)
   g_assert_cmpuint (history->len, ==, installed ? 2 : 1);
   PulmoModelEntry *last = g_ptr_array_index (history, history->len - 1);
   g_assert_true (last->in_use);
+  /* Its work files went with it: only an installed copy is kept. */
+  g_autofree char *work = g_build_filename (g_get_user_cache_dir (), "pulmo", "fine-tune", NULL);
+  g_autoptr (GDir) left = g_dir_open (work, 0, NULL);
+  g_assert_nonnull (left);
+  g_assert_null (g_dir_read_name (left));
 
   /* Preferences go back to the shipped model: the file in use is its bytes. */
   app_test_activate (G_ACTION_GROUP (f->window), "preferences", NULL);

@@ -11,10 +11,11 @@
 #include "train/trainer.h"
 
 #define TICK_MS 250
-/* Validations over the run (each a point where it could stop) and the peak
- * learning rate: a fine-tune moves a trained model gently. */
-#define FINETUNE_EPOCHS 4
-#define FINETUNE_LR 5e-4
+/* The clock ends a fine-tune (the budget the user sets); it validates every
+ * FINETUNE_STEPS steps, each validation a point where it could stop, and its
+ * peak learning rate is a tenth of training's: it moves a trained model gently. */
+#define FINETUNE_STEPS 60
+#define FINETUNE_LR 2e-4
 
 /* What the worker shares with the main thread, under the lock; reference
  * counted, since a closed dialog's worker runs on until it sees the cancel. */
@@ -132,17 +133,14 @@ tick (gpointer data)
       gtk_progress_bar_pulse (d->progress);
       return G_SOURCE_CONTINUE;
     }
-  double done = p.epochs > 0 && p.steps_per_epoch > 0
-                  ? ((p.epoch - 1) + (double) p.step / p.steps_per_epoch) / p.epochs
-                  : 0;
-  gtk_progress_bar_set_fraction (d->progress, CLAMP (done, 0, 1));
+  double total = p.elapsed_seconds + p.eta_seconds;
+  gtk_progress_bar_set_fraction (d->progress, total > 0 ? CLAMP (p.elapsed_seconds / total, 0, 1) : 0);
   char left[32];
   pulmo_progress_format_duration (p.eta_seconds, left, sizeof left);
-  /* Translators: fine-tune progress: epoch, epochs, training loss, time left (m:ss). */
+  /* Translators: fine-tune progress: the validation round under way, training loss, time left (m:ss). */
   g_autofree char *text = p.epoch == 0
                             ? g_strdup (_("Measuring the model in use on the held-out slices…"))
-                            : g_strdup_printf (_("Epoch %d of %d · loss %.3f · %s left"), p.epoch, p.epochs,
-                                               p.loss, left);
+                            : g_strdup_printf (_("Round %d · loss %.3f · %s left"), p.epoch, p.loss, left);
   gtk_label_set_text (d->status, text);
   return G_SOURCE_CONTINUE;
 }
@@ -283,7 +281,8 @@ start_clicked (GtkButton *button, Dialog *d)
   o->n_user_dirs = 1;
   o->holdout_slice_fraction = 0.2;
   o->max_seconds = 60.0 * gtk_spin_button_get_value_as_int (d->minutes);
-  o->epochs = FINETUNE_EPOCHS;
+  o->epochs = 1000;
+  o->steps_per_epoch = FINETUNE_STEPS;
   o->lr = FINETUNE_LR;
   pulmo_training_preferences_clear (&prefs);
 

@@ -112,7 +112,7 @@ typedef void (*PulmoWindowThen) (PulmoWindow *window, gpointer data);
  * once the user has saved or discarded them, or never if they cancel. */
 void _pulmo_window_ask_unsaved (PulmoWindow *window, PulmoWindowThen then, gpointer data, GDestroyNotify destroy);
 
-/* Training (pulmo-window-training.c): export as a training case, fine-tune, preferences. */
+/* Training (pulmo-window-training.c): export as a training case, fine-tune, review queue, preferences. */
 void _pulmo_window_install_training_actions (PulmoWindow *window);
 void _pulmo_window_dispose_training (PulmoWindow *window);
 /* An edit happened now: editing time counts it. */

@@ -1,6 +1,6 @@
 /* pulmo-window-training.c: the window's side of the correct-and-retrain loop:
  * exporting the CT shown and its corrected labels as a training case, and
- * opening the fine-tune and preferences windows.
+ * opening the fine-tune, review-queue and preferences windows.
  *
  * An export records how much the annotator corrected: the model's labels are
  * kept, as the model gave them, from the end of a segmentation until another
@@ -13,6 +13,7 @@
 #include "app/pulmo-finetune-dialog.h"
 #include "app/pulmo-preferences-dialog.h"
 #include "app/pulmo-preferences.h"
+#include "app/pulmo-review-window.h"
 #include "app/pulmo-weak-ref.h"
 #include "train/export.h"
 
@@ -330,7 +331,7 @@ export_case_activated (GSimpleAction *action, GVariant *parameter, gpointer data
   gtk_window_present (d->dialog);
 }
 
-/* ---- Fine-tune and preferences ---- */
+/* ---- Fine-tune, review queue and preferences ---- */
 
 static void
 finetune_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
@@ -345,6 +346,26 @@ finetune_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 }
 
 static void
+review_folder_chosen (GtkNativeDialog *chooser, int response, gpointer data)
+{
+  PulmoWindow *self = data;
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      gtk_window_present (GTK_WINDOW (pulmo_review_window_new (self, folder)));
+    }
+  g_object_unref (chooser);
+}
+
+static void
+review_queue_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  GtkFileChooserNative *chooser = _pulmo_window_choose_folder (GTK_WINDOW (data), _("Folder of CTs to Review"), NULL);
+  g_signal_connect (chooser, "response", G_CALLBACK (review_folder_chosen), data);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
 preferences_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   gtk_window_present (GTK_WINDOW (pulmo_preferences_dialog_new (GTK_WINDOW (data))));
@@ -353,6 +374,7 @@ preferences_activated (GSimpleAction *action, GVariant *parameter, gpointer data
 static const GActionEntry training_actions[] = {
   { "export-case", export_case_activated },
   { "fine-tune", finetune_activated },
+  { "review-queue", review_queue_activated },
   { "preferences", preferences_activated },
 };
 

@@ -77,8 +77,9 @@ typedef struct {
   double elapsed_seconds, eta_seconds;
   double waiting_seconds;         /* of this epoch, spent waiting for augmented batches */
   gboolean epoch_done;            /* the validation figures below are this epoch's */
-  /* Over everything validated: held-out slices and whole validation cases
-   * together (their voxel counts summed). What pulmo_train_not_worse weighs. */
+  /* Over everything validated: the mean of the held-out slices' Dice and the
+   * whole validation cases' Dice (either alone where the other has no data).
+   * What pulmo_train_not_worse weighs. */
   double validation_dice[PULMO_EVAL_N_STRUCTURES];   /* NaN where no data */
   double initial_dice[PULMO_EVAL_N_STRUCTURES];      /* the init model's; NaN without one */
   /* The same on the held-out slices alone and on the whole cases alone. */

@@ -11,11 +11,6 @@
 #include "train/trainer.h"
 
 #define TICK_MS 250
-/* The clock ends a fine-tune (the budget the user sets); it validates every
- * FINETUNE_STEPS steps, each validation a point where it could stop, and its
- * peak learning rate is a tenth of training's: it moves a trained model gently. */
-#define FINETUNE_STEPS 60
-#define FINETUNE_LR 2e-4
 
 /* What the worker shares with the main thread, under the lock; reference
  * counted, since a closed dialog's worker runs on until it sees the cancel. */
@@ -275,15 +270,9 @@ start_clicked (GtkButton *button, Dialog *d)
   o->out_path = job->out_path;
   o->checkpoint_path = job->checkpoint_path;
   o->log_path = job->log_path;
-  /* The user's folder first: slabs of its cases' slices are held out to
-   * validate on, half of every step is drawn from it, and the clock ends the
-   * run within the budget, its last validation included. */
-  o->n_user_dirs = 1;
-  o->holdout_slice_fraction = 0.2;
-  o->max_seconds = 60.0 * gtk_spin_button_get_value_as_int (d->minutes);
-  o->epochs = 1000;
-  o->steps_per_epoch = FINETUNE_STEPS;
-  o->lr = FINETUNE_LR;
+  /* The user's folder first; the clock ends the run within the budget, its
+   * last validation included. */
+  pulmo_train_options_finetune (o, 1, 60.0 * gtk_spin_button_get_value_as_int (d->minutes));
   pulmo_training_preferences_clear (&prefs);
 
   memset (&d->shared->latest, 0, sizeof d->shared->latest);

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "app/pulmo-weak-ref.h"
+#include "app/pulmo-window-private.h"
 #include "train/review-queue.h"
 
 #define TICK_MS 300
@@ -339,9 +340,24 @@ next_clicked (GtkButton *button, PulmoReviewWindow *self)
 }
 
 static void
+mark_done_saved (PulmoWindow *main, gpointer data)
+{
+  g_autoptr (PulmoReviewWindow) self = g_weak_ref_get (data);
+  if (self != NULL)
+    mark (self, PULMO_REVIEW_DONE);
+}
+
+/* Done with the case open in the main window saves its corrections first:
+ * a case is never marked done with its edits unsaved. */
+static void
 done_clicked (GtkButton *button, PulmoReviewWindow *self)
 {
-  mark (self, PULMO_REVIEW_DONE);
+  const char *name = chosen_case (self);
+  if (name != NULL && self->main != NULL && g_strcmp0 (name, self->current) == 0)
+    _pulmo_window_save_unsaved (self->main, mark_done_saved, pulmo_weak_ref_new (self),
+                                pulmo_weak_ref_free);
+  else
+    mark (self, PULMO_REVIEW_DONE);
 }
 
 static void

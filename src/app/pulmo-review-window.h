@@ -12,7 +12,8 @@
  * corrections to the queue's label file; opening a not-started case marks it
  * in progress (done and flagged ones keep their state when looked at again).
  * Next goes on from the case opened last (review-queue.h's order). Done and
- * Flag for Expert mark the selected case. */
+ * Flag for Expert mark the selected case; Done on the case open in the main
+ * window saves its edits first. */
 #pragma once
 
 #include <gtk/gtk.h>

@@ -15,13 +15,20 @@ pulmo_weak_ref_new (gpointer object)
   return ref;
 }
 
+/* For a reference that may never be taken (a callback that may not run). */
+static inline void
+pulmo_weak_ref_free (gpointer ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+
 /* The object with a reference of its own, or NULL if it has gone; frees @ref. */
 static inline gpointer
 pulmo_weak_ref_take (GWeakRef *ref)
 {
   gpointer object = g_weak_ref_get (ref);
-  g_weak_ref_clear (ref);
-  g_free (ref);
+  pulmo_weak_ref_free (ref);
   return object;
 }
 

@@ -298,6 +298,17 @@ unsaved_response (GtkDialog *dialog, int response, PulmoWindow *self)
 }
 
 void
+_pulmo_window_save_unsaved (PulmoWindow *self, PulmoWindowThen then, gpointer data, GDestroyNotify destroy)
+{
+  Continuation *next = g_new (Continuation, 1);
+  *next = (Continuation) { then, data, destroy };
+  if (_pulmo_window_has_unsaved_edits (self))
+    save (self, next);
+  else
+    continue_with (self, next);
+}
+
+void
 _pulmo_window_ask_unsaved (PulmoWindow *self, PulmoWindowThen then, gpointer data, GDestroyNotify destroy)
 {
   Continuation *next = g_new (Continuation, 1);

@@ -111,6 +111,10 @@ typedef void (*PulmoWindowThen) (PulmoWindow *window, gpointer data);
 /* Runs @then (and @destroy on @data) at once without unsaved edits; otherwise
  * once the user has saved or discarded them, or never if they cancel. */
 void _pulmo_window_ask_unsaved (PulmoWindow *window, PulmoWindowThen then, gpointer data, GDestroyNotify destroy);
+/* Saves unsaved edits (asking where if the labels have no file yet), then
+ * runs @then; at once without unsaved edits; never if saving fails or is
+ * cancelled. */
+void _pulmo_window_save_unsaved (PulmoWindow *window, PulmoWindowThen then, gpointer data, GDestroyNotify destroy);
 
 /* Training (pulmo-window-training.c): export as a training case, fine-tune, review queue, preferences. */
 void _pulmo_window_install_training_actions (PulmoWindow *window);

@@ -249,15 +249,16 @@ report (const PulmoTrainProgress *p, gpointer user_data)
 int
 pulmo_bench_finetune (int argc, char **argv)
 {
-  int n_slices = 300, steps_per_epoch = 60;
-  double budget = 300, lr = 2e-4, holdout = 0.2, share = 0.5;
+  /* 0 or below: the dialog's setting (pulmo_train_options_finetune). */
+  int n_slices = 300, steps_per_epoch = 0;
+  double budget = 300, lr = 0, holdout = -1, share = -1;
   g_autofree char *keep = NULL, *model_path = NULL, *original = NULL;
   GOptionEntry entries[] = {
     { "slices", 0, 0, G_OPTION_ARG_INT, &n_slices, "Slices of the 512×512 corrected CT (default 300)", "N" },
     { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &budget, "The fine-tune's time limit (default 300: the goal)", "S" },
-    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, "Steps between validations (default 60)", "N" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (default 0.0002)", "RATE" },
-    { "holdout-slices", 0, 0, G_OPTION_ARG_DOUBLE, &holdout, "Fraction of the case's slices held out (default 0.2)", "FRACTION" },
+    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, "Steps between validations (default: the dialog's, 60)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (default: the dialog's, 0.0002)", "RATE" },
+    { "holdout-slices", 0, 0, G_OPTION_ARG_DOUBLE, &holdout, "Fraction of the case's slices held out (default: the dialog's, 0.2)", "FRACTION" },
     { "user-share", 0, 0, G_OPTION_ARG_DOUBLE, &share, "Share of training slices from the corrected case (default 0.5)", "FRACTION" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The starting model (default: the shipped model)", "MODEL" },
     { "original", 0, 0, G_OPTION_ARG_FILENAME, &original, "The original training data (default: ../shared/data/covid-2d-train)", "DIR" },
@@ -310,22 +311,19 @@ pulmo_bench_finetune (int argc, char **argv)
   g_clear_pointer (&model, pulmo_model_free);
 
   /* What the app's Fine-Tune dialog sets: the user's folder first, the
-   * original data after, slices held out of the user's case, half of every
-   * step from it, and the time limit. */
+   * original data after, and the time limit. */
   const char *dirs[] = { user_dir, original, NULL };
   PulmoTrainOptions options;
   pulmo_train_options_init (&options);
+  pulmo_train_options_finetune (&options, 1, budget);
   options.data_dirs = dirs;
-  options.n_user_dirs = 1;
   options.init_path = model_path;
   options.out_path = out;
-  options.holdout_slice_fraction = holdout;
-  options.user_share = share;
   options.validation_ids = original_validation;
-  options.epochs = 1000;            /* the clock ends the run */
-  options.steps_per_epoch = steps_per_epoch;
-  options.max_seconds = budget;
-  options.lr = lr;
+  if (holdout >= 0) options.holdout_slice_fraction = holdout;
+  if (share >= 0) options.user_share = share;
+  if (steps_per_epoch > 0) options.steps_per_epoch = steps_per_epoch;
+  if (lr > 0) options.lr = lr;
   printf ("Fine-tuning: lr %g, batch %d, %d steps per epoch, held-out fraction %g (gaps of %d "
           "slices), user share %g, limit %.0f s\n", options.lr, options.batch,
           options.steps_per_epoch, options.holdout_slice_fraction, options.holdout_gap_slices,
@@ -344,7 +342,7 @@ pulmo_bench_finetune (int argc, char **argv)
   printf ("\n  preparing the corrected case (stretch, segment, correct, export; not part of a "
           "fine-tune): %.1f s\n", prepare_s);
   printf ("  fine-tune from start to model written: %.1f s for %d epochs of %d steps (goal ≤ 300 s "
-          "= 5 min on this machine)\n", train_s, run.epochs, steps_per_epoch);
+          "= 5 min on this machine)\n", train_s, run.epochs, options.steps_per_epoch);
   printf ("  Dice on the corrected case's %zu held-out slices (on the model's %d² input grid):\n",
           run.before.n_holdout_samples, input_size);
   printf ("    lungs     %.4f → %.4f\n    infection %.4f → %.4f\n",

@@ -122,15 +122,15 @@ pulmo_cmd_train (int argc, char **argv)
     { "holdout-slices", 0, 0, G_OPTION_ARG_DOUBLE, &holdout, "Fraction of each user case's slices held out for validation, in slabs (0.2 with --user-data; 0: off)", "FRACTION" },
     { "holdout-gap", 0, 0, G_OPTION_ARG_INT, &gap, "Slices beside each held-out slab left out of training too (4)", "N" },
     { "user-share", 0, 0, G_OPTION_ARG_DOUBLE, &share, "Share of the training slices drawn from the user's cases (0.5; 0: weighted like any case)", "FRACTION" },
-    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, "Steps between validations (default: one pass over the training slices)", "N" },
+    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, "Steps between validations (default: one pass over the training slices; 60 with --user-data)", "N" },
     { "max-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &max_seconds, "End the whole run by then, the last validation included (0: no limit)", "S" },
     { "validation-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &validation_fraction, "Fraction of each kind of case validated on whole, when --validation does not name them (0.2)", "FRACTION" },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training slices (100)", "N" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training slices (100; with --user-data and --max-seconds, the clock ends the run)", "N" },
     { "base", 0, 0, G_OPTION_ARG_INT, &base, "Channels of the U-Net's first level (16)", "N" },
     { "depth", 0, 0, G_OPTION_ARG_INT, &depth, "Poolings of the U-Net (4)", "N" },
     { "input-size", 0, 0, G_OPTION_ARG_INT, &input, "The model's input is N×N (256)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Slices per step (8)", "N" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (0.002)", "RATE" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (0.002; 0.0002 with --user-data)", "RATE" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of every random choice (1)", "N" },
     { "validation", 0, 0, G_OPTION_ARG_STRING, &validation, "Comma-separated case ids to validate on (default: a fifth of each kind of case)", "IDS" },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Checkpoint file (MODEL.pulmonet.checkpoint)", "FILE" },
@@ -173,13 +173,14 @@ pulmo_cmd_train (int argc, char **argv)
   if (quick)
     pulmo_train_options_quick (&options);
   options.data_dirs = (const char *const *) dirs;
-  options.n_user_dirs = user_data ? (int) g_strv_length (user_data) : 0;
-  options.holdout_slice_fraction = holdout >= 0 ? holdout : user_data ? 0.2 : 0;
+  if (user_data != NULL)
+    pulmo_train_options_finetune (&options, (int) g_strv_length (user_data), max_seconds);
+  options.max_seconds = max_seconds;
+  if (holdout >= 0) options.holdout_slice_fraction = holdout;
   if (gap >= 0) options.holdout_gap_slices = gap;
   if (share >= 0) options.user_share = share;
   if (validation_fraction >= 0) options.validation_fraction = validation_fraction;
-  options.steps_per_epoch = steps_per_epoch;
-  options.max_seconds = max_seconds;
+  if (steps_per_epoch) options.steps_per_epoch = steps_per_epoch;
   options.init_path = init;
   options.out_path = out;
   options.checkpoint_path = checkpoint;

@@ -52,8 +52,8 @@ int pulmo_model_install (const char *path, const char *note, GError **error);
 /* Puts entry @index of pulmo_model_history () in use (0: the shipped model). */
 gboolean pulmo_model_use (int index, GError **error);
 
-/* Loads @path (a model file or a training checkpoint), or the shipped model
- * when @path is NULL. */
+/* Loads @path (a model file or a training checkpoint), or the model in use
+ * (pulmo_model_default_path) when @path is NULL. */
 PulmoModel *pulmo_model_load (const char *path, GError **error);
 void pulmo_model_free (PulmoModel *model);
 

@@ -40,6 +40,18 @@ pulmo_train_options_init (PulmoTrainOptions *options)
 }
 
 void
+pulmo_train_options_finetune (PulmoTrainOptions *options, int n_user_dirs, double max_seconds)
+{
+  options->n_user_dirs = n_user_dirs;
+  options->holdout_slice_fraction = 0.2;
+  options->steps_per_epoch = 60;
+  options->lr = 2e-4;
+  options->max_seconds = max_seconds;
+  if (max_seconds > 0)
+    options->epochs = 1000;
+}
+
+void
 pulmo_train_options_quick (PulmoTrainOptions *options)
 {
   options->epochs = 6;

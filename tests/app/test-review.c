@@ -2,7 +2,8 @@
  * Platform), example_ct (TotalSegmentator) and a file that is not a CT: the
  * worker pre-segments both CTs while the main loop runs, the list follows the
  * queue's order, Next opens the most uncertain case with its labels in the
- * main window and marks it in progress, Done and Flag persist, and closing
+ * main window and marks it in progress, Done saves a correction made there
+ * and, like Flag, persists, and closing
  * the window mid-way cancels the worker without recording anything. */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "app/pulmo-review-window.h"
 #include "app/pulmo-window.h"
+#include "app-test-paint.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 #include "train/review-queue.h"
@@ -104,7 +106,16 @@ test_review (void)
   g_assert_cmpint (opened->state, ==, PULMO_REVIEW_IN_PROGRESS);
   app_test_screenshot (GTK_WIDGET (review), "review-window");
 
+  /* Done on the case being corrected saves the corrections first. */
+  gsize before_length = 0;
+  g_autofree char *before = pulmo_test_read_file (first->labels_path, &before_length);
+  app_test_paint_stroke (main, PULMO_LABEL_CONSOLIDATION, 30);
+  g_assert_true (_pulmo_window_has_unsaved_edits (main));
   app_test_click (GTK_WIDGET (review), "_Done");
+  g_assert_false (_pulmo_window_has_unsaved_edits (main));
+  gsize after_length = 0;
+  g_autofree char *after = pulmo_test_read_file (first->labels_path, &after_length);
+  g_assert_true (before_length != after_length || memcmp (before, after, after_length) != 0);
   g_autoptr (PulmoReviewCase) done = saved_case (folder, first->name);
   g_assert_cmpint (done->state, ==, PULMO_REVIEW_DONE);
   g_assert_true (pulmo_review_window_next (review));

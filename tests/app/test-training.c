@@ -11,9 +11,8 @@
 
 #include "app/pulmo-finetune-dialog.h"
 #include "app/pulmo-preferences.h"
-#include "app/pulmo-window-private.h"
-#include "edit/brush.h"
 #include "train/model-registry.h"
+#include "app-test-paint.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 
@@ -83,27 +82,6 @@ teardown (Fixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
-/* A 10 mm ground-glass stroke across axial slice @k, as the brush tool paints it. */
-static void
-paint_ground_glass (Fixture *f, int k)
-{
-  PulmoEditState *edit = f->window->edit;
-  PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
-  int dims[3];
-  pulmo_volume_get_dims (ct, dims);
-  PulmoReslice axial;
-  pulmo_reslice_init (&axial, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (ct), dims);
-  PulmoPainter painter;
-  g_assert_true (pulmo_edit_state_make_painter (edit, PULMO_LABEL_GROUND_GLASS, &painter));
-  const PulmoBrush brush = { .shape = PULMO_BRUSH_ROUND, .size_mm = 10.0, .three_d = FALSE };
-  PulmoStroke *stroke = pulmo_stroke_begin (pulmo_edit_state_get_history (edit), &axial, k, &brush, &painter,
-                                            "Paint");
-  pulmo_stroke_to (stroke, 60, 100);
-  pulmo_stroke_to (stroke, 110, 130);
-  g_assert_true (pulmo_stroke_end (stroke));
-  pulmo_edit_state_edited (edit);
-}
-
 static JsonObject *
 read_json (JsonParser *parser, const char *path)
 {
@@ -126,7 +104,7 @@ test_loop (Fixture *f, gconstpointer data)
   g_assert_null (pulmo_window_get_error (f->window));
   g_assert_nonnull (f->window->model_labels);
   for (int k = 60; k < 90; k += 3)
-    paint_ground_glass (f, k);
+    app_test_paint_stroke (f->window, PULMO_LABEL_GROUND_GLASS, k);
   app_test_screenshot (GTK_WIDGET (f->window), "training-1-corrected");
 
   /* Export through the dialog: its settings come from the preferences. */
@@ -170,7 +148,7 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_click (GTK_WIDGET (finetune), "_Start");
   g_assert_true (pulmo_finetune_dialog_is_running (GTK_WIDGET (finetune)));
   /* Viewing and editing go on meanwhile. */
-  paint_ground_glass (f, 100);
+  app_test_paint_stroke (f->window, PULMO_LABEL_GROUND_GLASS, 100);
   gint64 until = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < until && pulmo_finetune_dialog_is_running (GTK_WIDGET (finetune)))
     g_main_context_iteration (NULL, TRUE);

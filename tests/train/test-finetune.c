@@ -289,9 +289,11 @@ test_time_bound (void)
   g_assert_cmpint (w.epochs, >=, 1);
   g_assert_cmpint (w.epochs, <, options.epochs);
   g_assert_false (isnan (w.last.validation_dice[PULMO_EVAL_LUNG]));
-  /* The limit is kept by estimates of a step and a validation: allow a
-   * second for a busy machine. */
-  g_assert_cmpfloat (seconds, <, options.max_seconds + 1);
+  /* The limit is kept by estimates of a step and a validation, which other
+   * work on the cores (the suite runs tests side by side, under ASan too)
+   * can throw off: the test asks that the clock ended the run, and `pulmo
+   * bench finetune` measures how closely on a quiet machine. */
+  g_assert_cmpfloat (seconds, <, 2 * options.max_seconds);
   g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
   watch_clear (&w);
 }

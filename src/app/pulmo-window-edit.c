@@ -416,7 +416,7 @@ recovery_found (GObject *source, GAsyncResult *result, gpointer data)
   if (job->map != NULL)
     {
       self->recovered = g_steal_pointer (&job->map);
-      g_autofree char *when = g_date_time_format (job->written, "%x %X");
+      g_autofree char *when = g_date_time_format (job->written, "%Y-%m-%d %H:%M");
       /* Translators: %s is the date and time the edits were last autosaved. */
       g_autofree char *text = g_strdup_printf (_("Unsaved edits from %s were recovered."), when);
       gtk_label_set_text (self->recovery_label, text);

@@ -16,10 +16,10 @@
  * counted, since a closed dialog's worker runs on until it sees the cancel. */
 typedef struct {
   GMutex lock;
-  PulmoTrainProgress latest;      /* its pointers are not kept: validation_ids is NULL */
+  PulmoTrainProgress latest;      /* its pointers are not kept: NULL */
   gboolean started;
-  double initial_dice[PULMO_EVAL_N_STRUCTURES];
-  double final_dice[PULMO_EVAL_N_STRUCTURES];
+  PulmoTrainProgress validated;   /* the last validated epoch's, pointers cleared */
+  gboolean any_validated;
 } Shared;
 
 typedef struct {
@@ -89,7 +89,7 @@ job_free (Job *job)
   g_free (job);
 }
 
-/* Worker thread: keeps the latest progress and the Dice before and after. */
+/* Worker thread: keeps the latest progress and the last validated one. */
 static void
 report (const PulmoTrainProgress *progress, gpointer data)
 {
@@ -97,10 +97,13 @@ report (const PulmoTrainProgress *progress, gpointer data)
   g_mutex_lock (&shared->lock);
   shared->latest = *progress;
   shared->latest.validation_ids = NULL;
+  shared->latest.holdout_slices = NULL;
   shared->started = TRUE;
-  memcpy (shared->initial_dice, progress->initial_dice, sizeof shared->initial_dice);
   if (progress->epoch_done)
-    memcpy (shared->final_dice, progress->validation_dice, sizeof shared->final_dice);
+    {
+      shared->validated = shared->latest;
+      shared->any_validated = TRUE;
+    }
   g_mutex_unlock (&shared->lock);
 }
 
@@ -140,19 +143,26 @@ tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* One validation set's Dice before and after, e.g. "…: lung 0.965 → 0.980 ·
+ * infection 0.652 → 0.949"; nothing if the set had nothing to measure. */
 static void
-append_dice (GString *text, const char *heading, const double dice[PULMO_EVAL_N_STRUCTURES])
+append_dice (GString *text, const char *heading, const double before[PULMO_EVAL_N_STRUCTURES],
+             const double after[PULMO_EVAL_N_STRUCTURES])
 {
   static const PulmoEvalStructure shown[] = { PULMO_EVAL_LUNG, PULMO_EVAL_INFECTION };
+  if (isnan (pulmo_train_score (before)) && isnan (pulmo_train_score (after)))
+    return;
   g_string_append (text, heading);
   for (guint s = 0; s < G_N_ELEMENTS (shown); s++)
     {
-      double value = dice[shown[s]];
-      /* Translators: a structure's Dice, e.g. "lung 0.951"; "—" where there was nothing to measure. */
-      if (isnan (value))
-        g_string_append_printf (text, _(" · %s —"), _(pulmo_eval_structure_name (shown[s])));
+      const char *name = _(pulmo_eval_structure_name (shown[s]));
+      double a = before[shown[s]], b = after[shown[s]];
+      if (isnan (a) || isnan (b))
+        /* Translators: a structure with nothing to measure, e.g. " · infection —". */
+        g_string_append_printf (text, _("%s %s —"), s ? " ·" : "", name);
       else
-        g_string_append_printf (text, _(" · %s %.3f"), _(pulmo_eval_structure_name (shown[s])), value);
+        /* Translators: a structure's Dice before and after, e.g. " · lung 0.965 → 0.980". */
+        g_string_append_printf (text, _("%s %s %.3f → %.3f"), s ? " ·" : "", name, a, b);
     }
   g_string_append_c (text, '\n');
 }
@@ -191,13 +201,19 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
 
-  g_autoptr (GString) text = g_string_new (NULL);
-  /* Translators: Dice on what training did not see (held-out slices, whole original cases), before and after. */
-  append_dice (text, _("Validation Dice before"), d->shared->initial_dice);
-  append_dice (text, _("Validation Dice after"), d->shared->final_dice);
-  double before = pulmo_train_score (d->shared->initial_dice);
-  double after = pulmo_train_score (d->shared->final_dice);
-  if (!pulmo_train_not_worse (d->shared->initial_dice, d->shared->final_dice))
+  const PulmoTrainProgress *v = &d->shared->validated;
+  if (!d->shared->any_validated)
+    {
+      gtk_label_set_text (d->result, _("The fine-tune ended before it could be measured; the model in use is "
+                                       "unchanged."));
+      return;
+    }
+  g_autoptr (GString) text = g_string_new (_("Dice before → after, on what neither model trained on:\n"));
+  append_dice (text, _("Held-out slices of your cases:"), v->initial_holdout_dice, v->holdout_dice);
+  append_dice (text, _("Original cases:"), v->initial_case_dice, v->case_dice);
+  double before = pulmo_train_score (v->initial_dice);
+  double after = pulmo_train_score (v->validation_dice);
+  if (!pulmo_train_not_worse (v->initial_dice, v->validation_dice))
     {
       g_string_append_printf (text, _("Not installed: the fine-tuned model scored %.3f, lower than the model "
                                       "in use (%.3f), which stays in use."), after, before);
@@ -212,8 +228,8 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
       if (index < 0)
         g_string_append_printf (text, _("Not installed: %s"), install_error->message);
       else
-        g_string_append_printf (text, _("Installed and in use (model %d). Preferences can go back to any "
-                                        "earlier model."), index);
+        g_string_append_printf (text, _("Score %.3f → %.3f: installed and in use (model %d). Preferences can "
+                                        "go back to any earlier model."), before, after, index);
     }
   gtk_label_set_text (d->result, text->str);
 }
@@ -277,8 +293,7 @@ start_clicked (GtkButton *button, Dialog *d)
 
   memset (&d->shared->latest, 0, sizeof d->shared->latest);
   d->shared->started = FALSE;
-  for (int s = 0; s < PULMO_EVAL_N_STRUCTURES; s++)
-    d->shared->initial_dice[s] = d->shared->final_dice[s] = NAN;
+  d->shared->any_validated = FALSE;
   job->shared = g_atomic_rc_box_acquire (d->shared);
   d->cancellable = g_cancellable_new ();
   g_autoptr (GTask) task = g_task_new (NULL, d->cancellable, train_finished, pulmo_weak_ref_new (d->window));

@@ -65,6 +65,12 @@ app_test_screenshot (GtkWidget *widget, const char *name)
   const char *dir = g_getenv ("PULMO_SCREENSHOT_DIR");
   if (dir == NULL)
     return;
+  /* A few frames first: a window that has just changed (a longer message, a
+   * stroke) is laid out and drawn anew by then, not empty. */
+  gint64 until = g_get_monotonic_time () + 300 * 1000;
+  while (g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (10 * 1000);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();

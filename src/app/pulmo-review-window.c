@@ -18,6 +18,7 @@ typedef struct {
   GMutex lock;               /* guards segmenting */
   char *segmenting;          /* the case the worker is on, or NULL */
   int generation;            /* atomic: one more after each case, so the list follows */
+  int paused;                /* atomic: the main window is segmenting; it has the cores */
 } Shared;
 
 struct _PulmoReviewWindow {
@@ -70,7 +71,8 @@ dup_segmenting (Shared *shared)
 }
 
 /* Worker thread: every case that asks for it, one after another. A case that
- * fails has its error recorded in the queue and is not offered again. */
+ * fails has its error recorded in the queue and is not offered again. While
+ * the main window segments the CT the user is reading, no case is started. */
 static void
 presegment_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -83,9 +85,13 @@ presegment_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
       return;
     }
   char *name;
-  while (!g_cancellable_is_cancelled (cancellable)
-         && (name = pulmo_review_queue_next_to_segment (shared->queue, model->identity)) != NULL)
+  for (;;)
     {
+      while (g_atomic_int_get (&shared->paused) && !g_cancellable_is_cancelled (cancellable))
+        g_usleep (100 * 1000);
+      if (g_cancellable_is_cancelled (cancellable)
+          || (name = pulmo_review_queue_next_to_segment (shared->queue, model->identity)) == NULL)
+        break;
       set_segmenting (shared, name);
       g_autoptr (GError) case_error = NULL;
       pulmo_review_queue_presegment (shared->queue, name, model, &shared->progress, cancellable, &case_error);
@@ -174,10 +180,20 @@ show_status (PulmoReviewWindow *self, const char *text)
   gtk_label_set_text (self->status, text);
 }
 
+/* The worker waits while the main window segments. */
+static gboolean
+update_paused (PulmoReviewWindow *self)
+{
+  gboolean paused = self->main != NULL && pulmo_window_is_segmenting (self->main);
+  g_atomic_int_set (&self->shared->paused, paused);
+  return paused;
+}
+
 static gboolean
 tick (gpointer data)
 {
   PulmoReviewWindow *self = data;
+  gboolean paused = update_paused (self);
   int generation = g_atomic_int_get (&self->shared->generation);
   if (generation != self->shown_generation)
     {
@@ -193,6 +209,8 @@ tick (gpointer data)
                                                100 * MAX (fraction, 0.0));
       show_status (self, text);
     }
+  else if (paused && self->cancellable != NULL)
+    show_status (self, _("Waiting while the main window segments…"));
   return G_SOURCE_CONTINUE;
 }
 
@@ -225,6 +243,7 @@ start_worker (PulmoReviewWindow *self)
       return;
     }
   self->cancellable = g_cancellable_new ();
+  update_paused (self);
   g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, presegment_finished,
                                        pulmo_weak_ref_new (self));
   g_task_set_task_data (task, g_atomic_rc_box_acquire (self->shared), shared_release);

@@ -4,7 +4,8 @@
  *
  * While it is open, a worker thread pre-segments the cases one after another
  * with the model in use, and the list follows; the user keeps working in the
- * main window. Closing the window cancels the worker (the case it was on is
+ * main window, and while it segments no case is started, so that the CT
+ * being read gets both cores. Closing the window cancels the worker (the case it was on is
  * left as it was, and is done next time).
  *
  * Open (or a double-click) and Next open a case in the main window, with its

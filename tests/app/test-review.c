@@ -3,7 +3,8 @@
  * worker pre-segments both CTs while the main loop runs, the list follows the
  * queue's order, Next opens the most uncertain case with its labels in the
  * main window and marks it in progress, Done saves a correction made there
- * and, like Flag, persists, and closing
+ * and, like Flag, persists, the worker waits while the main window
+ * segments, and closing
  * the window mid-way cancels the worker without recording anything. */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -166,6 +167,48 @@ test_close_cancels (void)
   pulmo_test_remove_tree (folder);
 }
 
+static gboolean
+main_segmented (gpointer data)
+{
+  return !pulmo_window_is_segmenting (data);
+}
+
+/* While the main window segments the CT being read, the queue starts no
+ * case; once it is done, the queue goes on. */
+static void
+test_waits_for_main (void)
+{
+  const char *sources[] = { "cip-chest-ct/ct-64.nii.gz", NULL };
+  g_autofree char *folder = make_folder (sources, FALSE);
+  PulmoWindow *main = pulmo_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (main));
+  g_autofree char *sample = g_build_filename (g_getenv ("PULMO_SOURCE_DIR"), "data", "samples", "P001-256.nii.gz",
+                                              NULL);
+  g_autoptr (GFile) ct = g_file_new_for_path (sample);
+  pulmo_window_open (main, ct);
+  app_test_wait_for (loaded, main, 60);
+  pulmo_window_segment (main, FALSE);
+  g_assert_true (pulmo_window_is_segmenting (main));
+
+  g_autoptr (GFile) dir = g_file_new_for_path (folder);
+  PulmoReviewWindow *review = pulmo_review_window_new (main, dir);
+  gtk_window_present (GTK_WINDOW (review));
+  for (gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC; g_get_monotonic_time () < until;)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (pulmo_window_is_segmenting (main));
+  g_assert_nonnull (strstr (pulmo_review_window_get_status (review), "Waiting"));
+
+  app_test_wait_for (main_segmented, main, 300);
+  app_test_wait_for (segmenting_done, review, 120);
+  g_autoptr (PulmoReviewCase) c = saved_case (folder, "ct-64.nii.gz");
+  g_assert_true (c->segmented);
+  gtk_window_destroy (GTK_WINDOW (review));
+  gtk_window_destroy (GTK_WINDOW (main));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  pulmo_test_remove_tree (folder);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -173,5 +216,6 @@ main (int argc, char **argv)
     return g_test_run ();
   g_test_add_func ("/review/next-done-flag", test_review);
   g_test_add_func ("/review/close-cancels", test_close_cancels);
+  g_test_add_func ("/review/waits-for-main", test_waits_for_main);
   return g_test_run ();
 }

@@ -5,9 +5,11 @@
 #include "app/pulmo-window-private.h"
 #include "edit/brush.h"
 
-/* A 10 mm stroke of @label across axial slice @k of the CT @window shows. */
+/* A 10 mm round stroke of @label across axial slice @k of the CT @window
+ * shows, from view pixel (@u0, @v0) to (@u1, @v1), through the window's edit
+ * state as the brush tool paints it. */
 static inline void
-app_test_paint_stroke (PulmoWindow *window, uint8_t label, int k)
+app_test_paint_stroke (PulmoWindow *window, uint8_t label, int k, double u0, double v0, double u1, double v1)
 {
   PulmoEditState *edit = window->edit;
   PulmoVolume *ct = pulmo_view_state_get_volume (pulmo_window_get_state (window));
@@ -20,8 +22,8 @@ app_test_paint_stroke (PulmoWindow *window, uint8_t label, int k)
   const PulmoBrush brush = { .shape = PULMO_BRUSH_ROUND, .size_mm = 10.0, .three_d = FALSE };
   PulmoStroke *stroke = pulmo_stroke_begin (pulmo_edit_state_get_history (edit), &axial, k, &brush, &painter,
                                             "Paint");
-  pulmo_stroke_to (stroke, 60, 100);
-  pulmo_stroke_to (stroke, 110, 130);
+  pulmo_stroke_to (stroke, u0, v0);
+  pulmo_stroke_to (stroke, u1, v1);
   g_assert_true (pulmo_stroke_end (stroke));
   pulmo_edit_state_edited (edit);
 }

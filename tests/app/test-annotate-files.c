@@ -12,8 +12,8 @@
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-window-private.h"
 #include "core/label-description.h"
-#include "edit/brush.h"
 #include "edit/recovery.h"
+#include "app-test-paint.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 
@@ -138,28 +138,15 @@ assert_labels_equal (Fixture *f, const uint8_t *expected)
 static guint64
 paint_stroke (Fixture *f, uint8_t value, int k)
 {
-  PulmoEditState *edit = f->window->edit;
   PulmoVolume *ct = pulmo_view_state_get_volume (f->state);
   if (pulmo_view_state_get_labels (f->state) == NULL)
     {
       g_autoptr (PulmoLabelMap) labels = pulmo_label_map_new (ct);
       pulmo_view_state_set_labels (f->state, labels);
     }
-  int dims[3];
-  pulmo_volume_get_dims (ct, dims);
-  PulmoReslice axial;
-  pulmo_reslice_init (&axial, PULMO_VIEW_AXIAL, pulmo_volume_get_affine (ct), dims);
-  PulmoPainter painter;
-  g_assert_true (pulmo_edit_state_make_painter (edit, value, &painter));
-  const PulmoBrush brush = { .shape = PULMO_BRUSH_ROUND, .size_mm = 10.0, .three_d = FALSE };
   guint64 before[256], after[256];
   pulmo_label_map_count (labels_of (f), before);
-  PulmoStroke *stroke = pulmo_stroke_begin (pulmo_edit_state_get_history (edit), &axial, k, &brush, &painter,
-                                            "Paint");
-  pulmo_stroke_to (stroke, 150, 200);
-  pulmo_stroke_to (stroke, 300, 260);
-  g_assert_true (pulmo_stroke_end (stroke));
-  pulmo_edit_state_edited (edit);
+  app_test_paint_stroke (f->window, value, k, 150, 200, 300, 260);
   pulmo_label_map_count (labels_of (f), after);
   g_assert_cmpuint (after[value], >, before[value]);
   return after[value] - before[value];

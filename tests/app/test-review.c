@@ -110,7 +110,7 @@ test_review (void)
   /* Done on the case being corrected saves the corrections first. */
   gsize before_length = 0;
   g_autofree char *before = pulmo_test_read_file (first->labels_path, &before_length);
-  app_test_paint_stroke (main, PULMO_LABEL_CONSOLIDATION, 30);
+  app_test_paint_stroke (main, PULMO_LABEL_CONSOLIDATION, 30, 60, 100, 110, 130);
   g_assert_true (_pulmo_window_has_unsaved_edits (main));
   app_test_click (GTK_WIDGET (review), "_Done");
   g_assert_false (_pulmo_window_has_unsaved_edits (main));

@@ -107,7 +107,7 @@ test_loop (Fixture *f, gconstpointer data)
   g_assert_null (pulmo_window_get_error (f->window));
   g_assert_nonnull (f->window->model_labels);
   for (int k = 60; k < 90; k += 3)
-    app_test_paint_stroke (f->window, PULMO_LABEL_GROUND_GLASS, k);
+    app_test_paint_stroke (f->window, PULMO_LABEL_GROUND_GLASS, k, 60, 100, 110, 130);
   app_test_screenshot (GTK_WIDGET (f->window), "training-1-corrected");
 
   /* Export through the dialog: its settings come from the preferences. */
@@ -151,7 +151,7 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_click (GTK_WIDGET (finetune), "_Start");
   g_assert_true (pulmo_finetune_dialog_is_running (GTK_WIDGET (finetune)));
   /* Viewing and editing go on meanwhile. */
-  app_test_paint_stroke (f->window, PULMO_LABEL_GROUND_GLASS, 100);
+  app_test_paint_stroke (f->window, PULMO_LABEL_GROUND_GLASS, 100, 60, 100, 110, 130);
   gint64 until = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < until && pulmo_finetune_dialog_is_running (GTK_WIDGET (finetune)))
     g_main_context_iteration (NULL, TRUE);

@@ -4,7 +4,7 @@
  * queue's order, Next opens the most uncertain case with its labels in the
  * main window and marks it in progress, Done saves a correction made there
  * and, like Flag, persists, the worker waits while the main window
- * segments, and closing
+ * segments, Review Queue… in the main menu opens the chosen folder, and closing
  * the window mid-way cancels the worker without recording anything. */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -209,6 +209,47 @@ test_waits_for_main (void)
   pulmo_test_remove_tree (folder);
 }
 
+/* Review Queue… in the main menu: a folder chooser, then the queue of the
+ * chosen folder beside the main window. */
+static void
+test_menu_opens_queue (void)
+{
+  const char *sources[] = { "cip-chest-ct/ct-64.nii.gz", NULL };
+  g_autofree char *folder = make_folder (sources, FALSE);
+  PulmoWindow *main = pulmo_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (main));
+  app_test_activate (G_ACTION_GROUP (main), "review-queue", NULL);
+  app_test_iterate_pending ();
+  GtkWindow *chooser = app_test_find_window ("Folder of CTs to Review");
+  g_assert_true (GTK_IS_FILE_CHOOSER (chooser));
+  g_autoptr (GFile) dir = g_file_new_for_path (folder);
+  /* Select with nothing selected in the folder: the folder itself, as for a user. */
+  g_assert_true (gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL));
+  app_test_iterate_pending ();
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  app_test_iterate_pending ();
+
+  PulmoReviewWindow *review = NULL;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint w = 0; w < g_list_model_get_n_items (toplevels); w++)
+    {
+      g_autoptr (GtkWidget) window = g_list_model_get_item (toplevels, w);
+      if (PULMO_IS_REVIEW_WINDOW (window))
+        review = PULMO_REVIEW_WINDOW (window);
+    }
+  g_assert_nonnull (review);
+  app_test_wait_for (segmenting_done, review, 120);
+  g_autoptr (PulmoReviewCase) c = saved_case (folder, "ct-64.nii.gz");
+  g_assert_true (c->segmented);
+  gtk_window_destroy (GTK_WINDOW (review));
+  gtk_window_destroy (GTK_WINDOW (main));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  pulmo_test_remove_tree (folder);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -217,5 +258,6 @@ main (int argc, char **argv)
   g_test_add_func ("/review/next-done-flag", test_review);
   g_test_add_func ("/review/close-cancels", test_close_cancels);
   g_test_add_func ("/review/waits-for-main", test_waits_for_main);
+  g_test_add_func ("/review/menu-opens-queue", test_menu_opens_queue);
   return g_test_run ();
 }

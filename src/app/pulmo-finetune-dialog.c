@@ -16,10 +16,9 @@
  * counted, since a closed dialog's worker runs on until it sees the cancel. */
 typedef struct {
   GMutex lock;
-  PulmoTrainProgress latest;      /* its pointers are not kept: NULL */
+  PulmoTrainProgress latest;      /* pointers cleared: they are the trainer's */
   gboolean started;
-  PulmoTrainProgress validated;   /* the last validated epoch's, pointers cleared */
-  gboolean any_validated;
+  PulmoTrainProgress validated;   /* the last with epoch_done, if any */
 } Shared;
 
 typedef struct {
@@ -100,10 +99,7 @@ report (const PulmoTrainProgress *progress, gpointer data)
   shared->latest.holdout_slices = NULL;
   shared->started = TRUE;
   if (progress->epoch_done)
-    {
-      shared->validated = shared->latest;
-      shared->any_validated = TRUE;
-    }
+    shared->validated = shared->latest;
   g_mutex_unlock (&shared->lock);
 }
 
@@ -202,7 +198,7 @@ train_finished (GObject *source, GAsyncResult *result, gpointer data)
     }
 
   const PulmoTrainProgress *v = &d->shared->validated;
-  if (!d->shared->any_validated)
+  if (!v->epoch_done)
     {
       gtk_label_set_text (d->result, _("The fine-tune ended before it could be measured; the model in use is "
                                        "unchanged."));
@@ -292,8 +288,8 @@ start_clicked (GtkButton *button, Dialog *d)
   pulmo_training_preferences_clear (&prefs);
 
   memset (&d->shared->latest, 0, sizeof d->shared->latest);
+  memset (&d->shared->validated, 0, sizeof d->shared->validated);
   d->shared->started = FALSE;
-  d->shared->any_validated = FALSE;
   job->shared = g_atomic_rc_box_acquire (d->shared);
   d->cancellable = g_cancellable_new ();
   g_autoptr (GTask) task = g_task_new (NULL, d->cancellable, train_finished, pulmo_weak_ref_new (d->window));
@@ -323,9 +319,9 @@ static void
 folder_chosen (GtkNativeDialog *chooser, int response, FolderChoice *choice)
 {
   Dialog *d = choice->dialog;
-  if (response == GTK_RESPONSE_ACCEPT)
+  g_autoptr (GFile) file = _pulmo_window_chosen_folder (chooser, response);
+  if (file != NULL)
     {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
       char **dir = choice->original ? &d->original_dir : &d->user_dir;
       g_free (*dir);
       *dir = g_file_get_path (file);

@@ -127,6 +127,8 @@ void _pulmo_window_training_volume_changed (PulmoWindow *window);
  * @current; a button that shows a chosen folder's name (the path as its
  * tooltip); a right-aligned label for a settings row, with a mnemonic. */
 GtkFileChooserNative *_pulmo_window_choose_folder (GtkWindow *parent, const char *title, const char *current);
+/* The folder such a chooser was answered with: NULL unless the user accepted one. */
+GFile *_pulmo_window_chosen_folder (GtkNativeDialog *chooser, int response);
 void _pulmo_window_set_folder_button (GtkButton *button, const char *folder);
 GtkWidget *_pulmo_window_row_label (const char *text);
 

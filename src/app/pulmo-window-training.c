@@ -186,14 +186,20 @@ export_clicked (GtkButton *button, ExportDialog *d)
 static void
 folder_chosen (GtkNativeDialog *chooser, int response, ExportDialog *d)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
+  g_autoptr (GFile) file = _pulmo_window_chosen_folder (chooser, response);
+  if (file != NULL)
     {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
       g_free (d->folder);
       d->folder = g_file_get_path (file);
       _pulmo_window_set_folder_button (d->folder_button, d->folder);
     }
   g_object_unref (chooser);
+}
+
+GFile *
+_pulmo_window_chosen_folder (GtkNativeDialog *chooser, int response)
+{
+  return response == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser)) : NULL;
 }
 
 GtkFileChooserNative *
@@ -348,12 +354,9 @@ finetune_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 static void
 review_folder_chosen (GtkNativeDialog *chooser, int response, gpointer data)
 {
-  PulmoWindow *self = data;
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      gtk_window_present (GTK_WINDOW (pulmo_review_window_new (self, folder)));
-    }
+  g_autoptr (GFile) folder = _pulmo_window_chosen_folder (chooser, response);
+  if (folder != NULL)
+    gtk_window_present (GTK_WINDOW (pulmo_review_window_new (data, folder)));
   g_object_unref (chooser);
 }
 

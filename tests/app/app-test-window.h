@@ -1,9 +1,22 @@
-/* app-test-paint.h: a brush stroke in the main window, as the brush tool
- * paints it, for GUI tests that correct labels. */
+/* app-test-window.h: the main window in GUI tests: waiting for it to load or
+ * segment (with app_test_wait_for), and a brush stroke as the brush tool
+ * paints it. */
 #pragma once
 
 #include "app/pulmo-window-private.h"
 #include "edit/brush.h"
+
+static inline gboolean
+app_test_window_loaded (gpointer window)
+{
+  return !pulmo_window_is_loading (window);
+}
+
+static inline gboolean
+app_test_window_segmented (gpointer window)
+{
+  return !pulmo_window_is_segmenting (window);
+}
 
 /* A 10 mm round stroke of @label across axial slice @k of the CT @window
  * shows, from view pixel (@u0, @v0) to (@u1, @v1), through the window's edit

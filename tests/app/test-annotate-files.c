@@ -13,7 +13,7 @@
 #include "app/pulmo-window-private.h"
 #include "core/label-description.h"
 #include "edit/recovery.h"
-#include "app-test-paint.h"
+#include "app-test-window.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 
@@ -27,13 +27,7 @@ typedef struct {
 static void
 wait_until_loaded (Fixture *f)
 {
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-  while (pulmo_window_is_loading (f->window))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  app_test_iterate_pending ();
+  app_test_wait_for (app_test_window_loaded, f->window, 120);
   g_assert_null (pulmo_window_get_error (f->window));
 }
 

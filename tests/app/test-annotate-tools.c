@@ -11,6 +11,7 @@
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-slice-view-private.h"
 #include "app/pulmo-window.h"
+#include "app-test-window.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 
@@ -45,14 +46,10 @@ setup (Fixture *f, gconstpointer data)
   g_autofree char *path = pulmo_test_data ("covid-ct-md/P001.nii.gz");
   g_autoptr (GFile) file = g_file_new_for_path (path);
   pulmo_window_open (f->window, file);
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-  while (pulmo_window_is_loading (f->window))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, TRUE);
-    }
+  app_test_wait_for (app_test_window_loaded, f->window, 120);
   g_assert_null (pulmo_window_get_error (f->window));
   f->axial = pulmo_window_get_view (f->window, PULMO_VIEW_AXIAL);
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
   while (gtk_widget_get_width (GTK_WIDGET (f->axial)) < 50)
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);

@@ -12,7 +12,7 @@
 
 #include "app/pulmo-review-window.h"
 #include "app/pulmo-window.h"
-#include "app-test-paint.h"
+#include "app-test-window.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 #include "train/review-queue.h"
@@ -44,10 +44,14 @@ segmenting_done (gpointer data)
   return !pulmo_review_window_is_segmenting (data);
 }
 
-static gboolean
-loaded (gpointer data)
+/* Closes both windows, lets their workers see it, and removes the folder. */
+static void
+close_all (PulmoReviewWindow *review, PulmoWindow *main, const char *folder)
 {
-  return !pulmo_window_is_loading (data);
+  gtk_window_destroy (GTK_WINDOW (review));
+  gtk_window_destroy (GTK_WINDOW (main));
+  app_test_iterate_pending ();
+  pulmo_test_remove_tree (folder);
 }
 
 /* The queue as saved on disk, through a queue of its own. */
@@ -99,7 +103,7 @@ test_review (void)
   /* Next: the most uncertain case, with its labels, now in progress. */
   g_assert_true (pulmo_review_window_next (review));
   g_assert_cmpstr (pulmo_review_window_get_current (review), ==, first->name);
-  app_test_wait_for (loaded, main, 60);
+  app_test_wait_for (app_test_window_loaded, main, 60);
   g_assert_null (pulmo_window_get_error (main));
   g_autofree char *labels_name = g_path_get_basename (first->labels_path);
   g_assert_cmpstr (pulmo_window_get_labels_source (main), ==, labels_name);
@@ -121,18 +125,14 @@ test_review (void)
   g_assert_cmpint (done->state, ==, PULMO_REVIEW_DONE);
   g_assert_true (pulmo_review_window_next (review));
   g_assert_cmpstr (pulmo_review_window_get_current (review), ==, second->name);
-  app_test_wait_for (loaded, main, 60);
+  app_test_wait_for (app_test_window_loaded, main, 60);
   app_test_click (GTK_WIDGET (review), "_Flag for Expert");
   g_autoptr (PulmoReviewCase) flagged = saved_case (folder, second->name);
   g_assert_cmpint (flagged->state, ==, PULMO_REVIEW_FLAGGED);
   /* Nothing left: the broken file is never offered. */
   g_assert_false (pulmo_review_window_next (review));
 
-  gtk_window_destroy (GTK_WINDOW (review));
-  gtk_window_destroy (GTK_WINDOW (main));
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  pulmo_test_remove_tree (folder);
+  close_all (review, main, folder);
 }
 
 static void
@@ -167,12 +167,6 @@ test_close_cancels (void)
   pulmo_test_remove_tree (folder);
 }
 
-static gboolean
-main_segmented (gpointer data)
-{
-  return !pulmo_window_is_segmenting (data);
-}
-
 /* While the main window segments the CT being read, the queue starts no
  * case; once it is done, the queue goes on. */
 static void
@@ -186,7 +180,7 @@ test_waits_for_main (void)
                                               NULL);
   g_autoptr (GFile) ct = g_file_new_for_path (sample);
   pulmo_window_open (main, ct);
-  app_test_wait_for (loaded, main, 60);
+  app_test_wait_for (app_test_window_loaded, main, 60);
   pulmo_window_segment (main, FALSE);
   g_assert_true (pulmo_window_is_segmenting (main));
 
@@ -198,15 +192,11 @@ test_waits_for_main (void)
   g_assert_true (pulmo_window_is_segmenting (main));
   g_assert_nonnull (strstr (pulmo_review_window_get_status (review), "Waiting"));
 
-  app_test_wait_for (main_segmented, main, 300);
+  app_test_wait_for (app_test_window_segmented, main, 300);
   app_test_wait_for (segmenting_done, review, 120);
   g_autoptr (PulmoReviewCase) c = saved_case (folder, "ct-64.nii.gz");
   g_assert_true (c->segmented);
-  gtk_window_destroy (GTK_WINDOW (review));
-  gtk_window_destroy (GTK_WINDOW (main));
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  pulmo_test_remove_tree (folder);
+  close_all (review, main, folder);
 }
 
 /* Review Queue… in the main menu: a folder chooser, then the queue of the
@@ -243,11 +233,7 @@ test_menu_opens_queue (void)
   app_test_wait_for (segmenting_done, review, 120);
   g_autoptr (PulmoReviewCase) c = saved_case (folder, "ct-64.nii.gz");
   g_assert_true (c->segmented);
-  gtk_window_destroy (GTK_WINDOW (review));
-  gtk_window_destroy (GTK_WINDOW (main));
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  pulmo_test_remove_tree (folder);
+  close_all (review, main, folder);
 }
 
 int

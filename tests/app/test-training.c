@@ -12,7 +12,7 @@
 #include "app/pulmo-finetune-dialog.h"
 #include "app/pulmo-preferences.h"
 #include "train/model-registry.h"
-#include "app-test-paint.h"
+#include "app-test-window.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 
@@ -22,18 +22,6 @@ typedef struct {
   char *dir;            /* the dataset the test exports into, and its models */
   char *cases;
 } Fixture;
-
-static gboolean
-loaded (gpointer data)
-{
-  return !pulmo_window_is_loading (data);
-}
-
-static gboolean
-segmented (gpointer data)
-{
-  return !pulmo_window_is_segmenting (data);
-}
 
 static gboolean
 window_gone (gpointer title)
@@ -98,12 +86,12 @@ test_loop (Fixture *f, gconstpointer data)
   g_autofree char *ct_path = pulmo_test_data ("covid-ct-md/P001-256.nii.gz");
   g_autoptr (GFile) ct = g_file_new_for_path (ct_path);
   pulmo_window_open (f->window, ct);
-  app_test_wait_for (loaded, f->window, 120);
+  app_test_wait_for (app_test_window_loaded, f->window, 120);
   g_assert_null (pulmo_window_get_error (f->window));
 
   /* Segment, then correct: the stroke is what the export must find changed. */
   pulmo_window_segment (f->window, FALSE);
-  app_test_wait_for (segmented, f->window, 300);
+  app_test_wait_for (app_test_window_segmented, f->window, 300);
   g_assert_null (pulmo_window_get_error (f->window));
   g_assert_nonnull (f->window->model_labels);
   for (int k = 60; k < 90; k += 3)

@@ -16,6 +16,7 @@
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-slice-view-private.h"
 #include "app/pulmo-window-private.h"
+#include "app-test-window.h"
 #include "app-test.h"
 #include "pulmo-test.h"
 #include "render/slice-render.h"
@@ -828,14 +829,7 @@ test_label_names (Fixture *f, gconstpointer data)
 static void
 wait_until_segmented (Fixture *f)
 {
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-  while (pulmo_window_is_segmenting (f->window))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  app_test_wait_for (app_test_window_segmented, f->window, 120);
 }
 
 /* Labelled voxels on the axial slice through the cursor. */

@@ -174,6 +174,75 @@ change_intensity (PulmoRng *rng, float *image, int width, int height)
     }
 }
 
+/* Bilinear sample of a coarse grid at fine pixel @x (centres aligned). */
+static void
+coarse_coordinate (int x, int fine, int coarse, int *i0, double *t)
+{
+  double u = (x + 0.5) * coarse / fine - 0.5;
+  u = CLAMP (u, 0, coarse - 1);
+  *i0 = MIN ((int) u, coarse - 2);
+  *t = u - *i0;
+}
+
+gboolean
+pulmo_augment_acquisition (PulmoRng *rng, const uint8_t *grey, int width, int height,
+                           uint8_t *out)
+{
+  gboolean coarser = chance (rng, 0.25), noisier = chance (rng, 0.15);
+  if (!coarser && !noisier)
+    return FALSE;
+  size_t n = (size_t) width * height;
+  g_autofree float *image = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    image[i] = grey[i];
+
+  if (coarser)
+    {
+      /* Average onto a grid 1.5 to 4 times coarser, as a scan with larger
+       * pixels records the same anatomy, then interpolate back as
+       * preprocessing does when it fits such a slice to the model. */
+      double factor = uniform (rng, 1.5, 4.0);
+      int cw = MAX (2, (int) lround (width / factor)), ch = MAX (2, (int) lround (height / factor));
+      g_autofree double *sum = g_new0 (double, (size_t) cw * ch);
+      g_autofree int *count = g_new0 (int, (size_t) cw * ch);
+      for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+          {
+            size_t c = (size_t) (y * ch / height) * cw + x * cw / width;
+            sum[c] += image[(size_t) y * width + x];
+            count[c]++;
+          }
+      for (size_t c = 0; c < (size_t) cw * ch; c++)
+        sum[c] /= MAX (count[c], 1);
+      for (int y = 0; y < height; y++)
+        {
+          int j;
+          double ty;
+          coarse_coordinate (y, height, ch, &j, &ty);
+          for (int x = 0; x < width; x++)
+            {
+              int i;
+              double tx;
+              coarse_coordinate (x, width, cw, &i, &tx);
+              const double *r0 = sum + (size_t) j * cw, *r1 = r0 + cw;
+              image[(size_t) y * width + x]
+                = (float) ((1 - ty) * ((1 - tx) * r0[i] + tx * r0[i + 1])
+                           + ty * ((1 - tx) * r1[i] + tx * r1[i + 1]));
+            }
+        }
+    }
+  if (noisier)
+    {
+      /* Quantum noise of a low-dose scan, in grey levels of the 8-bit slice. */
+      double sigma = uniform (rng, 1, 5);
+      for (size_t i = 0; i < n; i++)
+        image[i] += (float) (sigma * pulmo_rng_normal (rng));
+    }
+  for (size_t i = 0; i < n; i++)
+    out[i] = (uint8_t) CLAMP (lrintf (image[i]), 0, 255);
+  return TRUE;
+}
+
 void
 pulmo_augment (PulmoRng *rng, const PulmoAugmentOptions *options, const float *image,
                const uint8_t *labels, int width, int height, float *out_image, uint8_t *out_labels)

@@ -8,7 +8,10 @@
  *   The image is sampled bilinearly, the labels by nearest neighbour; what
  *   comes from outside the slice is air (0) and background.
  * Intensity (image only): contrast, brightness, gamma, blur (as a thick or
- *   low-resolution scan looks) and noise. */
+ *   low-resolution scan looks) and noise.
+ * Acquisition (the 8-bit slice, before the local contrast preprocessing may
+ *   give it, which amplifies what the scanner recorded): a coarser pixel grid
+ *   and low-dose noise. */
 #pragma once
 
 #include <stdint.h>
@@ -28,5 +31,12 @@ typedef struct {
 void pulmo_augment (PulmoRng *rng, const PulmoAugmentOptions *options, const float *image,
                     const uint8_t *labels, int width, int height, float *out_image,
                     uint8_t *out_labels);
+
+/* With some probability, writes @grey (width × height, 8-bit) as a coarser
+ * or noisier scan would have recorded it to @out and returns TRUE; otherwise
+ * leaves @out alone and returns FALSE. Labels need no change: the anatomy
+ * stays where it was. */
+gboolean pulmo_augment_acquisition (PulmoRng *rng, const uint8_t *grey, int width, int height,
+                                    uint8_t *out);
 
 G_END_DECLS

@@ -153,6 +153,7 @@ produce (gpointer data)
   g_autofree float *image = g_new (float, pixels);
   g_autofree uint8_t *labels = g_malloc (pixels);
   g_autofree uint8_t *equalised = g_malloc (pixels);
+  g_autofree uint8_t *acquired = g_malloc (pixels);
 
   for (int epoch = p->first_epoch; epoch < p->epochs; epoch++)
     for (int step = 0; step < p->steps_per_epoch; step++)
@@ -166,6 +167,8 @@ produce (gpointer data)
           {
             size_t s = draw_sample (p, &rng);
             const uint8_t *grey = ds->images + s * pixels;
+            if (pulmo_augment_acquisition (&rng, grey, ds->width, ds->height, acquired))
+              grey = acquired;
             /* 8-bit slices come with or without local contrast (their own, if
              * any, or none): half of them get the CLAHE that HU input gets. */
             if (ds->cases[ds->sample_case[s]].prewindowed && pulmo_rng_below (&rng, 2))

@@ -69,6 +69,48 @@ test_augment_aligned (void)
     }
 }
 
+/* A coarser or noisier acquisition keeps each structure where it was: the
+ * disk's core stays bright and the background far from it dark, so the
+ * labels, which it leaves alone, still fit. */
+static void
+test_augment_acquisition (void)
+{
+  enum { W = 96, H = 80 };
+  uint8_t grey[W * H], out[W * H];
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      grey[y * W + x] = (x - 30) * (x - 30) + (y - 25) * (y - 25) < 12 * 12 ? 240 : 20;
+  int changed = 0;
+  for (guint64 seed = 1; seed <= 200; seed++)
+    {
+      PulmoRng rng;
+      pulmo_rng_init (&rng, seed);
+      memset (out, 0, sizeof out);
+      if (!pulmo_augment_acquisition (&rng, grey, W, H, out))
+        {
+          g_assert_cmpint (out[25 * W + 30], ==, 0);
+          continue;
+        }
+      changed++;
+      double core = 0, far = 0;
+      int n_core = 0, n_far = 0;
+      for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+          {
+            int d2 = (x - 30) * (x - 30) + (y - 25) * (y - 25);
+            if (d2 < 5 * 5)
+              core += out[y * W + x], n_core++;
+            else if (d2 > 25 * 25)
+              far += out[y * W + x], n_far++;
+          }
+      g_assert_cmpfloat (core / n_core, >, 200);
+      g_assert_cmpfloat (far / n_far, <, 30);
+    }
+  /* About 36 % of samples change (1 - 0.75 × 0.85). */
+  g_assert_cmpint (changed, >, 40);
+  g_assert_cmpint (changed, <, 110);
+}
+
 /* ---- Datasets ---------------------------------------------------------- */
 
 static PulmoModelInfo
@@ -370,6 +412,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/augment-aligned", test_augment_aligned);
+  g_test_add_func ("/train/augment-acquisition", test_augment_acquisition);
   g_test_add_func ("/train/dataset-reads", test_dataset_reads);
   g_test_add_func ("/train/dataset-refused", test_dataset_refused);
   g_test_add_func ("/train/quick-train-resume", test_quick_train_resume);

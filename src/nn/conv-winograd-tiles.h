@@ -25,24 +25,25 @@ typedef float UnalignedLanes __attribute__ ((vector_size (LANES * sizeof (float)
                                              aligned (sizeof (float))));
 typedef int LaneMask __attribute__ ((vector_size (LANES * sizeof (int))));
 
-/* Shuffle masks (see deinterleave_row and interleave_row). */
+/* Shuffle indices for __builtin_shufflevector (see deinterleave_row and
+ * interleave_row); lanes that no later shuffle reads take index 0. */
 #if TILE_LANES == 16
-#define HALF_COLUMN_MASK(j) (LaneMask) { j, j + 4, j + 8, j + 12, j + 16, j + 20, j + 24, j + 28 }
-#define JOIN_HALVES_MASK    (LaneMask) { 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 }
-#define PAIRS_LOW_MASK      (LaneMask) { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 }
-#define PAIRS_HIGH_MASK     (LaneMask) { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 }
-#define QUADS_LOW_MASK      (LaneMask) { 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23 }
-#define QUADS_HIGH_MASK     (LaneMask) { 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31 }
-#define NEXT_TILE_MASK(k)   (LaneMask) { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 + (k) }
+#define HALF_COLUMN_MASK(j) j, j + 4, j + 8, j + 12, j + 16, j + 20, j + 24, j + 28, 0, 0, 0, 0, 0, 0, 0, 0
+#define JOIN_HALVES_MASK    0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define PAIRS_LOW_MASK      0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define PAIRS_HIGH_MASK     8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#define QUADS_LOW_MASK      0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23
+#define QUADS_HIGH_MASK     8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31
+#define NEXT_TILE_MASK(k)   1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 + (k)
 #elif TILE_LANES == 8
-#define HALF_COLUMN_MASK(j) (LaneMask) { j, j + 4, j + 8, j + 12 }
-#define JOIN_HALVES_MASK    (LaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 }
-#define PAIRS_LOW_MASK      (LaneMask) { 0, 8, 1, 9, 2, 10, 3, 11 }
-#define PAIRS_HIGH_MASK     (LaneMask) { 4, 12, 5, 13, 6, 14, 7, 15 }
-#define QUADS_LOW_MASK      (LaneMask) { 0, 1, 8, 9, 2, 3, 10, 11 }
-#define QUADS_HIGH_MASK     (LaneMask) { 4, 5, 12, 13, 6, 7, 14, 15 }
-#define NEXT_TILE_MASK(k)   (LaneMask) { 1, 2, 3, 4, 5, 6, 7, 8 + (k) }
-#define LANE_OVER_MASK      (LaneMask) { 7, 8, 9, 10, 11, 12, 13, 14 } /* a's last lane, b's first 7 */
+#define HALF_COLUMN_MASK(j) j, j + 4, j + 8, j + 12, 0, 0, 0, 0
+#define JOIN_HALVES_MASK    0, 1, 2, 3, 8, 9, 10, 11
+#define PAIRS_LOW_MASK      0, 8, 1, 9, 2, 10, 3, 11
+#define PAIRS_HIGH_MASK     4, 12, 5, 13, 6, 14, 7, 15
+#define QUADS_LOW_MASK      0, 1, 8, 9, 2, 3, 10, 11
+#define QUADS_HIGH_MASK     4, 5, 12, 13, 6, 7, 14, 15
+#define NEXT_TILE_MASK(k)   1, 2, 3, 4, 5, 6, 7, 8 + (k)
+#define LANE_OVER_MASK      7, 8, 9, 10, 11, 12, 13, 14 /* a's last lane, b's first 7 */
 #else
 #error "TILE_LANES must be 8 or 16"
 #endif
@@ -68,8 +69,8 @@ input_transform_6 (const Lanes *d, size_t stride, Lanes *out, size_t out_stride)
  * r_k = row[k·LANES ..] and r4 = row[4 + 3·LANES ..]. Columns 4 and 5 are
  * columns 0 and 1 of the next tile: one lane over, the last lane from r4. */
 #define TILE_COLUMN(r0, r1, r2, r3, j)                                                              \
-  __builtin_shuffle (__builtin_shuffle (r0, r1, HALF_COLUMN_MASK (j)),                              \
-                     __builtin_shuffle (r2, r3, HALF_COLUMN_MASK (j)), JOIN_HALVES_MASK)
+  __builtin_shufflevector (__builtin_shufflevector (r0, r1, HALF_COLUMN_MASK (j)),                  \
+                           __builtin_shufflevector (r2, r3, HALF_COLUMN_MASK (j)), JOIN_HALVES_MASK)
 
 static inline __attribute__ ((always_inline)) void
 deinterleave (Lanes r0, Lanes r1, Lanes r2, Lanes r3, Lanes r4, Lanes *d)
@@ -78,8 +79,8 @@ deinterleave (Lanes r0, Lanes r1, Lanes r2, Lanes r3, Lanes r4, Lanes *d)
   d[1] = TILE_COLUMN (r0, r1, r2, r3, 1);
   d[2] = TILE_COLUMN (r0, r1, r2, r3, 2);
   d[3] = TILE_COLUMN (r0, r1, r2, r3, 3);
-  d[4] = __builtin_shuffle (d[0], r4, NEXT_TILE_MASK (LANES - 4)); /* row[4·LANES] */
-  d[5] = __builtin_shuffle (d[1], r4, NEXT_TILE_MASK (LANES - 3));
+  d[4] = __builtin_shufflevector (d[0], r4, NEXT_TILE_MASK (LANES - 4)); /* row[4·LANES] */
+  d[5] = __builtin_shufflevector (d[1], r4, NEXT_TILE_MASK (LANES - 3));
 }
 
 /* The columns from row[0 .. 4·LANES + 4). */
@@ -125,15 +126,15 @@ deinterleave_edge_row (const float *image_row, int x0, int w, Lanes *d)
 static inline __attribute__ ((always_inline)) void
 interleave_row (const Lanes *y, float *row)
 {
-  Lanes a = __builtin_shuffle (y[0], y[1], PAIRS_LOW_MASK);
-  Lanes b = __builtin_shuffle (y[2], y[3], PAIRS_LOW_MASK);
-  Lanes c = __builtin_shuffle (y[0], y[1], PAIRS_HIGH_MASK);
-  Lanes d = __builtin_shuffle (y[2], y[3], PAIRS_HIGH_MASK);
+  Lanes a = __builtin_shufflevector (y[0], y[1], PAIRS_LOW_MASK);
+  Lanes b = __builtin_shufflevector (y[2], y[3], PAIRS_LOW_MASK);
+  Lanes c = __builtin_shufflevector (y[0], y[1], PAIRS_HIGH_MASK);
+  Lanes d = __builtin_shufflevector (y[2], y[3], PAIRS_HIGH_MASK);
   Lanes out[4] = {
-    __builtin_shuffle (a, b, QUADS_LOW_MASK),
-    __builtin_shuffle (a, b, QUADS_HIGH_MASK),
-    __builtin_shuffle (c, d, QUADS_LOW_MASK),
-    __builtin_shuffle (c, d, QUADS_HIGH_MASK),
+    __builtin_shufflevector (a, b, QUADS_LOW_MASK),
+    __builtin_shufflevector (a, b, QUADS_HIGH_MASK),
+    __builtin_shufflevector (c, d, QUADS_LOW_MASK),
+    __builtin_shufflevector (c, d, QUADS_HIGH_MASK),
   };
   memcpy (row, out, sizeof out);
 }
@@ -184,10 +185,10 @@ input_group (const float *plane, size_t plane_stride, int h, int w, int y0, int 
           memcpy (&a2, image_row + 2 * LANES, sizeof a2);
           memcpy (&a3, image_row + 3 * LANES, sizeof a3);
           memcpy (&r4, image_row + 3 + 3 * LANES, sizeof r4);
-          deinterleave (__builtin_shuffle (zero, a0, LANE_OVER_MASK),
-                        __builtin_shuffle (a0, a1, LANE_OVER_MASK),
-                        __builtin_shuffle (a1, a2, LANE_OVER_MASK),
-                        __builtin_shuffle (a2, a3, LANE_OVER_MASK), r4, d + i * 6);
+          deinterleave (__builtin_shufflevector (zero, a0, LANE_OVER_MASK),
+                        __builtin_shufflevector (a0, a1, LANE_OVER_MASK),
+                        __builtin_shufflevector (a1, a2, LANE_OVER_MASK),
+                        __builtin_shufflevector (a2, a3, LANE_OVER_MASK), r4, d + i * 6);
           continue;
         }
       /* The image's right edge, or both: copy what is inside. */

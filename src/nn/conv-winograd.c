@@ -399,9 +399,8 @@ dy_row_columns (const float *row, size_t next_plane, Lanes *d)
   memcpy (&r2, row + 2 * LANES, sizeof r2);
   memcpy (&r3, row + 3 * LANES, sizeof r3);
   /* Each half gathers column j of four tiles; then the halves are joined. */
-#define HALF(a, b, j) __builtin_shuffle (a, b, (PulmoLaneMask) { j, j + 4, j + 8, j + 12, 0, 0, 0, 0 })
-#define COLUMN(j) \
-  __builtin_shuffle (HALF (r0, r1, j), HALF (r2, r3, j), (PulmoLaneMask) { 0, 1, 2, 3, 8, 9, 10, 11 })
+#define HALF(a, b, j) __builtin_shufflevector (a, b, j, j + 4, j + 8, j + 12, 0, 0, 0, 0)
+#define COLUMN(j) __builtin_shufflevector (HALF (r0, r1, j), HALF (r2, r3, j), 0, 1, 2, 3, 8, 9, 10, 11)
   d[0] = COLUMN (0);
   d[1] = COLUMN (1);
   d[2] = COLUMN (2);

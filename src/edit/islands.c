@@ -228,7 +228,7 @@ pulmo_islands (PulmoEditHistory *history, PulmoVolume *ct, uint8_t label, PulmoI
       g_warning ("islands: label %d has too many pieces to follow in memory", label);
       return 0;
     }
-  const guint32 n_runs = is.row_first[is.n_rows];
+  const guint32 n_runs = row_first[is.n_rows];
 
   Decision decision = { .op = op, .chosen = G_MAXUINT32, .min_voxels = min_mm3 / voxel_mm3 (ct) };
   if (op == PULMO_ISLANDS_KEEP_SELECTED || op == PULMO_ISLANDS_REMOVE_SELECTED)

@@ -53,15 +53,27 @@ pulmo_winograd_group_column (const PulmoWinogradJob *job, int group)
   return (size_t) (group / job->groups_x) * job->tiles_x + (size_t) (group % job->groups_x) * job->lanes;
 }
 
+/* The 8-tile transforms are compiled for AVX2 and for plain x86-64. GCC
+ * resolves the clones where they are defined and wants the attribute there
+ * alone; clang resolves them where they are called, through a declaration
+ * that carries it. */
+#define PULMO_WINOGRAD_TILES8_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#ifdef __clang__
+#define PULMO_WINOGRAD_TILES8_DECL PULMO_WINOGRAD_TILES8_CLONES
+#else
+#define PULMO_WINOGRAD_TILES8_DECL
+#endif
+
 /* V for input channels [c0, c1) of groups [g_begin, g_end), columns counted
  * from g_begin's. Groups go in increasing column order: each overwrites the
  * spare lanes its predecessor wrote. */
-void pulmo_winograd_input_8 (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v);
+PULMO_WINOGRAD_TILES8_DECL void pulmo_winograd_input_8 (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v);
 void pulmo_winograd_input_16 (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v);
 
 /* Output channels [o0, o0 + n_out) of groups [g_begin, g_end) from M, whose
  * first row is output channel o0: Y = Aᵀ m A, plus bias, then ReLU. */
-void pulmo_winograd_output_8 (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
-                              const float *m);
+PULMO_WINOGRAD_TILES8_DECL void pulmo_winograd_output_8 (const PulmoWinogradJob *job, int g_begin,
+                                                         int g_end, int o0, int n_out,
+                                                         const float *m);
 void pulmo_winograd_output_16 (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
                                const float *m);

@@ -2,7 +2,7 @@
  * for CPUs without AVX-512F: compiled for AVX2 and for plain x86-64, chosen
  * at load time. */
 #define TILE_LANES      8
-#define TILES_TARGET    __attribute__ ((target_clones ("avx2", "default")))
+#define TILES_TARGET    PULMO_WINOGRAD_TILES8_CLONES
 #define TILES_FN(name)  name##_8
 
 #include "nn/conv-winograd-tiles.h"

@@ -188,6 +188,7 @@ test_batch (void)
       g_autofree char *series_labels = g_build_filename (out_dir, "cip-ct-64Dicom-labels.nii.gz", NULL);
       g_autoptr (PulmoLabelMap) map = pulmo_label_map_load (series, series_labels, NULL, NULL, &error);
       g_assert_no_error (error);
+      g_assert_nonnull (map);
     }
   else
     /* Without dcm2niix the fourth input is ct-64 again: its output name is taken. */

@@ -112,6 +112,7 @@ test_truncated (Scratch *scratch, gconstpointer unused)
   g_autofree char *half = scratch_write (scratch, ".nii", raw, 352 + 64 * 64 * 2 * 30 + 77);
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoVolume) volume = pulmo_volume_load (half, NULL, NULL, &error);
+  g_assert_null (volume);
   g_assert_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED);
   g_assert_nonnull (strstr (error->message, "64×64×79"));
   g_assert_nonnull (strstr (error->message, "holds only 30 complete slices"));

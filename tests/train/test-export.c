@@ -283,6 +283,7 @@ test_killed (Fixture *f, gconstpointer data)
   pulmo_export_options_init (&options);
   g_autofree char *seed = pulmo_export_case (dir, f->labels, &options, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (seed);
 
   int killed_mid_way = 0;
   for (int attempt = 0; attempt < 30; attempt++)
@@ -301,6 +302,7 @@ test_killed (Fixture *f, gconstpointer data)
   /* The next export cleans up after the killed ones and counts every case. */
   g_autofree char *last = pulmo_export_case (dir, f->labels, &options, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (last);
   int cases = load_dataset (dir);
   g_autofree char *json_path = g_build_filename (dir, "dataset.json", NULL);
   g_autoptr (JsonObject) dataset = read_json (json_path);

@@ -100,6 +100,7 @@ load_for_init (const char *const *dirs)
   g_auto (PulmoModelInfo) info = { 0 };
   g_autoptr (PulmoUNet) net = pulmo_weights_load (fixture.init, &info, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (net);
   PulmoDataset *dataset = pulmo_dataset_load (dirs, &info, 0, NULL, &error);
   g_assert_no_error (error);
   return dataset;

@@ -50,9 +50,11 @@ pulmo_preferences_get_settings (void)
     {
       looked = TRUE;
       settings = new_settings ();
-      g_autofree char *path = pulmo_preferences_path ();
       if (settings != NULL)
-        pulmo_preferences_migrate (settings, path);
+        {
+          g_autofree char *path = pulmo_preferences_path ();
+          pulmo_preferences_migrate (settings, path);
+        }
     }
   return settings;
 }

@@ -491,14 +491,16 @@ test_smooth_display (Fixture *f, gconstpointer data)
   g_assert_cmpuint ((image_pixel_at (axial, lung) >> 16) & 0xff, !=, image_pixel_at (axial, lung) & 0xff);
 }
 
-/* Smooth display, label opacity and outline survive closing the window (in
- * GSettings: test-preferences checks them there, and viewer.ini's migration). */
+/* Smooth display, label opacity, outline and the brush survive closing the
+ * window (in GSettings: test-preferences checks them there, and viewer.ini's
+ * migration). */
 static void
 test_preferences (Fixture *f, gconstpointer data)
 {
   g_assert_false (pulmo_view_state_get_smooth (f->state));
   activate (f, "smooth", NULL);
   g_object_set (f->state, "overlay-outline", TRUE, "overlay-opacity", 0.8, NULL);
+  g_object_set (f->window->edit, "brush-shape", PULMO_BRUSH_SQUARE, "brush-size-mm", 12.0, NULL);
   teardown (f, data);
 
   f->window = pulmo_window_new (NULL);
@@ -510,6 +512,10 @@ test_preferences (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (params.opacity, ==, 0.8);
   g_autoptr (GVariant) mode = g_action_group_get_action_state (G_ACTION_GROUP (f->window), "overlay-mode");
   g_assert_cmpstr (g_variant_get_string (mode, NULL), ==, "outline");
+  PulmoBrush brush;
+  pulmo_edit_state_get_brush (f->window->edit, &brush);
+  g_assert_cmpint (brush.shape, ==, PULMO_BRUSH_SQUARE);
+  g_assert_cmpfloat (brush.size_mm, ==, 12.0);
 }
 
 /* Orientation letters -------------------------------------------------------- */

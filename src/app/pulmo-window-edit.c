@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "app/pulmo-edit-actions.h"
+#include "app/pulmo-preferences.h"
 #include "app/pulmo-slice-view.h"
 #include "app/pulmo-tool-panel.h"
 #include "app/pulmo-weak-ref.h"
@@ -511,6 +512,7 @@ void
 _pulmo_window_init_edit (PulmoWindow *self)
 {
   self->edit = pulmo_edit_state_new (self->state);
+  pulmo_brush_preferences_load (self->edit);
   g_action_map_add_action_entries (G_ACTION_MAP (self), edit_window_actions, G_N_ELEMENTS (edit_window_actions),
                                    self);
   g_signal_connect (self->edit, "notify::history", G_CALLBACK (on_history), self);
@@ -540,7 +542,12 @@ _pulmo_window_dispose_edit (PulmoWindow *self)
   stop_autosave (self, !_pulmo_window_has_unsaved_edits (self));
   cancel_recovery (self);
   if (self->edit != NULL)
-    g_signal_handlers_disconnect_by_data (self->edit, self);
+    {
+      g_autoptr (GError) error = NULL;
+      if (!pulmo_brush_preferences_save (self->edit, &error))
+        g_warning ("The brush settings were not saved: %s", error->message);
+      g_signal_handlers_disconnect_by_data (self->edit, self);
+    }
   g_clear_object (&self->edit);
   self->history = NULL;
   g_clear_object (&self->labels_file);

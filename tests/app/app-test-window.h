@@ -1,10 +1,24 @@
-/* app-test-window.h: the main window in GUI tests: waiting for it to load or
- * segment (with app_test_wait_for), and a brush stroke as the brush tool
- * paints it. */
+/* app-test-window.h: the main window in GUI tests: the default settings it
+ * starts from, waiting for it to load or segment (with app_test_wait_for), and
+ * a brush stroke as the brush tool paints it. */
 #pragma once
 
+#include "app/pulmo-preferences.h"
 #include "app/pulmo-window-private.h"
 #include "edit/brush.h"
+
+/* Puts every setting back to its default, whatever an earlier test saved:
+ * GSETTINGS_BACKEND=memory keeps them for the whole test program. */
+static inline void
+app_test_reset_preferences (void)
+{
+  GSettings *settings = pulmo_preferences_get_settings ();
+  g_autoptr (GSettingsSchema) schema = NULL;
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  g_auto (GStrv) keys = g_settings_schema_list_keys (schema);
+  for (char **key = keys; *key != NULL; key++)
+    g_settings_reset (settings, *key);
+}
 
 static inline gboolean
 app_test_window_loaded (gpointer window)

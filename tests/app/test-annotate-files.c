@@ -64,8 +64,7 @@ remove_recovery_file (Fixture *f)
 static void
 setup (Fixture *f, gconstpointer data)
 {
-  g_autofree char *preferences = pulmo_preferences_path ();
-  g_unlink (preferences);
+  app_test_reset_preferences ();
   f->ct_path = pulmo_test_data ("covid-ct-md/P001.nii.gz");
   remove_recovery_file (f);
   f->dir = g_dir_make_tmp ("pulmo-annotate-XXXXXX", NULL);

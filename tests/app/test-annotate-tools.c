@@ -37,8 +37,7 @@ count_edited (PulmoEditState *edit, Fixture *f)
 static void
 setup (Fixture *f, gconstpointer data)
 {
-  g_autofree char *preferences = pulmo_preferences_path ();
-  g_unlink (preferences);
+  app_test_reset_preferences ();
   f->window = pulmo_window_new (NULL);
   f->state = pulmo_window_get_state (f->window);
   gtk_window_present (GTK_WINDOW (f->window));

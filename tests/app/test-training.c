@@ -47,8 +47,7 @@ setup (Fixture *f, gconstpointer data)
   pulmo_test_remove_tree (models);
   g_autofree char *recovery = g_build_filename (g_get_user_state_dir (), "pulmo", "recovery", NULL);
   pulmo_test_remove_tree (recovery);
-  g_autofree char *preferences = pulmo_preferences_path ();
-  g_unlink (preferences);
+  app_test_reset_preferences ();
   PulmoTrainingPreferences prefs = { .annotator = g_strdup ("Test Annotator"), .dataset_dir = g_strdup (f->cases),
                                      .original_dir = g_strdup (""), .convention = g_strdup ("pulmo"),
                                      .anonymise = TRUE, .finetune_minutes = 1 };

@@ -91,8 +91,7 @@ static void
 setup (Fixture *f, gconstpointer data)
 {
   /* Each test starts from the default view settings, whatever the last one saved. */
-  g_autofree char *preferences = pulmo_preferences_path ();
-  g_unlink (preferences);
+  app_test_reset_preferences ();
   f->window = pulmo_window_new (NULL);
   f->state = pulmo_window_get_state (f->window);
   gtk_window_present (GTK_WINDOW (f->window));
@@ -492,14 +491,16 @@ test_smooth_display (Fixture *f, gconstpointer data)
   g_assert_cmpuint ((image_pixel_at (axial, lung) >> 16) & 0xff, !=, image_pixel_at (axial, lung) & 0xff);
 }
 
-/* Smooth display, label opacity and outline survive closing the window; a
- * malformed settings file leaves the defaults. */
+/* Smooth display, label opacity, outline and the brush survive closing the
+ * window (in GSettings: test-preferences checks them there, and viewer.ini's
+ * migration). */
 static void
 test_preferences (Fixture *f, gconstpointer data)
 {
   g_assert_false (pulmo_view_state_get_smooth (f->state));
   activate (f, "smooth", NULL);
   g_object_set (f->state, "overlay-outline", TRUE, "overlay-opacity", 0.8, NULL);
+  g_object_set (f->window->edit, "brush-shape", PULMO_BRUSH_SQUARE, "brush-size-mm", 12.0, NULL);
   teardown (f, data);
 
   f->window = pulmo_window_new (NULL);
@@ -511,26 +512,10 @@ test_preferences (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (params.opacity, ==, 0.8);
   g_autoptr (GVariant) mode = g_action_group_get_action_state (G_ACTION_GROUP (f->window), "overlay-mode");
   g_assert_cmpstr (g_variant_get_string (mode, NULL), ==, "outline");
-  teardown (f, data);
-
-  /* Values that are not booleans or out of range, then a file that is not a key file. */
-  static const char *const malformed[] = {
-    "[View]\nsmooth=maybe\nlabel-outline=2\nlabel-opacity=7\n",
-    "[View]\nsmooth=true\n\x01\xff",
-  };
-  g_autofree char *path = pulmo_preferences_path ();
-  for (size_t m = 0; m < G_N_ELEMENTS (malformed); m++)
-    {
-      g_assert_true (g_file_set_contents (path, malformed[m], -1, NULL));
-      f->window = pulmo_window_new (NULL);
-      f->state = pulmo_window_get_state (f->window);
-      g_assert_false (pulmo_view_state_get_smooth (f->state));
-      pulmo_view_state_get_render_params (f->state, &params);
-      g_assert_cmpint (params.overlay_mode, ==, PULMO_OVERLAY_FILL);
-      g_assert_cmpfloat (params.opacity, ==, 0.5);
-      if (m + 1 < G_N_ELEMENTS (malformed))
-        teardown (f, data);
-    }
+  PulmoBrush brush;
+  pulmo_edit_state_get_brush (f->window->edit, &brush);
+  g_assert_cmpint (brush.shape, ==, PULMO_BRUSH_SQUARE);
+  g_assert_cmpfloat (brush.size_mm, ==, 12.0);
 }
 
 /* Orientation letters -------------------------------------------------------- */

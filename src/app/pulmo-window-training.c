@@ -11,7 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "app/pulmo-finetune-dialog.h"
-#include "app/pulmo-preferences-dialog.h"
+#include "app/pulmo-preferences-window.h"
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-review-window.h"
 #include "app/pulmo-weak-ref.h"
@@ -118,7 +118,7 @@ export_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   /* Translators: shown after an export; %s is the new case's id, e.g. pulmo_0003, then the folder. */
   g_autofree char *text = g_strdup_printf (_("Exported as case %s to %s."), id, d->folder);
-  gtk_label_set_text (d->window->status_label, text);
+  _pulmo_window_show_toast (d->window, text);
   gtk_window_destroy (d->dialog);
 }
 
@@ -371,7 +371,7 @@ review_queue_activated (GSimpleAction *action, GVariant *parameter, gpointer dat
 static void
 preferences_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  gtk_window_present (GTK_WINDOW (pulmo_preferences_dialog_new (GTK_WINDOW (data))));
+  gtk_window_present (GTK_WINDOW (pulmo_preferences_window_new (data)));
 }
 
 static const GActionEntry training_actions[] = {

@@ -369,8 +369,9 @@ draw_text (PulmoSliceView *self, cairo_t *cr, PangoLayout *layout, double width,
   pango_font_description_free (bold);
 }
 
+/* Draws the view at @width × @height widget pixels, each @device_scale pixels of the target across. */
 static void
-draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height)
+draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height, int device_scale)
 {
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_paint (cr);
@@ -386,8 +387,11 @@ draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height)
   cairo_scale (cr, su, sv);
   /* Magnified, nearest neighbour shows each voxel as a block (ITK-SNAP's default)
    * and bilinear scaling reads like a PACS; shrunk, a filtered image avoids
-   * dropping whole rows of voxels. Labels are never blurred. */
-  gboolean magnified = MIN (su, sv) >= 1.0;
+   * dropping whole rows of voxels. Labels are never blurred. Magnified means
+   * on the screen's pixels: at scale 2 a voxel may span less than a widget
+   * pixel but more than a screen pixel. (The context is a recording, replayed
+   * at the screen's scale later, so it cannot tell.) */
+  gboolean magnified = MIN (su, sv) * device_scale >= 1.0;
   cairo_filter_t sharp = magnified ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD;
   cairo_set_source_surface (cr, pulmo_slice_view_get_image (self), 0, 0);
   cairo_pattern_set_extend (cairo_get_source (cr), CAIRO_EXTEND_PAD);
@@ -495,7 +499,7 @@ pulmo_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   PulmoSliceView *self = PULMO_SLICE_VIEW (widget);
   double width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  draw_view (self, cr, width, height);
+  draw_view (self, cr, width, height, gtk_widget_get_scale_factor (widget));
   /* What the pointer is doing belongs on screen, not in exported images. */
   if (has_volume (self) && self->edit != NULL)
     {
@@ -514,7 +518,7 @@ pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, 
   g_return_val_if_fail (width > 0 && height > 0, FALSE);
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
   cairo_t *cr = cairo_create (surface);
-  draw_view (self, cr, width, height);
+  draw_view (self, cr, width, height, 1);
   cairo_destroy (cr);
   cairo_status_t status = cairo_surface_write_to_png (surface, path);
   cairo_surface_destroy (surface);

@@ -168,6 +168,7 @@ view_page (PulmoViewState *state)
 {
   GtkWidget *page = adw_preferences_page_new ();
   adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), _("View"));
+  adw_preferences_page_set_name (ADW_PREFERENCES_PAGE (page), "view");
   adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "preferences-desktop-appearance-symbolic");
 
   GtkWidget *style = adw_preferences_group_new ();
@@ -214,14 +215,16 @@ training_page (Preferences *p)
 {
   GtkWidget *page = adw_preferences_page_new ();
   adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), _("Training"));
+  adw_preferences_page_set_name (ADW_PREFERENCES_PAGE (page), "training");
   adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "system-run-symbolic");
 
   GtkWidget *cases = adw_preferences_group_new ();
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (cases), _("Exported Cases"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (cases),
+                                         _("Your name is recorded with every case you export."));
   GtkWidget *annotator = adw_entry_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (annotator), _("_Annotator"));
   adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (annotator), TRUE);
-  gtk_widget_set_tooltip_text (annotator, _("Recorded with every case you export"));
   PulmoTrainingPreferences prefs;
   pulmo_training_preferences_load (&prefs);
   gtk_editable_set_text (GTK_EDITABLE (annotator), prefs.annotator);

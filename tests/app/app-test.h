@@ -20,8 +20,13 @@ app_test_init (int *argc, char ***argv, const char *no_display_path)
   g_setenv ("GTK_A11Y", "none", TRUE);
   if (gtk_init_check ())
     {
-      /* What AdwApplication does at startup: the windows need libadwaita's types and styles. */
+      /* What AdwApplication does at startup: the windows need libadwaita's types and
+       * styles, and Pulmo's own. */
       adw_init ();
+      g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+      gtk_css_provider_load_from_resource (css, "/org/pulmo/Pulmo/style.css");
+      gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
       return TRUE;
     }
   g_test_add_func (no_display_path, app_test_no_display);

@@ -347,6 +347,8 @@ test_accessible_names (Fixture *f, gconstpointer data)
 
   GtkWindow *preferences = open_preferences (f);
   assert_all_named (GTK_WIDGET (preferences), 6);
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (preferences), "training");
+  app_test_screenshot (GTK_WIDGET (preferences), "desktop-preferences-training");
   gtk_window_destroy (preferences);
 }
 

@@ -17,8 +17,7 @@ typedef struct {
 GtkWidget *
 pulmo_about_present (GtkWindow *parent)
 {
-  static const char *const developers[] = { N_("The Pulmo developers"), NULL };
-  const char *translated_developers[] = { _(developers[0]), NULL };
+  const char *developers[] = { _("The Pulmo developers"), NULL };
   /* Names and citations stay as their authors wrote them; what is said about them is translated. */
   const DataSource sources[] = {
     { "COVID-19 CT Lung and Infection Segmentation Dataset (COVID-19-CT-Seg)",
@@ -52,8 +51,8 @@ pulmo_about_present (GtkWindow *parent)
   adw_about_window_set_application_name (about, "Pulmo");
   adw_about_window_set_application_icon (about, "org.pulmo.Pulmo");
   adw_about_window_set_version (about, PULMO_VERSION);
-  adw_about_window_set_developer_name (about, _(developers[0]));
-  adw_about_window_set_developers (about, translated_developers);
+  adw_about_window_set_developer_name (about, developers[0]);
+  adw_about_window_set_developers (about, developers);
   adw_about_window_set_comments (about, _("Read chest CT in three linked views, segment the lungs and COVID-19 "
                                           "lesions, correct the labels and fine-tune the model.\n\n"
                                           "Pulmo is not a medical device. Its segmentations and figures are a "

@@ -91,7 +91,7 @@ void _pulmo_window_set_layout (PulmoWindow *window, const char *layout);
 void _pulmo_window_show_error (PulmoWindow *window, const char *message);
 /* Says briefly, in a toast, that something the user asked for is done (@text is plain text). */
 void _pulmo_window_show_toast (PulmoWindow *window, const char *text);
-/* The text of the toast on screen, or NULL. */
+/* The title of the toast on screen (markup: the text escaped), or NULL. */
 const char *_pulmo_window_get_toast (PulmoWindow *window);
 void _pulmo_window_update_recent_menu (PulmoWindow *window);
 void _pulmo_window_cancel_load (PulmoWindow *window);

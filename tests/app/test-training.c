@@ -167,6 +167,7 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_activate (G_ACTION_GROUP (f->window), "preferences", NULL);
   GtkWindow *preferences = app_test_find_window ("Preferences");
   g_assert_nonnull (preferences);
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (preferences), "training");
   app_test_iterate_pending ();
   app_test_screenshot (GTK_WIDGET (preferences), "training-6-preferences");
   PulmoModelEntry *shipped = g_ptr_array_index (history, 0);

@@ -352,6 +352,57 @@ test_accessible_names (Fixture *f, gconstpointer data)
   gtk_window_destroy (preferences);
 }
 
+/* The controls under @root that Tab should reach: shown, sensitive, focusable. */
+static void
+collect_controls (GtkWidget *root, GPtrArray *controls)
+{
+  if (!gtk_widget_get_visible (root) || !gtk_widget_get_child_visible (root) || GTK_IS_WINDOW_CONTROLS (root)
+      || GTK_IS_POPOVER (root))
+    return;
+  if (is_control (root))
+    {
+      if (gtk_widget_is_sensitive (root) && gtk_widget_get_focusable (root))
+        g_ptr_array_add (controls, root);
+      return;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL; child = gtk_widget_get_next_sibling (child))
+    collect_controls (child, controls);
+}
+
+/* Tab goes round every control of the window, the three views among them. */
+static void
+test_keyboard (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) controls = g_ptr_array_new ();
+  collect_controls (GTK_WIDGET (f->window), controls);
+  g_autoptr (GHashTable) reached = g_hash_table_new (NULL, NULL);
+  GtkWidget *first = NULL;
+  for (int step = 0; step < 500; step++)
+    {
+      if (!gtk_widget_child_focus (GTK_WIDGET (f->window), GTK_DIR_TAB_FORWARD))
+        gtk_widget_child_focus (GTK_WIDGET (f->window), GTK_DIR_TAB_FORWARD); /* wrapped round */
+      GtkWidget *focus = gtk_window_get_focus (GTK_WINDOW (f->window));
+      g_assert_nonnull (focus);
+      if (focus == first)
+        break;
+      if (first == NULL)
+        first = focus;
+      /* A control takes the focus itself or in one of its parts (a spin button's text). */
+      for (GtkWidget *up = focus; up != NULL; up = gtk_widget_get_parent (up))
+        g_hash_table_add (reached, up);
+    }
+  g_autoptr (GString) missed = g_string_new (NULL);
+  for (guint c = 0; c < controls->len; c++)
+    if (!g_hash_table_contains (reached, controls->pdata[c]))
+      g_string_append_printf (missed, " %s “%s”", G_OBJECT_TYPE_NAME (controls->pdata[c]),
+                              control_name (controls->pdata[c]));
+  g_test_message ("Tab reaches %u widgets; %u controls", g_hash_table_size (reached), controls->len);
+  if (missed->len > 0)
+    g_error ("Tab does not reach:%s", missed->str);
+  for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
+    g_assert_true (g_hash_table_contains (reached, pulmo_window_get_view (f->window, axis)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -362,5 +413,6 @@ main (int argc, char **argv)
   g_test_add ("/desktop/preferences-style", Fixture, NULL, setup, test_preferences_style, teardown);
   g_test_add ("/desktop/toast", Fixture, NULL, setup, test_toast, teardown);
   g_test_add ("/desktop/accessible-names", Fixture, NULL, setup, test_accessible_names, teardown);
+  g_test_add ("/desktop/keyboard", Fixture, NULL, setup, test_keyboard, teardown);
   return g_test_run ();
 }

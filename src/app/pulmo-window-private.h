@@ -134,11 +134,12 @@ void _pulmo_window_training_edited (PulmoWindow *window);
 void _pulmo_window_training_volume_changed (PulmoWindow *window);
 /* For the training dialogs: a modal folder chooser titled @title, opening at
  * @current; a button that shows a chosen folder's name (the path as its
- * tooltip); a right-aligned label for a settings row, with a mnemonic. */
+ * tooltip); a right-aligned label for a settings row, whose mnemonic
+ * focuses @control and which names it for screen readers. */
 GtkFileChooserNative *_pulmo_window_choose_folder (GtkWindow *parent, const char *title, const char *current);
 /* The folder such a chooser was answered with: NULL unless the user accepted one. */
 GFile *_pulmo_window_chosen_folder (GtkNativeDialog *chooser, int response);
 void _pulmo_window_set_folder_button (GtkButton *button, const char *folder);
-GtkWidget *_pulmo_window_row_label (const char *text);
+GtkWidget *_pulmo_window_row_label (const char *text, GtkWidget *control);
 
 G_END_DECLS

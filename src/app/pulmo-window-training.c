@@ -245,9 +245,10 @@ corrections_text (PulmoWindow *self)
 }
 
 GtkWidget *
-_pulmo_window_row_label (const char *text)
+_pulmo_window_row_label (const char *text, GtkWidget *control)
 {
   GtkWidget *label = gtk_label_new_with_mnemonic (text);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), control);
   gtk_label_set_xalign (GTK_LABEL (label), 1.0);
   gtk_widget_add_css_class (label, "dim-label");
   return label;
@@ -280,7 +281,7 @@ export_case_activated (GSimpleAction *action, GVariant *parameter, gpointer data
   gtk_widget_set_hexpand (GTK_WIDGET (d->folder_button), TRUE);
   _pulmo_window_set_folder_button (d->folder_button, d->folder);
   g_signal_connect (d->folder_button, "clicked", G_CALLBACK (choose_export_folder), d);
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Dataset folder")), 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Dataset folder"), GTK_WIDGET (d->folder_button)), 0, 0, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->folder_button), 1, 0, 1, 1);
 
   static const char *const convention_labels[] = { N_("Pulmo (sides and lesion types)"),
@@ -293,13 +294,13 @@ export_case_activated (GSimpleAction *action, GVariant *parameter, gpointer data
   PulmoExportConvention convention = PULMO_EXPORT_PULMO;
   pulmo_export_convention_from_name (prefs.convention, &convention);
   gtk_drop_down_set_selected (d->convention, convention);
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Labels as")), 0, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Labels as"), GTK_WIDGET (d->convention)), 0, 1, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->convention), 1, 1, 1, 1);
 
   d->annotator = GTK_ENTRY (gtk_entry_new ());
   gtk_editable_set_text (GTK_EDITABLE (d->annotator), prefs.annotator);
   gtk_entry_set_placeholder_text (d->annotator, _("Your name, recorded with the case"));
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Annotator")), 0, 2, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Annotator"), GTK_WIDGET (d->annotator)), 0, 2, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->annotator), 1, 2, 1, 1);
 
   d->anonymise = GTK_CHECK_BUTTON (gtk_check_button_new_with_mnemonic (_("_Record no source path (it may name "

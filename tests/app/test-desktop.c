@@ -350,6 +350,18 @@ test_accessible_names (Fixture *f, gconstpointer data)
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (preferences), "training");
   app_test_screenshot (GTK_WIDGET (preferences), "desktop-preferences-training");
   gtk_window_destroy (preferences);
+
+  /* … and the training dialogs. */
+  app_test_activate (G_ACTION_GROUP (f->window), "export-case", NULL);
+  GtkWindow *export = app_test_find_window ("Export as Training Case");
+  g_assert_nonnull (export);
+  assert_all_named (GTK_WIDGET (export), 5);
+  gtk_window_destroy (export);
+  app_test_activate (G_ACTION_GROUP (f->window), "fine-tune", NULL);
+  GtkWindow *finetune = app_test_find_window ("Fine-Tune the Model");
+  g_assert_nonnull (finetune);
+  assert_all_named (GTK_WIDGET (finetune), 4);
+  gtk_window_destroy (finetune);
 }
 
 /* The controls under @root that Tab should reach: shown, sensitive, focusable. */

@@ -2,16 +2,17 @@
 
 #include <glib/gi18n.h>
 
+#include "app/pulmo-about.h"
+#include "app/pulmo-appearance.h"
 #include "app/pulmo-window.h"
-#include "pulmo-config.h"
 
 struct _PulmoApplication {
-  GtkApplication parent_instance;
+  AdwApplication parent_instance;
   GFile *labels;        /* --labels FILE: opened onto the CT given with it */
   GFile *label_names;   /* --label-names FILE: names and colours for those labels */
 };
 
-G_DEFINE_FINAL_TYPE (PulmoApplication, pulmo_application, GTK_TYPE_APPLICATION)
+G_DEFINE_FINAL_TYPE (PulmoApplication, pulmo_application, ADW_TYPE_APPLICATION)
 
 PulmoApplication *
 pulmo_application_new (void)
@@ -76,18 +77,7 @@ pulmo_application_finalize (GObject *object)
 static void
 about_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  const char *authors[] = { _("The Pulmo developers"), NULL };
-  gtk_show_about_dialog (gtk_application_get_active_window (data),
-                         "program-name", "Pulmo",
-                         "logo-icon-name", "org.pulmo.Pulmo",
-                         "version", PULMO_VERSION,
-                         "comments", _("Read chest CT in three linked views, segment lungs and COVID-19 lesions"),
-                         "license-type", GTK_LICENSE_GPL_3_0,
-                         "authors", authors,
-                         /* Translators: your names and e-mail addresses, one a line; the About
-                          * dialog hides its translators' credits while this stays untranslated. */
-                         "translator-credits", _("translator-credits"),
-                         NULL);
+  pulmo_about_present (gtk_application_get_active_window (data));
 }
 
 static void
@@ -112,6 +102,7 @@ static void
 pulmo_application_startup (GApplication *application)
 {
   G_APPLICATION_CLASS (pulmo_application_parent_class)->startup (application);
+  pulmo_appearance_apply (pulmo_appearance_load ());
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions, G_N_ELEMENTS (app_actions),
                                    application);

@@ -417,17 +417,17 @@ pulmo_finetune_dialog_new (GtkWindow *parent)
   gtk_widget_set_hexpand (GTK_WIDGET (d->user_button), TRUE);
   _pulmo_window_set_folder_button (d->user_button, d->user_dir);
   g_signal_connect (d->user_button, "clicked", G_CALLBACK (choose_user), d);
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Your corrected cases")), 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Your corrected cases"), GTK_WIDGET (d->user_button)), 0, 0, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->user_button), 1, 0, 1, 1);
   d->original_button = GTK_BUTTON (gtk_button_new ());
   _pulmo_window_set_folder_button (d->original_button, d->original_dir);
   g_signal_connect (d->original_button, "clicked", G_CALLBACK (choose_original), d);
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Original training data")), 0, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Original training data"), GTK_WIDGET (d->original_button)), 0, 1, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->original_button), 1, 1, 1, 1);
   d->minutes = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (1, 24 * 60, 1));
   gtk_spin_button_set_value (d->minutes, prefs.finetune_minutes);
   gtk_widget_set_halign (GTK_WIDGET (d->minutes), GTK_ALIGN_START);
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Minutes at most")), 0, 2, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Minutes at most"), GTK_WIDGET (d->minutes)), 0, 2, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->minutes), 1, 2, 1, 1);
   gtk_box_append (GTK_BOX (box), grid);
 

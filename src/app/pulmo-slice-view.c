@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "app/pulmo-accessible.h"
 #include "edit/fill.h"
 
 struct _PulmoSliceView {
@@ -21,6 +22,7 @@ struct _PulmoSliceView {
   cairo_surface_t *overlay;      /* with smooth display: the labels alone, drawn sharp over it */
   gboolean has_overlay;          /* @overlay is current and shown */
   int image_slice;               /* the slice it shows */
+  int named_slice;               /* the slice the accessible label names; -2 before the first */
   gboolean image_dirty;          /* window, overlay or volume changed since */
 
   double zoom;                   /* 1 = the slice fits the view */
@@ -367,8 +369,9 @@ draw_text (PulmoSliceView *self, cairo_t *cr, PangoLayout *layout, double width,
   pango_font_description_free (bold);
 }
 
+/* Draws the view at @width × @height widget pixels, each @device_scale pixels of the target across. */
 static void
-draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height)
+draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height, int device_scale)
 {
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_paint (cr);
@@ -384,8 +387,11 @@ draw_view (PulmoSliceView *self, cairo_t *cr, double width, double height)
   cairo_scale (cr, su, sv);
   /* Magnified, nearest neighbour shows each voxel as a block (ITK-SNAP's default)
    * and bilinear scaling reads like a PACS; shrunk, a filtered image avoids
-   * dropping whole rows of voxels. Labels are never blurred. */
-  gboolean magnified = MIN (su, sv) >= 1.0;
+   * dropping whole rows of voxels. Labels are never blurred. Magnified means
+   * on the screen's pixels: at scale 2 a voxel may span less than a widget
+   * pixel but more than a screen pixel. (The context is a recording, replayed
+   * at the screen's scale later, so it cannot tell.) */
+  gboolean magnified = MIN (su, sv) * device_scale >= 1.0;
   cairo_filter_t sharp = magnified ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD;
   cairo_set_source_surface (cr, pulmo_slice_view_get_image (self), 0, 0);
   cairo_pattern_set_extend (cairo_get_source (cr), CAIRO_EXTEND_PAD);
@@ -493,7 +499,7 @@ pulmo_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   PulmoSliceView *self = PULMO_SLICE_VIEW (widget);
   double width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  draw_view (self, cr, width, height);
+  draw_view (self, cr, width, height, gtk_widget_get_scale_factor (widget));
   /* What the pointer is doing belongs on screen, not in exported images. */
   if (has_volume (self) && self->edit != NULL)
     {
@@ -512,7 +518,7 @@ pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, 
   g_return_val_if_fail (width > 0 && height > 0, FALSE);
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
   cairo_t *cr = cairo_create (surface);
-  draw_view (self, cr, width, height);
+  draw_view (self, cr, width, height, 1);
   cairo_destroy (cr);
   cairo_status_t status = cairo_surface_write_to_png (surface, path);
   cairo_surface_destroy (surface);
@@ -527,6 +533,26 @@ pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, 
 }
 
 /* State ------------------------------------------------------------------- */
+
+/* Screen readers hear which view this is and the slice it shows, as the heading says it. */
+static void
+update_accessible_label (PulmoSliceView *self)
+{
+  int slice = pulmo_slice_view_get_slice (self);
+  if (slice == self->named_slice)
+    return;
+  self->named_slice = slice;
+  g_autofree char *label = NULL;
+  if (slice < 0)
+    /* Translators: a slice view's name for screen readers while no CT is open, e.g. "Axial view". */
+    label = g_strdup_printf (_("%s view"), _(view_titles[self->axis]));
+  else
+    /* Translators: a slice view's name for screen readers: the view, the slice shown and the number of
+     * slices, e.g. "Axial view, slice 41 of 80". */
+    label = g_strdup_printf (_("%s view, slice %d of %d"), _(view_titles[self->axis]), slice + 1,
+                             self->reslice.n_slices);
+  pulmo_accessible_set_label (GTK_WIDGET (self), label);
+}
 
 static void end_stroke (PulmoSliceView *self);
 static void finish_shape (PulmoSliceView *self, gboolean apply);
@@ -561,6 +587,8 @@ on_volume_changed (PulmoSliceView *self)
         }
     }
   self->image_dirty = TRUE;
+  self->named_slice = -2;
+  update_accessible_label (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -602,6 +630,7 @@ static void
 on_cursor_changed (PulmoSliceView *self)
 {
   /* Every view's crosshair moves; pulmo_slice_view_get_image notices a new slice. */
+  update_accessible_label (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -1189,6 +1218,8 @@ pulmo_slice_view_class_init (PulmoSliceViewClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, leave);
   gtk_widget_class_bind_template_callback (widget_class, key_pressed);
   gtk_widget_class_set_css_name (widget_class, "sliceview");
+  /* GTK 4.8 has no canvas role: to a screen reader a view is the image it shows. */
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
@@ -1197,5 +1228,9 @@ pulmo_slice_view_init (PulmoSliceView *self)
   self->renderer = pulmo_slice_renderer_new ();
   self->zoom = 1.0;
   self->image_dirty = TRUE;
+  self->named_slice = -2;
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  _("Arrow keys and Page Up or Down change the slice; 1, 2, 3 and 0 the layout"),
+                                  -1);
 }

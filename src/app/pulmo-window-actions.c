@@ -111,6 +111,13 @@ export_label_names_to (PulmoWindow *self, GFile *file)
     _pulmo_window_show_error (self, _("Label names can be saved only to a local file"));
   else if (!pulmo_label_description_save (pulmo_label_map_get_table (labels), path, &error))
     _pulmo_window_show_error (self, error->message);
+  else
+    {
+      g_autofree char *name = g_file_get_basename (file);
+      /* Translators: %s is the label description file's name. */
+      g_autofree char *text = g_strdup_printf (_("Label names saved as %s"), name);
+      _pulmo_window_show_toast (self, text);
+    }
 }
 
 static void
@@ -146,6 +153,13 @@ export_to (PulmoWindow *self, GFile *file)
     _pulmo_window_show_error (self, _("PNG export needs a local file"));
   else if (!pulmo_slice_view_export_png (view, path, width, height, &error))
     _pulmo_window_show_error (self, error->message);
+  else
+    {
+      g_autofree char *name = g_file_get_basename (file);
+      /* Translators: %s is the PNG file's name. */
+      g_autofree char *text = g_strdup_printf (_("View exported as %s"), name);
+      _pulmo_window_show_toast (self, text);
+    }
 }
 
 static void

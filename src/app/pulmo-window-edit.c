@@ -197,6 +197,9 @@ save_to (PulmoWindow *self, GFile *file)
       self->saved_position = self->history_position;
       g_autofree char *name = g_file_get_basename (file);
       _pulmo_window_set_labels_source (self, name);
+      /* Translators: %s is the label file's name. */
+      g_autofree char *text = g_strdup_printf (_("Labels saved as %s"), name);
+      _pulmo_window_show_toast (self, text);
       /* Saved edits need no recovery; later ones start a new file. */
       stop_autosave (self, TRUE);
       start_autosave (self);

@@ -2,6 +2,8 @@
  * its actions (pulmo-window-actions.c) and its file opening (pulmo-window-open.c). */
 #pragma once
 
+#include <adwaita.h>
+
 #include "app/pulmo-edit-state.h"
 #include "app/pulmo-panel.h"
 #include "app/pulmo-report-panel.h"
@@ -57,10 +59,13 @@ struct _PulmoWindow {
   PulmoLabelMap *recovered;      /* the labels the recovery bar offers */
   PulmoAutosave *autosave;       /* keeps recovery_path current for the labels shown */
 
+  AdwToast *toast;               /* the toast on screen, if any */
+
   /* Template children */
   GtkLabel *title_label;
   GtkLabel *subtitle_label;
   GtkMenuButton *primary_menu_button;
+  AdwToastOverlay *toast_overlay; /* the window's child */
   GtkInfoBar *error_bar;
   GtkLabel *error_label;
   GtkInfoBar *recovery_bar;
@@ -84,6 +89,10 @@ void _pulmo_window_install_actions (PulmoWindow *window);
 void _pulmo_window_update_actions (PulmoWindow *window);
 void _pulmo_window_set_layout (PulmoWindow *window, const char *layout);
 void _pulmo_window_show_error (PulmoWindow *window, const char *message);
+/* Says briefly, in a toast, that something the user asked for is done (@text is plain text). */
+void _pulmo_window_show_toast (PulmoWindow *window, const char *text);
+/* The title of the toast on screen (markup: the text escaped), or NULL. */
+const char *_pulmo_window_get_toast (PulmoWindow *window);
 void _pulmo_window_update_recent_menu (PulmoWindow *window);
 void _pulmo_window_cancel_load (PulmoWindow *window);
 /* Records where the labels shown came from (report.h's model name); @source is copied. */
@@ -125,11 +134,12 @@ void _pulmo_window_training_edited (PulmoWindow *window);
 void _pulmo_window_training_volume_changed (PulmoWindow *window);
 /* For the training dialogs: a modal folder chooser titled @title, opening at
  * @current; a button that shows a chosen folder's name (the path as its
- * tooltip); a right-aligned label for a settings row, with a mnemonic. */
+ * tooltip); a right-aligned label for a settings row, whose mnemonic
+ * focuses @control and which names it for screen readers. */
 GtkFileChooserNative *_pulmo_window_choose_folder (GtkWindow *parent, const char *title, const char *current);
 /* The folder such a chooser was answered with: NULL unless the user accepted one. */
 GFile *_pulmo_window_chosen_folder (GtkNativeDialog *chooser, int response);
 void _pulmo_window_set_folder_button (GtkButton *button, const char *folder);
-GtkWidget *_pulmo_window_row_label (const char *text);
+GtkWidget *_pulmo_window_row_label (const char *text, GtkWidget *control);
 
 G_END_DECLS

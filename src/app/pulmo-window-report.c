@@ -31,7 +31,7 @@ pulmo_window_export_report (PulmoWindow *self, const char *path, GError **error)
       g_autofree char *name = g_path_get_basename (path);
       /* Translators: %s is the report file's name. */
       g_autofree char *text = g_strdup_printf (_("Report saved as %s"), name);
-      gtk_label_set_text (self->status_label, text);
+      _pulmo_window_show_toast (self, text);
     }
   return saved;
 }

@@ -229,7 +229,7 @@ segment_finished (GObject *source, GAsyncResult *result, gpointer data)
   g_autofree char *done = g_strdup_printf (_("Segmented in %.1f s with %s. These labels are a "
                                              "model's output: check them."),
                                            seconds, job->model_identity);
-  gtk_label_set_text (self->status_label, done);
+  _pulmo_window_show_toast (self, done);
 }
 
 void

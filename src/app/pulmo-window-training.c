@@ -11,7 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "app/pulmo-finetune-dialog.h"
-#include "app/pulmo-preferences-dialog.h"
+#include "app/pulmo-preferences-window.h"
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-review-window.h"
 #include "app/pulmo-weak-ref.h"
@@ -118,7 +118,7 @@ export_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   /* Translators: shown after an export; %s is the new case's id, e.g. pulmo_0003, then the folder. */
   g_autofree char *text = g_strdup_printf (_("Exported as case %s to %s."), id, d->folder);
-  gtk_label_set_text (d->window->status_label, text);
+  _pulmo_window_show_toast (d->window, text);
   gtk_window_destroy (d->dialog);
 }
 
@@ -245,9 +245,10 @@ corrections_text (PulmoWindow *self)
 }
 
 GtkWidget *
-_pulmo_window_row_label (const char *text)
+_pulmo_window_row_label (const char *text, GtkWidget *control)
 {
   GtkWidget *label = gtk_label_new_with_mnemonic (text);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), control);
   gtk_label_set_xalign (GTK_LABEL (label), 1.0);
   gtk_widget_add_css_class (label, "dim-label");
   return label;
@@ -280,7 +281,7 @@ export_case_activated (GSimpleAction *action, GVariant *parameter, gpointer data
   gtk_widget_set_hexpand (GTK_WIDGET (d->folder_button), TRUE);
   _pulmo_window_set_folder_button (d->folder_button, d->folder);
   g_signal_connect (d->folder_button, "clicked", G_CALLBACK (choose_export_folder), d);
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Dataset folder")), 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Dataset folder"), GTK_WIDGET (d->folder_button)), 0, 0, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->folder_button), 1, 0, 1, 1);
 
   static const char *const convention_labels[] = { N_("Pulmo (sides and lesion types)"),
@@ -293,13 +294,13 @@ export_case_activated (GSimpleAction *action, GVariant *parameter, gpointer data
   PulmoExportConvention convention = PULMO_EXPORT_PULMO;
   pulmo_export_convention_from_name (prefs.convention, &convention);
   gtk_drop_down_set_selected (d->convention, convention);
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Labels as")), 0, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Labels as"), GTK_WIDGET (d->convention)), 0, 1, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->convention), 1, 1, 1, 1);
 
   d->annotator = GTK_ENTRY (gtk_entry_new ());
   gtk_editable_set_text (GTK_EDITABLE (d->annotator), prefs.annotator);
   gtk_entry_set_placeholder_text (d->annotator, _("Your name, recorded with the case"));
-  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Annotator")), 0, 2, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), _pulmo_window_row_label (_("_Annotator"), GTK_WIDGET (d->annotator)), 0, 2, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (d->annotator), 1, 2, 1, 1);
 
   d->anonymise = GTK_CHECK_BUTTON (gtk_check_button_new_with_mnemonic (_("_Record no source path (it may name "
@@ -371,7 +372,7 @@ review_queue_activated (GSimpleAction *action, GVariant *parameter, gpointer dat
 static void
 preferences_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  gtk_window_present (GTK_WINDOW (pulmo_preferences_dialog_new (GTK_WINDOW (data))));
+  gtk_window_present (GTK_WINDOW (pulmo_preferences_window_new (data)));
 }
 
 static const GActionEntry training_actions[] = {

@@ -68,6 +68,33 @@ _pulmo_window_show_error (PulmoWindow *self, const char *message)
 }
 
 static void
+toast_dismissed (AdwToast *toast, PulmoWindow *self)
+{
+  if (self->toast == toast)
+    g_clear_object (&self->toast);
+}
+
+void
+_pulmo_window_show_toast (PulmoWindow *self, const char *text)
+{
+  /* libadwaita 1.2 reads a toast's title as markup: a file name may hold '&' or '<'. */
+  g_autofree char *markup = g_markup_escape_text (text, -1);
+  /* The newest news replaces the last, rather than waiting behind it. */
+  if (self->toast != NULL)
+    adw_toast_dismiss (self->toast);
+  AdwToast *toast = adw_toast_new (markup);
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (toast_dismissed), self, 0);
+  g_set_object (&self->toast, toast);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+const char *
+_pulmo_window_get_toast (PulmoWindow *self)
+{
+  return self->toast != NULL ? adw_toast_get_title (self->toast) : NULL;
+}
+
+static void
 error_bar_response (GtkInfoBar *bar, int response, PulmoWindow *self)
 {
   gtk_info_bar_set_revealed (bar, FALSE);
@@ -198,6 +225,7 @@ pulmo_window_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->state, self);
     }
   gtk_widget_dispose_template (GTK_WIDGET (self), PULMO_TYPE_WINDOW);
+  g_clear_object (&self->toast);
   g_clear_object (&self->state);
   G_OBJECT_CLASS (pulmo_window_parent_class)->dispose (object);
 }
@@ -222,6 +250,7 @@ pulmo_window_class_init (PulmoWindowClass *klass)
   g_type_ensure (PULMO_TYPE_SLICE_VIEW);
   g_type_ensure (PULMO_TYPE_PANEL);
   g_type_ensure (PULMO_TYPE_REPORT_PANEL);
+  g_type_ensure (ADW_TYPE_TOAST_OVERLAY);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/pulmo/Pulmo/ui/pulmo-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, title_label);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, subtitle_label);
@@ -251,6 +280,9 @@ static void
 pulmo_window_init (PulmoWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Not a bound template child: disposing the template would unparent it
+   * behind the window's back, which still holds it as its child. */
+  self->toast_overlay = ADW_TOAST_OVERLAY (gtk_window_get_child (GTK_WINDOW (self)));
 
   self->state = pulmo_view_state_new ();
   self->layout = g_strdup ("all");

@@ -1,7 +1,7 @@
 /* app-test.h: what every GUI test's main does before adding its tests. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 static void
 app_test_no_display (void)
@@ -19,7 +19,16 @@ app_test_init (int *argc, char ***argv, const char *no_display_path)
    * warning would be fatal in a test. */
   g_setenv ("GTK_A11Y", "none", TRUE);
   if (gtk_init_check ())
-    return TRUE;
+    {
+      /* What AdwApplication does at startup: the windows need libadwaita's types and
+       * styles, and Pulmo's own. */
+      adw_init ();
+      g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+      gtk_css_provider_load_from_resource (css, "/org/pulmo/Pulmo/style.css");
+      gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+      return TRUE;
+    }
   g_test_add_func (no_display_path, app_test_no_display);
   return FALSE;
 }
@@ -102,6 +111,21 @@ app_test_find (GtkWidget *root, GType type, const char *label)
   for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL; child = gtk_widget_get_next_sibling (child))
     {
       GtkWidget *found = app_test_find (child, type, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The first preferences row under @root whose title is @title. */
+static inline AdwPreferencesRow *
+app_test_find_row (GtkWidget *root, const char *title)
+{
+  if (ADW_IS_PREFERENCES_ROW (root) && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), title) == 0)
+    return ADW_PREFERENCES_ROW (root);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      AdwPreferencesRow *found = app_test_find_row (child, title);
       if (found != NULL)
         return found;
     }

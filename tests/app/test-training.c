@@ -106,7 +106,7 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_click (GTK_WIDGET (export), "_Export");
   app_test_wait_for (window_gone, "Export as Training Case", 120);
   g_assert_null (pulmo_window_get_error (f->window));
-  g_assert_nonnull (strstr (pulmo_window_get_status (f->window), "pulmo_0000"));
+  g_assert_nonnull (strstr (_pulmo_window_get_toast (f->window), "pulmo_0000"));
 
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *dataset_json = g_build_filename (f->cases, "dataset.json", NULL);
@@ -166,11 +166,14 @@ test_loop (Fixture *f, gconstpointer data)
   app_test_activate (G_ACTION_GROUP (f->window), "preferences", NULL);
   GtkWindow *preferences = app_test_find_window ("Preferences");
   g_assert_nonnull (preferences);
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (preferences), "training");
   app_test_iterate_pending ();
   app_test_screenshot (GTK_WIDGET (preferences), "training-6-preferences");
   PulmoModelEntry *shipped = g_ptr_array_index (history, 0);
-  GtkWidget *first = app_test_find (GTK_WIDGET (preferences), GTK_TYPE_CHECK_BUTTON, shipped->identity);
-  g_assert_nonnull (first);
+  AdwPreferencesRow *row = app_test_find_row (GTK_WIDGET (preferences), shipped->identity);
+  g_assert_nonnull (row);
+  GtkWidget *first = adw_action_row_get_activatable_widget (ADW_ACTION_ROW (row));
+  g_assert_true (GTK_IS_CHECK_BUTTON (first));
   gtk_check_button_set_active (GTK_CHECK_BUTTON (first), TRUE);
   app_test_iterate_pending ();
   g_autofree char *in_use = pulmo_model_default_path (NULL);

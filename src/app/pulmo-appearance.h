@@ -1,0 +1,23 @@
+/* pulmo-appearance.h: whether Pulmo follows the system's light or dark style
+ * or keeps one, applied through AdwStyleManager. The choice lives in the
+ * settings file (pulmo_preferences_path) under [Appearance], apart from the
+ * view and training settings so that it moves to GSettings as one key. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  PULMO_APPEARANCE_SYSTEM,
+  PULMO_APPEARANCE_LIGHT,
+  PULMO_APPEARANCE_DARK,
+} PulmoAppearance;
+
+/* The saved choice; PULMO_APPEARANCE_SYSTEM when none or a malformed one is saved. */
+PulmoAppearance pulmo_appearance_load (void);
+gboolean pulmo_appearance_save (PulmoAppearance appearance, GError **error);
+/* Sets the application's colour scheme (libadwaita must be initialised). */
+void pulmo_appearance_apply (PulmoAppearance appearance);
+
+G_END_DECLS

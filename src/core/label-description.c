@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/pulmo-error.h"
+#include <inttypes.h>
+#include <glib/gi18n-lib.h>
 
 /* The seven numbers before the quoted name. */
 enum { FIELD_VALUE, FIELD_RED, FIELD_GREEN, FIELD_BLUE, FIELD_ALPHA, FIELD_VISIBLE, FIELD_MESH, N_FIELDS };
@@ -36,7 +38,7 @@ parse_integer (const char *text, guint64 max, guint64 *out, const char *what, ch
   if (!g_ascii_string_to_unsigned (text, 10, 0, max, out, NULL))
     {
       g_autofree char *shown = quotable (text);
-      *why = g_strdup_printf ("%s “%s” is not a whole number from 0 to %" G_GUINT64_FORMAT, what, shown, max);
+      *why = g_strdup_printf ("%s “%s” is not a whole number from 0 to %" PRIu64, what, shown, max);
       return FALSE;
     }
   return TRUE;
@@ -123,7 +125,7 @@ read_text (const char *path, char **contents, GError **error)
     {
       int saved = errno;
       g_set_error (error, PULMO_ERROR, saved == ENOENT ? PULMO_ERROR_NOT_FOUND : PULMO_ERROR_IO,
-                   "%s: cannot open: %s", path, g_strerror (saved));
+                   _("%s: cannot open: %s"), path, g_strerror (saved));
       return FALSE;
     }
   g_autofree char *text = g_malloc (PULMO_LABEL_DESCRIPTION_MAX_BYTES + 2);
@@ -133,20 +135,20 @@ read_text (const char *path, char **contents, GError **error)
   fclose (file);
   if (failed)
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot read: %s", path, g_strerror (saved));
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: cannot read: %s"), path, g_strerror (saved));
       return FALSE;
     }
   if (length > PULMO_LABEL_DESCRIPTION_MAX_BYTES)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                   "%s: too large for a label description (more than %d bytes)", path,
+                   _("%s: too large for a label description (more than %d bytes)"), path,
                    PULMO_LABEL_DESCRIPTION_MAX_BYTES);
       return FALSE;
     }
   if (memchr (text, '\0', length) != NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                   "%s: not a label description (it holds binary data)", path);
+                   _("%s: not a label description (it holds binary data)"), path);
       return FALSE;
     }
   text[length] = '\0';
@@ -175,8 +177,8 @@ pulmo_label_description_load (const char *path, GError **error)
       if (!parse_line (line, &entry, &why))
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                       "%s, line %d: %s (a label description line reads: "
-                       "value red green blue opacity visible mesh \"name\")",
+                       _("%s, line %d: %s (a label description line reads: "
+                       "value red green blue opacity visible mesh \"name\")"),
                        path, l + 1, why);
           return NULL;
         }
@@ -184,7 +186,7 @@ pulmo_label_description_load (const char *path, GError **error)
       if (line_of[entry.value] != 0)
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                       "%s, line %d: value %u is already described on line %d", path, l + 1,
+                       _("%s, line %d: value %u is already described on line %d"), path, l + 1,
                        entry.value, line_of[entry.value]);
           return NULL;
         }
@@ -199,7 +201,7 @@ pulmo_label_description_load (const char *path, GError **error)
   if (n_labels == 0)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                   "%s: describes no label other than background (is it an ITK-SNAP label description?)",
+                   _("%s: describes no label other than background (is it an ITK-SNAP label description?)"),
                    path);
       return NULL;
     }

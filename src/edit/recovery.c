@@ -7,6 +7,7 @@
 
 #include "core/nifti-io.h"
 #include "core/pulmo-error.h"
+#include <glib/gi18n-lib.h>
 
 /* The file, little-endian:
  *   "PULMOREC", u32 version, u32 0,
@@ -167,7 +168,7 @@ pulmo_recovery_write (const char *path, const char *ct_path, const char *ct_hash
     {
       int saved = errno;
       g_autofree char *display = g_filename_display_name (folder);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot make the recovery folder %s: %s",
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot make the recovery folder %s: %s"),
                           display, g_strerror (saved)), FALSE;
     }
   return pulmo_write_file_atomically (path, write_contents, out, error);
@@ -276,7 +277,7 @@ pulmo_recovery_read (const char *path, PulmoVolume *ct, const char *ct_hash, GEr
   gsize size = g_mapped_file_get_length (file);
 
 #define DAMAGED(what) \
-  (g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT, "%s: the recovery file is damaged (%s)", display, what), \
+  (g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT, _("%s: the recovery file is damaged (%s)"), display, what), \
    (PulmoLabelMap *) NULL)
 
   if (size < 8 + 4 || memcmp (data, MAGIC, 8) != 0)
@@ -287,7 +288,7 @@ pulmo_recovery_read (const char *path, PulmoVolume *ct, const char *ct_hash, GEr
     return DAMAGED ("truncated");
   if (version > VERSION)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "%s: the recovery file is from a newer Pulmo (format %u; this one reads %d)",
+                        _("%s: the recovery file is from a newer Pulmo (format %u; this one reads %d)"),
                         display, version, VERSION), NULL;
   if (size < 8 + 4 + 4 || crc32 (0, data, (uInt) MIN (size - 4, (gsize) G_MAXUINT32)) != (uLong) (
         data[size - 4] | (guint32) data[size - 3] << 8 | (guint32) data[size - 2] << 16
@@ -307,7 +308,7 @@ pulmo_recovery_read (const char *path, PulmoVolume *ct, const char *ct_hash, GEr
   if (stored_dims[0] != (guint32) dims[0] || stored_dims[1] != (guint32) dims[1]
       || stored_dims[2] != (guint32) dims[2] || strcmp (stored_hash, ct_hash) != 0)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_GRID_MISMATCH,
-                        "%s: these edits were made on another CT, or the CT file has changed since", display),
+                        _("%s: these edits were made on another CT, or the CT file has changed since"), display),
            NULL;
 
   g_autoptr (PulmoLabelTable) table = pulmo_label_table_new ();

@@ -3,6 +3,7 @@
 #include "nn/label-mask.h"
 
 #include "core/pulmo-error.h"
+#include <glib/gi18n-lib.h>
 
 #define BIT(c) ((uint16_t) (1u << (c)))
 #define N_LABEL_VALUES 9
@@ -96,8 +97,8 @@ pulmo_label_masks_from_labels (const uint8_t *labels,
   if (table == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                   "no label mapping for a model with %d classes "
-                   "(supported: 4, 5 or 6 classes)", n_classes);
+                   _("no label mapping for a model with %d classes "
+                   "(supported: 4, 5 or 6 classes)"), n_classes);
       return FALSE;
     }
 

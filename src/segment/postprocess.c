@@ -5,6 +5,7 @@
 
 #include "core/pulmo-error.h"
 #include "nn/parallel.h"
+#include <glib/gi18n-lib.h>
 
 /* Where in the lung region a voxel stands while the lungs are worked out. */
 enum {
@@ -562,7 +563,7 @@ pulmo_postprocess (PulmoVolume *ct, uint8_t *labels, const PulmoPostprocessOptio
   gsize n_voxels = pulmo_volume_get_n_voxels (ct);
   if (n_voxels > G_MAXUINT32)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "post-processing handles at most %u voxels; this CT has %" G_GSIZE_FORMAT,
+                        _("post-processing handles at most %u voxels; this CT has %zu"),
                         G_MAXUINT32, n_voxels),
            FALSE;
   const PulmoAffine *affine = pulmo_volume_get_affine (ct);

@@ -8,6 +8,7 @@
 
 #include "core/pulmo-error.h"
 #include "nn/label-mask.h"
+#include <glib/gi18n-lib.h>
 
 /* Writes an .npy file (format 1.0): magic, header length, a Python dict
  * padded to a multiple of 64 bytes, then the array in C order. */
@@ -40,7 +41,7 @@ write_npy (const char *path, const char *descr, int n, int height, int width, co
     }
   g_string_free (header, TRUE);
   if (!ok)
-    g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot write %s: %s", display, g_strerror (saved));
+    g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot write %s: %s"), display, g_strerror (saved));
   return ok;
 }
 
@@ -51,7 +52,7 @@ pulmo_samples_write (const PulmoDataset *dataset, int n_classes, const char *out
     {
       int saved = errno;
       g_autofree char *display = g_filename_display_name (out_dir);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot make %s: %s", display,
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot make %s: %s"), display,
                           g_strerror (saved)), FALSE;
     }
   int n = (int) dataset->n_samples;

@@ -6,6 +6,7 @@
 
 #include "core/pulmo-error.h"
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 
 /* No Pulmo model's header comes near this: a larger claim is a damaged file. */
 #define MAX_HEADER_SIZE ((guint64) 16 << 20)
@@ -218,7 +219,7 @@ read_labels (Reader *r, const char *text, PulmoModelInfo *info)
         return fail (r, PULMO_ERROR_INVALID, _("label %u of the metadata is not {value, name, rgba}"), i);
       gint64 v = json_node_get_int (value);
       if (v < 0 || v > 255)
-        return fail (r, PULMO_ERROR_INVALID, _("label %u has value %" G_GINT64_FORMAT), i, v);
+        return fail (r, PULMO_ERROR_INVALID, _("label %u has value %" PRId64), i, v);
       info->labels[i].value = (guint8) v;
       info->labels[i].name = g_strdup (json_node_get_string (name));
       for (int k = 0; k < 4; k++)
@@ -317,7 +318,7 @@ read_tensor (Reader *r, PulmoUNet *net, const char *name, JsonNode *entry, const
   gint64 begin = json_node_get_int (begin_node), end = json_node_get_int (end_node);
   size_t count = pulmo_tensor_numel (param->value);
   if (begin < 0 || end < begin || (guint64) end > data_size || (guint64) (end - begin) != count * 4)
-    return fail (r, PULMO_ERROR_CORRUPT, _("tensor “%s” has data_offsets %" G_GINT64_FORMAT "…%" G_GINT64_FORMAT
+    return fail (r, PULMO_ERROR_CORRUPT, _("tensor “%s” has data_offsets %" PRId64 "…%" PRId64
                  " outside the file or of the wrong size"), name, begin, end);
   for (size_t k = 0; k < count; k++)
     {
@@ -343,7 +344,7 @@ pulmo_safetensors_to_unet (const guint8 *data, gsize size, const char *display_n
   for (int b = 0; b < 8; b++)
     header_size |= (guint64) data[b] << (8 * b);
   if (header_size > MAX_HEADER_SIZE || header_size > size - 8)
-    return fail (&r, PULMO_ERROR_CORRUPT, _("the header claims %" G_GUINT64_FORMAT " bytes, more than the "
+    return fail (&r, PULMO_ERROR_CORRUPT, _("the header claims %" PRIu64 " bytes, more than the "
                  "file holds or any model needs"), header_size), NULL;
 
   g_autoptr (JsonParser) parser = json_parser_new ();

@@ -351,11 +351,17 @@ draw_key_slices (Page *page, PulmoVolume *ct, const uint8_t *labels)
     {
       double x = MARGIN + s * (size + gap);
       draw_slice (page->cr, renderer, ct, &reslice, slices[s], &lesions, &lungs, x, top, size);
-      static const char *thirds[N_KEY_SLICES] = { N_("upper"), N_("middle"), N_("lower") };
+      /* Whole captions, not "%s third": the third's word is declined in other languages. */
       char caption[64];
-      g_snprintf (caption, sizeof caption, /* Translators: a key slice's caption, "Axial 120 of 300, upper third". */
-                  _("Axial %d of %d, %s third"), slices[s] + 1, reslice.n_slices,
-                  n == N_KEY_SLICES ? _(thirds[s]) : _("lungs"));
+      int shown_slice = slices[s] + 1;
+      if (n != N_KEY_SLICES)
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, lungs"), shown_slice, reslice.n_slices);
+      else if (s == 0)
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, upper third"), shown_slice, reslice.n_slices);
+      else if (s == 1)
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, middle third"), shown_slice, reslice.n_slices);
+      else
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, lower third"), shown_slice, reslice.n_slices);
       Page below = { page->cr, top + size + 13 };
       text_at (&below, x, 9, FALSE, caption);
     }

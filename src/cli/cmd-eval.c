@@ -380,6 +380,7 @@ pulmo_cmd_eval (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (N_("PRED GT | --slice-labels CSV PRED"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
     N_("Dice and volume difference per structure (lung, infection, right and left lung,\n"
     "ground glass, consolidation, effusion) between predicted and reference labels in\n"

@@ -22,6 +22,7 @@ pulmo_cmd_review (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (N_("DIR - pre-segment a folder of CTs and list it for review"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
                                 N_("Each CT (.nii, .nii.gz) in DIR is segmented into "
                                 "DIR/pulmo-labels/NAME-labels.nii.gz (never over an "

@@ -192,6 +192,7 @@ pulmo_cmd_segment (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (N_("CT… (-o LABELS | --output-dir DIR)"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
                                 N_("Segments the lungs, ground-glass opacities and consolidations of "
                                 "each CT (NIfTI file or DICOM folder) and writes its label map on "

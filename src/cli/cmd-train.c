@@ -142,6 +142,7 @@ pulmo_cmd_train (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (N_("--data DIR… --out MODEL.pulmonet"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
     N_("Trains Pulmo's lung and lesion model (background, lung, ground-glass opacity,\n"
     "consolidation) on dataset folders in the nnU-Net v2 raw layout, validating after\n"

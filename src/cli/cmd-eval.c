@@ -149,14 +149,15 @@ print_dice (double dice)
 static void
 print_table (const char *title, const PulmoEvalCounts *counts, double voxel_ml)
 {
-  printf ("%s\n  %-22s %7s  %12s  %12s  %12s\n", title, "structure", "Dice", "predicted mL",
-          "reference mL", "difference mL");
+  /* Translators: column heads of `pulmo eval`'s table, the mL ones 12 characters at most; mL is millilitres. */
+  printf ("%s\n  %-22s %7s  %12s  %12s  %12s\n", title, _("structure"), _("Dice"), _("predicted mL"),
+          _("reference mL"), _("difference mL"));
   for (int s = 0; s < PULMO_EVAL_N_STRUCTURES; s++)
     {
       const PulmoEvalCounts *c = &counts[s];
       if (!pulmo_eval_has_data (c))
         continue;
-      printf ("  %-22s", pulmo_eval_structure_name (s));
+      printf ("  %-22s", _(pulmo_eval_structure_name (s)));
       print_dice (pulmo_eval_dice (c));
       printf ("  %12.1f  %12.1f  %+12.1f\n", (c->tp + c->fp) * voxel_ml, (c->tp + c->fn) * voxel_ml,
               pulmo_eval_volume_difference (c) * voxel_ml);
@@ -266,12 +267,12 @@ report_overlap (GPtrArray *results, gboolean folders, gboolean per_case, const c
   if (folders)
     {
       g_autofree char *title = g_strdup_printf (_("all %u cases (voxels summed)"), results->len);
-      printf ("%s\n  %-22s %7s  %9s  %12s  %12s\n", title, "structure", "Dice", "mean Dice",
-              "predicted mL", "reference mL");
+      printf ("%s\n  %-22s %7s  %9s  %12s  %12s\n", title, _("structure"), _("Dice"), _("mean Dice"),
+              _("predicted mL"), _("reference mL"));
       for (int s = 0; s < PULMO_EVAL_N_STRUCTURES; s++)
         if (pulmo_eval_has_data (&total[s]))
           {
-            printf ("  %-22s", pulmo_eval_structure_name (s));
+            printf ("  %-22s", _(pulmo_eval_structure_name (s)));
             print_dice (pulmo_eval_dice (&total[s]));
             printf ("  ");
             print_dice (mean_dice[s]);

@@ -29,10 +29,10 @@ print_dice (const char *name, double dice)
 static void
 print_figures (const double dice[])
 {
-  print_dice ("lung", dice[PULMO_EVAL_LUNG]);
-  print_dice ("infection", dice[PULMO_EVAL_INFECTION]);
-  print_dice ("ground glass", dice[PULMO_EVAL_GROUND_GLASS]);
-  print_dice ("consolidation", dice[PULMO_EVAL_CONSOLIDATION]);
+  print_dice (_("lung"), dice[PULMO_EVAL_LUNG]);
+  print_dice (_("infection"), dice[PULMO_EVAL_INFECTION]);
+  print_dice (_("ground glass"), dice[PULMO_EVAL_GROUND_GLASS]);
+  print_dice (_("consolidation"), dice[PULMO_EVAL_CONSOLIDATION]);
 }
 
 /* With both kinds of validation, each is shown beside the sum. */

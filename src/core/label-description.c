@@ -38,7 +38,8 @@ parse_integer (const char *text, guint64 max, guint64 *out, const char *what, ch
   if (!g_ascii_string_to_unsigned (text, 10, 0, max, out, NULL))
     {
       g_autofree char *shown = quotable (text);
-      *why = g_strdup_printf ("%s “%s” is not a whole number from 0 to %" PRIu64, what, shown, max);
+      /* Translators: the first %s is a column of the file ("the value", or red, green, blue, visible, mesh). */
+      *why = g_strdup_printf (_("%s “%s” is not a whole number from 0 to %" PRIu64), what, shown, max);
       return FALSE;
     }
   return TRUE;
@@ -52,13 +53,13 @@ parse_line (const char *line, Entry *entry, char **why)
   const char *close = open != NULL ? strrchr (line, '"') : NULL;
   if (open == NULL || close == open)
     {
-      *why = g_strdup ("the label's name must stand last, in double quotes");
+      *why = g_strdup (_("the label's name must stand last, in double quotes"));
       return FALSE;
     }
   for (const char *rest = close + 1; *rest != '\0'; rest++)
     if (!g_ascii_isspace (*rest))
       {
-        *why = g_strdup ("text after the label's quoted name");
+        *why = g_strdup (_("text after the label's quoted name"));
         return FALSE;
       }
 
@@ -71,19 +72,20 @@ parse_line (const char *line, Entry *entry, char **why)
       {
         if (n == N_FIELDS)
           {
-            *why = g_strdup ("more than seven numbers before the name");
+            *why = g_strdup (_("more than seven numbers before the name"));
             return FALSE;
           }
         fields[n++] = *t;
       }
   if (n != N_FIELDS)
     {
-      *why = g_strdup_printf ("%d numbers before the name; a label has seven "
-                              "(value, red, green, blue, opacity, visible, mesh)", n);
+      *why = g_strdup_printf (_("%d numbers before the name; a label has seven "
+                                "(value, red, green, blue, opacity, visible, mesh)"), n);
       return FALSE;
     }
 
-  static const char *const names[] = { "the value", "red", "green", "blue" };
+  /* The colour columns keep the file format's own names. */
+  const char *const names[] = { _("the value"), "red", "green", "blue" };
   guint64 number[4], visible, mesh;
   for (int f = FIELD_VALUE; f <= FIELD_BLUE; f++)
     if (!parse_integer (fields[f], 255, &number[f], names[f], why))
@@ -96,14 +98,14 @@ parse_line (const char *line, Entry *entry, char **why)
   if (end == fields[FIELD_ALPHA] || *end != '\0' || !(alpha >= 0.0 && alpha <= 1.0))
     {
       g_autofree char *shown = quotable (fields[FIELD_ALPHA]);
-      *why = g_strdup_printf ("opacity “%s” is not a number from 0 to 1", shown);
+      *why = g_strdup_printf (_("opacity “%s” is not a number from 0 to 1"), shown);
       return FALSE;
     }
 
   g_autofree char *name = g_strndup (open + 1, close - open - 1);
   if (!g_utf8_validate (name, -1, NULL))
     {
-      *why = g_strdup ("the name is not UTF-8 text");
+      *why = g_strdup (_("the name is not UTF-8 text"));
       return FALSE;
     }
   entry->value = (uint8_t) number[FIELD_VALUE];

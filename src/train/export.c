@@ -105,8 +105,8 @@ convert_labels (const uint8_t *in, gsize n, PulmoExportConvention convention,
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
                         _("The labels hold “%s”, which COVID-19-CT-Seg’s labels (left lung, right "
                         "lung, infection) cannot express: name the lungs’ sides first"),
-                        present[PULMO_LABEL_LUNG_UNKNOWN_SIDE] ? "lung, side unknown"
-                                                               : "unknown, not infection"),
+                        present[PULMO_LABEL_LUNG_UNKNOWN_SIDE] ? _("lung, side unknown")
+                                                               : _("unknown, not infection")),
            FALSE;
   for (gsize p = 0; p < n; p++)
     out[p] = lut[in[p]];

@@ -53,7 +53,8 @@ pulmo_review_state_name (PulmoReviewState state)
 const char *
 pulmo_review_state_label (PulmoReviewState state)
 {
-  static const char *const labels[] = { "Not started", "In progress", "Done", "Flagged for an expert" };
+  /* Marked only: the caller translates them. */
+  static const char *const labels[] = { N_("Not started"), N_("In progress"), N_("Done"), N_("Flagged for an expert") };
   g_return_val_if_fail ((guint) state < G_N_ELEMENTS (labels), NULL);
   return labels[state];
 }
@@ -504,8 +505,8 @@ pulmo_review_queue_open (const char *dir, GError **error)
                             _("%s cannot be read (%s) nor moved aside: %s"), queue->state_path,
                             malformed, g_strerror (errno)),
                NULL;
-      queue->warning = g_strdup_printf ("%s could not be read (%s); it was moved to %s and the "
-                                        "queue starts afresh. Label files are kept as they are.",
+      queue->warning = g_strdup_printf (_("%s could not be read (%s); it was moved to %s and the "
+                                          "queue starts afresh. Label files are kept as they are."),
                                         queue->state_path, malformed, aside);
     }
   if (!scan (queue, error))

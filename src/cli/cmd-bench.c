@@ -2,10 +2,10 @@
  * figure beside an anchor measured in the same run. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <glib/gi18n-lib.h>
 
 /* bench-finetune.c (declared here, beside the table that names it). */
 int pulmo_bench_finetune (int argc, char **argv);

@@ -4,6 +4,7 @@
  * --slice-labels, agreement with experts' slice-level infection labels. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <math.h>
@@ -14,7 +15,6 @@
 #include "core/pulmo-label-map.h"
 #include "train/evaluate.h"
 #include "train/slice-labels.h"
-#include <glib/gi18n-lib.h>
 
 typedef struct {
   char *id;

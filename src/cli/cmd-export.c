@@ -2,11 +2,11 @@
  * in the nnU-Net v2 raw layout (train/export.c), and print the new case's id. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 
 #include "core/pulmo-label-map.h"
 #include "train/export.h"
-#include <glib/gi18n-lib.h>
 
 int
 pulmo_cmd_export (int argc, char **argv)

@@ -2,10 +2,10 @@
  * before opening it. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 
 #include "core/pulmo-volume.h"
-#include <glib/gi18n-lib.h>
 
 static void
 print_volume (const char *path, PulmoVolume *volume)

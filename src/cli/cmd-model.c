@@ -4,12 +4,12 @@
  * cluster (nn/safetensors.h). */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nn/safetensors.h"
 #include "train/model-registry.h"
-#include <glib/gi18n-lib.h>
 
 static int
 usage (void)

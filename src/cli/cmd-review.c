@@ -4,11 +4,11 @@
  * 2 usage. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "train/review-queue.h"
-#include <glib/gi18n-lib.h>
 
 int
 pulmo_cmd_review (int argc, char **argv)

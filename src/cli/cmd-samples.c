@@ -3,12 +3,12 @@
  * (tools/train_pytorch.py; train/samples.h says what is written). */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 
 #include "train/dataset.h"
 #include "train/model-registry.h"
 #include "train/samples.h"
-#include <glib/gi18n-lib.h>
 
 int
 pulmo_cmd_samples (int argc, char **argv)

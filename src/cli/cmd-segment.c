@@ -5,6 +5,8 @@
 #include "cli/pulmo-cli.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,8 +18,6 @@
 #include "segment/report.h"
 #include "segment/segment.h"
 #include "train/model-registry.h"
-#include <inttypes.h>
-#include <glib/gi18n-lib.h>
 
 typedef struct {
   char **inputs;        /* every CT of the batch, to refuse writing over one */

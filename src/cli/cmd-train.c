@@ -2,6 +2,7 @@
  * line, a CSV log and checkpoints to resume from. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +10,6 @@
 
 #include "train/model-registry.h"
 #include "train/trainer.h"
-#include <glib/gi18n-lib.h>
 
 typedef struct {
   gboolean tty, started;

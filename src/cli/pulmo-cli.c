@@ -2,9 +2,9 @@
 
 #include "pulmo-config.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <string.h>
-#include <glib/gi18n-lib.h>
 
 typedef struct {
   const char *name;

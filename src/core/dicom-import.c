@@ -1,9 +1,9 @@
 #include "core/dicom-import.h"
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "core/pulmo-error.h"
-#include <glib/gi18n-lib.h>
 
 /* Removes the conversion folder and the files dcm2niix wrote into it (it writes
  * no subfolders). */

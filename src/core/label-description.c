@@ -1,14 +1,14 @@
 #include "core/label-description.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/pulmo-error.h"
-#include <inttypes.h>
-#include <glib/gi18n-lib.h>
 
 /* The seven numbers before the quoted name. */
 enum { FIELD_VALUE, FIELD_RED, FIELD_GREEN, FIELD_BLUE, FIELD_ALPHA, FIELD_VISIBLE, FIELD_MESH, N_FIELDS };

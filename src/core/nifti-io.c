@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <math.h>
 #include <nifti2_io.h>
 #include <string.h>
@@ -10,8 +12,6 @@
 #include <zlib.h>
 
 #include "core/pulmo-error.h"
-#include <inttypes.h>
-#include <glib/gi18n-lib.h>
 
 /* zlib's own buffer: larger than its 8 KiB default, so inflate works on long runs. */
 #define GZ_BUFFER_BYTES (256 * 1024)

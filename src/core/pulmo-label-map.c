@@ -1,12 +1,12 @@
 #include "core/pulmo-label-map.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <nifti1.h>
 #include <string.h>
 
 #include "core/nifti-io.h"
 #include "core/pulmo-error.h"
-#include <glib/gi18n-lib.h>
 
 #define CHUNK_VOXELS ((size_t) 1 << 20)
 

@@ -1,12 +1,12 @@
 #include "core/pulmo-volume.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <nifti1.h>
 #include <string.h>
 
 #include "core/nifti-io.h"
 #include "core/pulmo-error.h"
-#include <glib/gi18n-lib.h>
 
 /* Voxels converted per step when the file's values need scaling or conversion:
  * bounds the scratch memory and sets how often progress and cancel are checked. */

@@ -1,13 +1,13 @@
 #include "edit/recovery.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "core/nifti-io.h"
 #include "core/pulmo-error.h"
-#include <glib/gi18n-lib.h>
 
 /* The file, little-endian:
  *   "PULMOREC", u32 version, u32 0,

@@ -2,8 +2,9 @@
  * supported model size. */
 #include "nn/label-mask.h"
 
-#include "core/pulmo-error.h"
 #include <glib/gi18n-lib.h>
+
+#include "core/pulmo-error.h"
 
 #define BIT(c) ((uint16_t) (1u << (c)))
 #define N_LABEL_VALUES 9

@@ -1,12 +1,12 @@
 #include "nn/safetensors.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
 #include "core/pulmo-error.h"
-#include <glib/gi18n-lib.h>
-#include <inttypes.h>
 
 /* No Pulmo model's header comes near this: a larger claim is a damaged file. */
 #define MAX_HEADER_SIZE ((guint64) 16 << 20)

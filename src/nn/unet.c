@@ -13,9 +13,9 @@
 #include "nn/rng.h"
 #include "nn/upconv.h"
 
-#include <string.h>
-#include <inttypes.h>
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
+#include <string.h>
 
 #define MAX_DEPTH PULMO_UNET_MAX_DEPTH
 

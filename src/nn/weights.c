@@ -5,14 +5,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-#include <inttypes.h>
-#include <glib/gi18n-lib.h>
 
 #define MAGIC "PULMONET"
 #define HEADER_SIZE 32

@@ -1,11 +1,11 @@
 /* postprocess.c: see postprocess.h. */
 #include "segment/postprocess.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 
 #include "core/pulmo-error.h"
 #include "nn/parallel.h"
-#include <glib/gi18n-lib.h>
 
 /* Where in the lung region a voxel stands while the lungs are worked out. */
 enum {

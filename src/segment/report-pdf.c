@@ -2,6 +2,7 @@
 #include "segment/report-pdf.h"
 
 #include <cairo-pdf.h>
+#include <glib/gi18n-lib.h>
 #include <math.h>
 
 #include "core/geometry.h"
@@ -9,7 +10,6 @@
 #include "core/pulmo-label-table.h"
 #include "render/slice-render.h"
 #include "render/window-level.h"
-#include <glib/gi18n-lib.h>
 
 #define PAGE_WIDTH 595.0    /* A4 */
 #define PAGE_HEIGHT 842.0

@@ -1,6 +1,8 @@
 /* report.c: see report.h. */
 #include "segment/report.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -8,8 +10,6 @@
 #include "core/pulmo-label-table.h"
 #include "edit/distance-map.h"
 #include "segment/report-pdf.h"
-#include <inttypes.h>
-#include <glib/gi18n-lib.h>
 
 /* What the side buffer holds per voxel while the report is worked out. */
 enum {

@@ -1,6 +1,7 @@
 /* segment.c: see segment.h. */
 #include "segment/segment.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 
 #include "core/pulmo-error.h"
@@ -8,7 +9,6 @@
 #include "nn/activation.h"
 #include "nn/parallel.h"
 #include "segment/preprocess.h"
-#include <glib/gi18n-lib.h>
 
 void
 pulmo_segment_options_init (PulmoSegmentOptions *options)

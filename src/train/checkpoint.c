@@ -1,12 +1,12 @@
 /* checkpoint.c: see checkpoint.h. */
 #include "train/checkpoint.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "core/pulmo-error.h"
-#include <glib/gi18n-lib.h>
 
 #define MAGIC "PULMOCKP"
 #define VERSION 1

@@ -1,6 +1,8 @@
 /* dataset.c: reading nnU-Net v2 raw folders (see dataset.h). */
 #include "train/dataset.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -8,8 +10,6 @@
 #include "core/pulmo-label-map.h"
 #include "nn/rng.h"
 #include "segment/preprocess.h"
-#include <inttypes.h>
-#include <glib/gi18n-lib.h>
 
 /* Pulmo's label convention: values 0..8 (DESIGN.md). */
 #define N_CONVENTION_VALUES 9

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <nifti1.h>
@@ -12,7 +13,6 @@
 #include "core/nifti-io.h"
 #include "core/pulmo-error.h"
 #include "pulmo-config.h"
-#include <glib/gi18n-lib.h>
 
 #define STAGING_DIR ".pulmo-staging"
 #define LOCK_FILE ".pulmo-export.lock"

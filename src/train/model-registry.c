@@ -2,6 +2,7 @@
 #include "train/model-registry.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -9,7 +10,6 @@
 #include "core/pulmo-error.h"
 #include "pulmo-config.h"
 #include "train/checkpoint.h"
-#include <glib/gi18n-lib.h>
 
 char *
 pulmo_model_shipped_path (GError **error)

@@ -2,7 +2,9 @@
 #include "train/review-queue.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -10,8 +12,6 @@
 #include "core/pulmo-error.h"
 #include "core/pulmo-label-map.h"
 #include "segment/segment.h"
-#include <inttypes.h>
-#include <glib/gi18n-lib.h>
 
 #define STATE_VERSION 1
 

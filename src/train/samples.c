@@ -1,6 +1,7 @@
 #include "train/samples.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -8,7 +9,6 @@
 
 #include "core/pulmo-error.h"
 #include "nn/label-mask.h"
-#include <glib/gi18n-lib.h>
 
 /* Writes an .npy file (format 1.0): magic, header length, a Python dict
  * padded to a multiple of 64 bytes, then the array in C order. */

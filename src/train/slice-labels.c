@@ -1,10 +1,10 @@
 /* slice-labels.c: see slice-labels.h. */
 #include "train/slice-labels.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "core/pulmo-error.h"
-#include <glib/gi18n-lib.h>
 
 
 gboolean

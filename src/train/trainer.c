@@ -1,6 +1,7 @@
 /* trainer.c: the training loop (see trainer.h). */
 #include "train/trainer.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -16,7 +17,6 @@
 #include "train/augment.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
-#include <glib/gi18n-lib.h>
 
 /* Batches the augmentation thread may prepare ahead of the compute. */
 #define QUEUE_AHEAD 3

@@ -1,6 +1,7 @@
 #include "app/pulmo-panel.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -417,7 +418,7 @@ delete_clicked (GtkButton *button, PulmoPanel *self)
                                               GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
                                               _("Delete the label “%s”?"), label->name);
   gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
-                                            _("Its %" G_GUINT64_FORMAT " voxels become background. "
+                                            _("Its %" PRIu64 " voxels become background. "
                                               "Undo brings them back."), counts[value]);
   gtk_dialog_add_buttons (GTK_DIALOG (dialog), _("_Cancel"), GTK_RESPONSE_CANCEL, _("_Delete"),
                           GTK_RESPONSE_ACCEPT, NULL);

@@ -77,8 +77,8 @@ poll_progress (gpointer data)
   const char *phase = g_atomic_pointer_get (&job->progress.phase);
   g_autofree char *basename = g_file_get_basename (job->file);
   g_autofree char *text = NULL;
-  if (phase != NULL) /* the library's phase names ("Reading voxels") are English only */
-    text = g_strdup_printf ("%s %s", phase, basename);
+  if (phase != NULL) /* the library's phase names ("Reading voxels") are marked with N_() */
+    text = g_strdup_printf ("%s %s", _(phase), basename);
   else
     /* Translators: progress while a CT, DICOM folder or label file starts loading; %s is its name. */
     text = g_strdup_printf (_("Opening %s"), basename);

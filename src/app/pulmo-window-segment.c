@@ -11,6 +11,7 @@
 #include "app/pulmo-window-private.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -135,7 +136,7 @@ show_segment_progress (PulmoWindow *self, SegmentJob *job)
       double elapsed = (g_get_monotonic_time () - self->segment_start_us) * 1e-6;
       double left = elapsed / done * (total - done);
       /* Translators: segmentation progress: slices done, slices in all, seconds left. */
-      text = g_strdup_printf (_("Segmenting: slice %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT ", %.0f s left"),
+      text = g_strdup_printf (_("Segmenting: slice %" PRId64 " of %" PRId64 ", %.0f s left"),
                               done, total, ceil (left));
     }
   else if (g_strcmp0 (phase, "Finishing") == 0)

@@ -2,6 +2,7 @@
  * figure beside an anchor measured in the same run. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ pulmo_cmd_bench (int argc, char **argv)
       if (strcmp (argv[1], benchmarks[b].name) == 0)
         return benchmarks[b].run (argc - 1, argv + 1);
 
-  fprintf (stderr, "Usage: pulmo bench NAME [OPTIONS]\n\n");
+  fprintf (stderr, _("Usage: pulmo bench NAME [OPTIONS]\n\n"));
   for (size_t b = 0; b < G_N_ELEMENTS (benchmarks); b++)
     fprintf (stderr, "  %-8s %s\n", benchmarks[b].name, benchmarks[b].summary);
   return 2;

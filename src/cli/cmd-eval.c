@@ -4,6 +4,7 @@
  * --slice-labels, agreement with experts' slice-level infection labels. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <math.h>
@@ -95,7 +96,7 @@ evaluate_folders (const char *pred_dir, const char *gt_dir, GError **error)
       g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, compare_names);
   if (names->len == 0)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s holds no label files",
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s holds no label files"),
                         gt_labels), NULL;
 
   g_autoptr (GHashTable) matched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -119,18 +120,18 @@ evaluate_folders (const char *pred_dir, const char *gt_dir, GError **error)
         }
       if (pred == NULL)
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND,
-                            "case %s: no prediction in %s", id, pred_labels), NULL;
+                            _("case %s: no prediction in %s"), id, pred_labels), NULL;
       g_autoptr (GError) local_error = NULL;
       CaseResult *result = evaluate_files (id, pred, gt, &local_error);
       if (result == NULL)
-        return g_set_error (error, PULMO_ERROR, local_error->code, "case %s: %s", id,
+        return g_set_error (error, PULMO_ERROR, local_error->code, _("case %s: %s"), id,
                             local_error->message), NULL;
       g_ptr_array_add (results, result);
     }
   g_autoptr (GDir) pred_listing = g_dir_open (pred_labels, 0, NULL);
   for (const char *name; pred_listing && (name = g_dir_read_name (pred_listing)) != NULL;)
     if (is_label_file (name) && !g_hash_table_contains (matched, name))
-      fprintf (stderr, "pulmo eval: note: %s has no reference and is left out\n", name);
+      fprintf (stderr, _("pulmo eval: note: %s has no reference and is left out\n"), name);
   return g_steal_pointer (&results);
 }
 
@@ -148,14 +149,15 @@ print_dice (double dice)
 static void
 print_table (const char *title, const PulmoEvalCounts *counts, double voxel_ml)
 {
-  printf ("%s\n  %-22s %7s  %12s  %12s  %12s\n", title, "structure", "Dice", "predicted mL",
-          "reference mL", "difference mL");
+  /* Translators: column heads of `pulmo eval`'s table, the mL ones 12 characters at most; mL is millilitres. */
+  printf ("%s\n  %-22s %7s  %12s  %12s  %12s\n", title, _("structure"), _("Dice"), _("predicted mL"),
+          _("reference mL"), _("difference mL"));
   for (int s = 0; s < PULMO_EVAL_N_STRUCTURES; s++)
     {
       const PulmoEvalCounts *c = &counts[s];
       if (!pulmo_eval_has_data (c))
         continue;
-      printf ("  %-22s", pulmo_eval_structure_name (s));
+      printf ("  %-22s", _(pulmo_eval_structure_name (s)));
       print_dice (pulmo_eval_dice (c));
       printf ("  %12.1f  %12.1f  %+12.1f\n", (c->tp + c->fp) * voxel_ml, (c->tp + c->fn) * voxel_ml,
               pulmo_eval_volume_difference (c) * voxel_ml);
@@ -264,13 +266,13 @@ report_overlap (GPtrArray *results, gboolean folders, gboolean per_case, const c
       }
   if (folders)
     {
-      g_autofree char *title = g_strdup_printf ("all %u cases (voxels summed)", results->len);
-      printf ("%s\n  %-22s %7s  %9s  %12s  %12s\n", title, "structure", "Dice", "mean Dice",
-              "predicted mL", "reference mL");
+      g_autofree char *title = g_strdup_printf (_("all %u cases (voxels summed)"), results->len);
+      printf ("%s\n  %-22s %7s  %9s  %12s  %12s\n", title, _("structure"), _("Dice"), _("mean Dice"),
+              _("predicted mL"), _("reference mL"));
       for (int s = 0; s < PULMO_EVAL_N_STRUCTURES; s++)
         if (pulmo_eval_has_data (&total[s]))
           {
-            printf ("  %-22s", pulmo_eval_structure_name (s));
+            printf ("  %-22s", _(pulmo_eval_structure_name (s)));
             print_dice (pulmo_eval_dice (&total[s]));
             printf ("  ");
             print_dice (mean_dice[s]);
@@ -336,9 +338,9 @@ report_slices (const char *pred_path, const char *csv_path, double min_area_mm2,
   PulmoEvalSliceAgreement a;
   pulmo_eval_slices (pulmo_label_map_get_data (predicted), dims, spacing[0] * spacing[1],
                      min_area_mm2, infected, &a);
-  printf ("slices with at least %g mm² of predicted infection:\n"
+  printf (_("slices with at least %g mm² of predicted infection:\n"
           "  %d of %d slices the experts marked infected (%.1f %%)\n"
-          "  %d of %d slices the experts marked clean (%.1f %%)\n",
+          "  %d of %d slices the experts marked clean (%.1f %%)\n"),
           min_area_mm2, a.infected_found, a.infected,
           a.infected ? 100.0 * a.infected_found / a.infected : NAN, a.clean_found, a.clean,
           a.clean ? 100.0 * a.clean_found / a.clean : NAN);
@@ -372,21 +374,22 @@ pulmo_cmd_eval (int argc, char **argv)
   gboolean per_case = FALSE;
   double min_area = 20;
   GOptionEntry entries[] = {
-    { "json", 'j', 0, G_OPTION_ARG_FILENAME, &json_path, "Also write the figures as JSON (- for standard output)", "FILE" },
-    { "per-case", 0, 0, G_OPTION_ARG_NONE, &per_case, "With folders, a table per case too", NULL },
-    { "slice-labels", 0, 0, G_OPTION_ARG_FILENAME, &slice_labels, "Compare PRED with experts' slice-level labels (CSV with columns z and infected) instead of a GT", "CSV" },
-    { "min-area", 0, 0, G_OPTION_ARG_DOUBLE, &min_area, "With --slice-labels, mm² of infection that make a slice infected (20)", "MM2" },
+    { "json", 'j', 0, G_OPTION_ARG_FILENAME, &json_path, N_("Also write the figures as JSON (- for standard output)"), N_("FILE") },
+    { "per-case", 0, 0, G_OPTION_ARG_NONE, &per_case, N_("With folders, a table per case too"), NULL },
+    { "slice-labels", 0, 0, G_OPTION_ARG_FILENAME, &slice_labels, N_("Compare PRED with experts' slice-level labels (CSV with columns z and infected) instead of a GT"), N_("CSV") },
+    { "min-area", 0, 0, G_OPTION_ARG_DOUBLE, &min_area, N_("With --slice-labels, mm² of infection that make a slice infected (20)"), N_("MM2") },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("PRED GT | --slice-labels CSV PRED");
+  g_autoptr (GOptionContext) context = g_option_context_new (N_("PRED GT | --slice-labels CSV PRED"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-    "Dice and volume difference per structure (lung, infection, right and left lung,\n"
+    N_("Dice and volume difference per structure (lung, infection, right and left lung,\n"
     "ground glass, consolidation, effusion) between predicted and reference labels in\n"
     "Pulmo's label convention. PRED and GT are two label files, or two folders (dataset\n"
     "folders use their labelsTr/) whose cases are matched by file name. Partial labels in\n"
     "the reference (6 lung of either side, 7 infection of either type, 8 not infection)\n"
-    "leave out what they do not say.");
-  g_option_context_add_main_entries (context, entries, NULL);
+    "leave out what they do not say."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -399,20 +402,20 @@ pulmo_cmd_eval (int argc, char **argv)
     {
       if (argc != 2 || !(min_area >= 0))
         {
-          fprintf (stderr, "pulmo eval: --slice-labels takes one prediction file\n");
+          fprintf (stderr, _("pulmo eval: --slice-labels takes one prediction file\n"));
           return 2;
         }
       return report_slices (argv[1], slice_labels, min_area, json_path);
     }
   if (argc != 3)
     {
-      fprintf (stderr, "pulmo eval: give a prediction and a reference (files or folders)\n");
+      fprintf (stderr, _("pulmo eval: give a prediction and a reference (files or folders)\n"));
       return 2;
     }
   gboolean folders = g_file_test (argv[1], G_FILE_TEST_IS_DIR);
   if (folders != g_file_test (argv[2], G_FILE_TEST_IS_DIR))
     {
-      fprintf (stderr, "pulmo eval: give two files or two folders\n");
+      fprintf (stderr, _("pulmo eval: give two files or two folders\n"));
       return 2;
     }
   g_autoptr (GPtrArray) results = NULL;

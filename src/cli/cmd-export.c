@@ -2,6 +2,7 @@
  * in the nnU-Net v2 raw layout (train/export.c), and print the new case's id. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 
 #include "core/pulmo-label-map.h"
@@ -15,20 +16,21 @@ pulmo_cmd_export (int argc, char **argv)
   double editing_seconds = -1.0;
   gboolean anonymise = FALSE;
   GOptionEntry entries[] = {
-    { "to", 't', 0, G_OPTION_ARG_FILENAME, &to, "dataset folder to append to (made if missing)", "DIR" },
+    { "to", 't', 0, G_OPTION_ARG_FILENAME, &to, N_("dataset folder to append to (made if missing)"), N_("DIR") },
     { "convention", 'c', 0, G_OPTION_ARG_STRING, &convention_name,
-      "label values: pulmo (default), covid19-ct-seg (1 left lung, 2 right lung, 3 infection) or binary-infection", "NAME" },
-    { "prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "case ids are PREFIX_NNNN (default pulmo)", "PREFIX" },
-    { "annotator", 'a', 0, G_OPTION_ARG_STRING, &annotator, "who corrected the labels", "NAME" },
+      N_("label values: pulmo (default), covid19-ct-seg (1 left lung, 2 right lung, 3 infection) or binary-infection"), N_("NAME") },
+    { "prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, N_("case ids are PREFIX_NNNN (default pulmo)"), N_("PREFIX") },
+    { "annotator", 'a', 0, G_OPTION_ARG_STRING, &annotator, N_("who corrected the labels"), N_("NAME") },
     { "model-labels", 0, 0, G_OPTION_ARG_FILENAME, &model_labels_path,
-      "the model's labels before correction: records the Dice of the corrections", "FILE" },
-    { "model", 0, 0, G_OPTION_ARG_STRING, &model_version, "the model that pre-labelled the CT", "NAME" },
-    { "editing-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &editing_seconds, "time spent correcting", "S" },
-    { "anonymise", 0, 0, G_OPTION_ARG_NONE, &anonymise, "record only the CT's SHA-256, not its path", NULL },
+      N_("the model's labels before correction: records the Dice of the corrections"), N_("FILE") },
+    { "model", 0, 0, G_OPTION_ARG_STRING, &model_version, N_("the model that pre-labelled the CT"), N_("NAME") },
+    { "editing-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &editing_seconds, N_("time spent correcting"), N_("S") },
+    { "anonymise", 0, 0, G_OPTION_ARG_NONE, &anonymise, N_("record only the CT's SHA-256, not its path"), NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("CT LABELS - append a corrected CT to a training set");
-  g_option_context_add_main_entries (context, entries, NULL);
+  g_autoptr (GOptionContext) context = g_option_context_new (N_("CT LABELS - append a corrected CT to a training set"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -37,7 +39,7 @@ pulmo_cmd_export (int argc, char **argv)
     }
   if (argc != 3 || to == NULL)
     {
-      fprintf (stderr, "pulmo export: give a CT, its labels and --to DIR (see --help)\n");
+      fprintf (stderr, _("pulmo export: give a CT, its labels and --to DIR (see --help)\n"));
       return 2;
     }
 
@@ -45,7 +47,7 @@ pulmo_cmd_export (int argc, char **argv)
   pulmo_export_options_init (&options);
   if (convention_name != NULL && !pulmo_export_convention_from_name (convention_name, &options.convention))
     {
-      fprintf (stderr, "pulmo export: unknown convention “%s” (pulmo, covid19-ct-seg, binary-infection)\n",
+      fprintf (stderr, _("pulmo export: unknown convention “%s” (pulmo, covid19-ct-seg, binary-infection)\n"),
                convention_name);
       return 2;
     }

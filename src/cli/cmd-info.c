@@ -2,6 +2,7 @@
  * before opening it. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 
 #include "core/pulmo-volume.h"
@@ -16,15 +17,15 @@ print_volume (const char *path, PulmoVolume *volume)
   pulmo_volume_get_dims (volume, dims);
   pulmo_volume_get_range (volume, &min, &max);
   printf ("%s\n", path);
-  printf ("  dimensions   %d × %d × %d voxels\n", dims[0], dims[1], dims[2]);
-  printf ("  spacing      %.4g × %.4g × %.4g mm\n", spacing[0], spacing[1], spacing[2]);
-  printf ("  orientation  %s (the direction each voxel axis runs toward)\n",
+  printf (_("  dimensions   %d × %d × %d voxels\n"), dims[0], dims[1], dims[2]);
+  printf (_("  spacing      %.4g × %.4g × %.4g mm\n"), spacing[0], spacing[1], spacing[2]);
+  printf (_("  orientation  %s (the direction each voxel axis runs toward)\n"),
           pulmo_volume_get_orientation (volume));
-  printf ("  datatype     %s in the file, stored as %s\n", pulmo_volume_get_source_datatype (volume),
+  printf (_("  datatype     %s in the file, stored as %s\n"), pulmo_volume_get_source_datatype (volume),
           pulmo_volume_get_voxel_type (volume) == PULMO_VOXEL_INT16 ? "int16" : "float32");
-  printf ("  intensities  %g to %g: %s\n", min, max,
+  printf (_("  intensities  %g to %g: %s\n"), min, max,
           pulmo_intensity_kind_describe (pulmo_volume_get_intensity_kind (volume)));
-  printf ("  memory       %.1f MiB\n", pulmo_volume_get_memory_bytes (volume) / (1024.0 * 1024.0));
+  printf (_("  memory       %.1f MiB\n"), pulmo_volume_get_memory_bytes (volume) / (1024.0 * 1024.0));
 }
 
 int
@@ -32,9 +33,9 @@ pulmo_cmd_info (int argc, char **argv)
 {
   if (argc < 2 || g_strcmp0 (argv[1], "--help") == 0)
     {
-      fprintf (argc < 2 ? stderr : stdout, "Usage: pulmo info FILE…\n"
+      fprintf (argc < 2 ? stderr : stdout, _("Usage: pulmo info FILE…\n"
                "Prints dimensions, spacing, orientation, datatype, intensity range (and whether it\n"
-               "looks like Hounsfield units) and the memory each CT volume takes.\n");
+               "looks like Hounsfield units) and the memory each CT volume takes.\n"));
       return argc < 2 ? 2 : 0;
     }
 

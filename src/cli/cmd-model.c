@@ -4,6 +4,7 @@
  * cluster (nn/safetensors.h). */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,11 +14,11 @@
 static int
 usage (void)
 {
-  fprintf (stderr, "Usage: pulmo model list                  the shipped and installed models, * in use\n"
+  fprintf (stderr, _("Usage: pulmo model list                  the shipped and installed models, * in use\n"
                    "       pulmo model use N                 put model N of the list in use (0: shipped)\n"
                    "       pulmo model install MODEL [NOTE]  keep MODEL among the installed ones, in use\n"
                    "       pulmo model export MODEL.pulmonet OUT.safetensors\n"
-                   "       pulmo model import IN.safetensors OUT.pulmonet\n");
+                   "       pulmo model import IN.safetensors OUT.pulmonet\n"));
   return 2;
 }
 

@@ -4,6 +4,7 @@
  * 2 usage. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -16,18 +17,19 @@ pulmo_cmd_review (int argc, char **argv)
   gboolean list_only = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-      "The model file or training checkpoint (default: the model in use)", "MODEL.pulmonet" },
-    { "list", 'l', 0, G_OPTION_ARG_NONE, &list_only, "Only print the queue; pre-segment nothing", NULL },
+      N_("The model file or training checkpoint (default: the model in use)"), N_("MODEL.pulmonet") },
+    { "list", 'l', 0, G_OPTION_ARG_NONE, &list_only, N_("Only print the queue; pre-segment nothing"), NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("DIR - pre-segment a folder of CTs and list it for review");
+  g_autoptr (GOptionContext) context = g_option_context_new (N_("DIR - pre-segment a folder of CTs and list it for review"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-                                "Each CT (.nii, .nii.gz) in DIR is segmented into "
-                                "DIR/" PULMO_REVIEW_LABELS_DIR "/NAME-labels.nii.gz (never over an "
+                                N_("Each CT (.nii, .nii.gz) in DIR is segmented into "
+                                "DIR/pulmo-labels/NAME-labels.nii.gz (never over an "
                                 "annotator's labels) and ordered by the model's uncertainty: the mean "
                                 "normalised softmax entropy (0..1) over the pixels it puts inside the "
-                                "lungs, highest first. States persist in DIR/" PULMO_REVIEW_STATE_FILE ".");
-  g_option_context_add_main_entries (context, entries, NULL);
+                                "lungs, highest first. States persist in DIR/.pulmo-review.json."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -36,7 +38,7 @@ pulmo_cmd_review (int argc, char **argv)
     }
   if (argc != 2)
     {
-      fprintf (stderr, "pulmo review: give one folder of CTs (see --help)\n");
+      fprintf (stderr, _("pulmo review: give one folder of CTs (see --help)\n"));
       return 2;
     }
   g_autoptr (PulmoReviewQueue) queue = pulmo_review_queue_open (argv[1], &error);
@@ -64,7 +66,7 @@ pulmo_cmd_review (int argc, char **argv)
       for (char *name; (name = pulmo_review_queue_next_to_segment (queue, model->identity)) != NULL; g_free (name))
         {
           if (terminal)
-            fprintf (stderr, "pulmo review: segmenting %s…\n", name);
+            fprintf (stderr, _("pulmo review: segmenting %s…\n"), name);
           g_autoptr (GError) case_error = NULL;
           if (!pulmo_review_queue_presegment (queue, name, model, NULL, NULL, &case_error))
             {

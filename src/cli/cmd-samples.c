@@ -3,6 +3,7 @@
  * (tools/train_pytorch.py; train/samples.h says what is written). */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 
 #include "train/dataset.h"
@@ -16,14 +17,15 @@ pulmo_cmd_samples (int argc, char **argv)
   g_autofree char *out = NULL, *model_path = NULL;
   int max_per_case = 0;
   GOptionEntry entries[] = {
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "A dataset folder in the nnU-Net v2 raw layout (repeat for more)", "DIR" },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The folder to write images.npy, masks.npy and cases.json into", "DIR" },
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model whose preprocessing and classes to use (the shipped one)", "MODEL" },
-    { "max-per-case", 0, 0, G_OPTION_ARG_INT, &max_per_case, "At most N slices of each case, evenly spread (all)", "N" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &data, N_("A dataset folder in the nnU-Net v2 raw layout (repeat for more)"), N_("DIR") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("The folder to write images.npy, masks.npy and cases.json into"), N_("DIR") },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model whose preprocessing and classes to use (the shipped one)"), N_("MODEL") },
+    { "max-per-case", 0, 0, G_OPTION_ARG_INT, &max_per_case, N_("At most N slices of each case, evenly spread (all)"), N_("N") },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("--data DIR… --out DIR");
-  g_option_context_add_main_entries (context, entries, NULL);
+  g_autoptr (GOptionContext) context = g_option_context_new (N_("--data DIR… --out DIR"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -45,7 +47,7 @@ pulmo_cmd_samples (int argc, char **argv)
       fprintf (stderr, "pulmo samples: %s\n", error->message);
       return 1;
     }
-  printf ("%zu slices of %d cases, %d×%d, for %s\n", dataset->n_samples, dataset->n_cases, dataset->width,
+  printf (_("%zu slices of %d cases, %d×%d, for %s\n"), dataset->n_samples, dataset->n_cases, dataset->width,
           dataset->height, model->identity);
   return 0;
 }

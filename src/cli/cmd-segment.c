@@ -5,6 +5,8 @@
 #include "cli/pulmo-cli.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,11 +62,11 @@ check_not_input (const Batch *batch, const char *path, GError **error)
   for (char **input = batch->inputs; *input != NULL; input++)
     if (g_strcmp0 (path, *input) == 0 || same_file (path, *input))
       return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                          "%s is an input of this run; Pulmo never writes over an input", path),
+                          _("%s is an input of this run; Pulmo never writes over an input"), path),
              FALSE;
   if (g_hash_table_contains (batch->written, path))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%s was written for another input of this run (two CTs of the same name?)", path),
+                        _("%s was written for another input of this run (two CTs of the same name?)"), path),
            FALSE;
   return TRUE;
 }
@@ -78,7 +80,8 @@ print_progress (int slice, void *user_data)
   gint64 done = batch->progress.done + 1, total = batch->progress.total;
   double elapsed = (g_get_monotonic_time () - batch->start_us) * 1e-6;
   double eta = done > 0 ? elapsed / done * (total - done) : 0;
-  fprintf (stderr, "\r%s: slice %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " (%3.0f %%), %.0f s left  ",
+  fprintf (stderr, "\r");
+  fprintf (stderr, _("%s: slice %" PRId64 " of %" PRId64 " (%3.0f %%), %.0f s left  "),
            batch->name, done, total, 100.0 * done / MAX (total, 1), eta);
   fflush (stderr);
 }
@@ -147,8 +150,8 @@ segment_one (Batch *batch, PulmoModel *model, const char *input, const char *out
             "phase report %.3f\npeak_mib %.0f\n",
             load_s, times.preprocess_s, times.inference_s, times.resample_s, times.postprocess_s,
             save_s, report_s, pulmo_peak_resident_mib ());
-  printf ("%s: %s in %.1f s; lungs %.2f L (right %.2f, left %.2f), ground glass %.1f mL, "
-          "consolidation %.1f mL, severity %d + %d\n",
+  printf (_("%s: %s in %.1f s; lungs %.2f L (right %.2f, left %.2f), ground glass %.1f mL, "
+          "consolidation %.1f mL, severity %d + %d\n"),
           input, out, (g_get_monotonic_time () - batch->start_us) * 1e-6, report.total.lung_ml / 1000,
           report.right.lung_ml / 1000, report.left.lung_ml / 1000, report.total.ggo_ml,
           report.total.consolidation_ml, report.right.severity, report.left.severity);
@@ -179,21 +182,22 @@ pulmo_cmd_segment (int argc, char **argv)
   g_auto (GStrv) reports = NULL;
   gboolean no_clahe = FALSE, no_postprocess = FALSE, timings = FALSE;
   GOptionEntry entries[] = {
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The label map to write, for one CT", "LABELS.nii.gz" },
-    { "output-dir", 'd', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write NAME-labels.nii.gz for each CT into DIR", "DIR" },
-    { "report", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &reports, "Also write the report as JSON, CSV or PDF, by extension (repeatable; with --output-dir, DIR/NAME-report.EXT)", "FILE.json" },
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model file or training checkpoint (default: the shipped model)", "MODEL.pulmonet" },
-    { "timings", 0, 0, G_OPTION_ARG_NONE, &timings, "Print the seconds of each phase and the peak memory (for `pulmo bench segment`)", NULL },
-    { "no-clahe", 0, 0, G_OPTION_ARG_NONE, &no_clahe, "Leave out the model's local-contrast step (to measure what it does)", NULL },
-    { "no-postprocess", 0, 0, G_OPTION_ARG_NONE, &no_postprocess, "Write the network's decisions as they are: no lung sides, islands kept", NULL },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("The label map to write, for one CT"), N_("LABELS.nii.gz") },
+    { "output-dir", 'd', 0, G_OPTION_ARG_FILENAME, &out_dir, N_("Write NAME-labels.nii.gz for each CT into DIR"), N_("DIR") },
+    { "report", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &reports, N_("Also write the report as JSON, CSV or PDF, by extension (repeatable; with --output-dir, DIR/NAME-report.EXT)"), N_("FILE.json") },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model file or training checkpoint (default: the shipped model)"), N_("MODEL.pulmonet") },
+    { "timings", 0, 0, G_OPTION_ARG_NONE, &timings, N_("Print the seconds of each phase and the peak memory (for `pulmo bench segment`)"), NULL },
+    { "no-clahe", 0, 0, G_OPTION_ARG_NONE, &no_clahe, N_("Leave out the model's local-contrast step (to measure what it does)"), NULL },
+    { "no-postprocess", 0, 0, G_OPTION_ARG_NONE, &no_postprocess, N_("Write the network's decisions as they are: no lung sides, islands kept"), NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("CT… (-o LABELS | --output-dir DIR)");
+  g_autoptr (GOptionContext) context = g_option_context_new (N_("CT… (-o LABELS | --output-dir DIR)"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-                                "Segments the lungs, ground-glass opacities and consolidations of "
+                                N_("Segments the lungs, ground-glass opacities and consolidations of "
                                 "each CT (NIfTI file or DICOM folder) and writes its label map on "
-                                "the CT's grid.\nExit status: 0 all done, 1 some inputs failed, 2 usage.");
-  g_option_context_add_main_entries (context, entries, NULL);
+                                "the CT's grid.\nExit status: 0 all done, 1 some inputs failed, 2 usage."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -203,12 +207,12 @@ pulmo_cmd_segment (int argc, char **argv)
   int n_inputs = argc - 1;
   if (n_inputs < 1 || (out == NULL) == (out_dir == NULL) || (out != NULL && n_inputs != 1))
     {
-      fprintf (stderr, "pulmo segment: give one CT with -o LABELS, or CTs with --output-dir DIR\n");
+      fprintf (stderr, _("pulmo segment: give one CT with -o LABELS, or CTs with --output-dir DIR\n"));
       return 2;
     }
   if (out_dir != NULL && g_mkdir_with_parents (out_dir, 0755) != 0)
     {
-      fprintf (stderr, "pulmo segment: cannot create %s: %s\n", out_dir, g_strerror (errno));
+      fprintf (stderr, _("pulmo segment: cannot create %s: %s\n"), out_dir, g_strerror (errno));
       return 1;
     }
 
@@ -249,6 +253,7 @@ pulmo_cmd_segment (int argc, char **argv)
         }
     }
   if (failed > 0 && n_inputs > 1)
-    fprintf (stderr, "pulmo segment: %d of %d inputs failed\n", failed, n_inputs);
+    fprintf (stderr, g_dngettext (GETTEXT_PACKAGE, "pulmo segment: %d of %d input failed\n", "pulmo segment: %d of %d inputs failed\n", n_inputs),
+             failed, n_inputs);
   return failed > 0 ? 1 : 0;
 }

@@ -2,6 +2,7 @@
  * line, a CSV log and checkpoints to resume from. */
 #include "cli/pulmo-cli.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,19 +29,19 @@ print_dice (const char *name, double dice)
 static void
 print_figures (const double dice[])
 {
-  print_dice ("lung", dice[PULMO_EVAL_LUNG]);
-  print_dice ("infection", dice[PULMO_EVAL_INFECTION]);
-  print_dice ("ground glass", dice[PULMO_EVAL_GROUND_GLASS]);
-  print_dice ("consolidation", dice[PULMO_EVAL_CONSOLIDATION]);
+  print_dice (_("lung"), dice[PULMO_EVAL_LUNG]);
+  print_dice (_("infection"), dice[PULMO_EVAL_INFECTION]);
+  print_dice (_("ground glass"), dice[PULMO_EVAL_GROUND_GLASS]);
+  print_dice (_("consolidation"), dice[PULMO_EVAL_CONSOLIDATION]);
 }
 
 /* With both kinds of validation, each is shown beside the sum. */
 static void
 print_parts (const double holdout[], const double cases[])
 {
-  printf ("  on the held-out slices:");
+  printf (_("  on the held-out slices:"));
   print_figures (holdout);
-  printf ("\n  on the whole cases:");
+  printf (_("\n  on the whole cases:"));
   print_figures (cases);
   printf ("\n");
 }
@@ -53,16 +54,16 @@ report (const PulmoTrainProgress *p, gpointer user_data)
   if (!run->started)
     {
       g_autofree char *ids = g_strjoinv (", ", (char **) p->validation_ids);
-      printf ("training on %d cases (%zu slices", p->n_train_cases, p->n_train_samples);
+      printf (_("training on %d cases (%zu slices"), p->n_train_cases, p->n_train_samples);
       if (p->n_user_train_samples > 0)
-        printf (", %zu of them the user's", p->n_user_train_samples);
-      printf ("), validating on %d whole cases%s%s\n", p->n_validation_cases,
+        printf (_(", %zu of them the user's"), p->n_user_train_samples);
+      printf (_("), validating on %d whole cases%s%s\n"), p->n_validation_cases,
               p->n_validation_cases ? ": " : "", ids);
       if (p->n_holdout_samples > 0)
         {
           g_autofree char *slabs = g_strjoinv (", ", (char **) p->holdout_slices);
-          printf ("and on %zu held-out slices of the user's cases (%zu beside them left out of "
-                  "training): %s\n", p->n_holdout_samples, p->n_gap_samples, slabs);
+          printf (_("and on %zu held-out slices of the user's cases (%zu beside them left out of "
+                  "training): %s\n"), p->n_holdout_samples, p->n_gap_samples, slabs);
         }
       run->started = TRUE;
     }
@@ -70,7 +71,7 @@ report (const PulmoTrainProgress *p, gpointer user_data)
   gboolean both = p->n_holdout_samples > 0 && p->n_validation_cases > 0;
   if (p->epoch == 0)
     {
-      printf ("the starting model, validation Dice:");
+      printf (_("the starting model, validation Dice:"));
       print_figures (p->initial_dice);
       printf ("\n");
       if (both)
@@ -84,17 +85,18 @@ report (const PulmoTrainProgress *p, gpointer user_data)
     {
       if (tty)
         {
-          printf ("\repoch %d/%d  step %d/%d  loss %.4f  %s elapsed, about %s left   ", p->epoch,
+          printf ("\r");
+          printf (_("epoch %d/%d  step %d/%d  loss %.4f  %s elapsed, about %s left   "), p->epoch,
                   p->epochs, p->step, p->steps_per_epoch, p->loss, elapsed, eta);
           fflush (stdout);
         }
       return;
     }
   memcpy (run->final_dice, p->validation_dice, sizeof run->final_dice);
-  printf ("%sepoch %d/%d  loss %.4f  validation Dice:", tty ? "\r" : "", p->epoch, p->epochs,
+  printf (_("%sepoch %d/%d  loss %.4f  validation Dice:"), tty ? "\r" : "", p->epoch, p->epochs,
           p->loss);
   print_figures (p->validation_dice);
-  printf ("  %s elapsed, about %s left, %.1f s waiting for augmentation\n", elapsed, eta,
+  printf (_("  %s elapsed, about %s left, %.1f s waiting for augmentation\n"), elapsed, eta,
           p->waiting_seconds);
   if (both)
     print_parts (p->holdout_dice, p->case_dice);
@@ -114,42 +116,43 @@ pulmo_cmd_train (int argc, char **argv)
   double lr = 0, holdout = -1, share = -1, validation_fraction = -1, max_seconds = 0;
   int steps_per_epoch = 0, gap = -1;
   GOptionEntry entries[] = {
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "A dataset folder in the nnU-Net v2 raw layout (repeat for more)", "DIR" },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The model file to write", "MODEL.pulmonet" },
-    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Fine-tune this model instead of starting afresh (its architecture and preprocessing are kept)", "MODEL" },
-    { "install", 0, 0, G_OPTION_ARG_NONE, &install, "With --init: put the result in use if its validation Dice is not worse than the starting model's", NULL },
-    { "user-data", 'u', 0, G_OPTION_ARG_FILENAME_ARRAY, &user_data, "A folder of the user's corrected cases (repeat for more): slices held out of them for validation, a share of every step drawn from them; --data then names the original training data mixed in", "DIR" },
-    { "holdout-slices", 0, 0, G_OPTION_ARG_DOUBLE, &holdout, "Fraction of each user case's slices held out for validation, in slabs (0.2 with --user-data; 0: off)", "FRACTION" },
-    { "holdout-gap", 0, 0, G_OPTION_ARG_INT, &gap, "Slices beside each held-out slab left out of training too (4)", "N" },
-    { "user-share", 0, 0, G_OPTION_ARG_DOUBLE, &share, "Share of the training slices drawn from the user's cases (0.5; 0: weighted like any case)", "FRACTION" },
-    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, "Steps between validations (default: one pass over the training slices; 60 with --user-data)", "N" },
-    { "max-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &max_seconds, "End the whole run by then, the last validation included (0: no limit)", "S" },
-    { "validation-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &validation_fraction, "Fraction of each kind of case validated on whole, when --validation does not name them (0.2)", "FRACTION" },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training slices (100; with --user-data and --max-seconds, the clock ends the run)", "N" },
-    { "base", 0, 0, G_OPTION_ARG_INT, &base, "Channels of the U-Net's first level (16)", "N" },
-    { "depth", 0, 0, G_OPTION_ARG_INT, &depth, "Poolings of the U-Net (4)", "N" },
-    { "input-size", 0, 0, G_OPTION_ARG_INT, &input, "The model's input is N×N (256)", "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Slices per step (8)", "N" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (0.002; 0.0002 with --user-data)", "RATE" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of every random choice (1)", "N" },
-    { "validation", 0, 0, G_OPTION_ARG_STRING, &validation, "Comma-separated case ids to validate on (default: a fifth of each kind of case)", "IDS" },
-    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Checkpoint file (MODEL.pulmonet.checkpoint)", "FILE" },
-    { "log", 0, 0, G_OPTION_ARG_FILENAME, &log, "CSV log, one row per epoch (MODEL.pulmonet.csv)", "FILE" },
-    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Go on from the checkpoint", NULL },
-    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "A tiny model on two slices per case, in seconds (for tests)", NULL },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &data, N_("A dataset folder in the nnU-Net v2 raw layout (repeat for more)"), N_("DIR") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("The model file to write"), N_("MODEL.pulmonet") },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, N_("Fine-tune this model instead of starting afresh (its architecture and preprocessing are kept)"), N_("MODEL") },
+    { "install", 0, 0, G_OPTION_ARG_NONE, &install, N_("With --init: put the result in use if its validation Dice is not worse than the starting model's"), NULL },
+    { "user-data", 'u', 0, G_OPTION_ARG_FILENAME_ARRAY, &user_data, N_("A folder of the user's corrected cases (repeat for more): slices held out of them for validation, a share of every step drawn from them; --data then names the original training data mixed in"), N_("DIR") },
+    { "holdout-slices", 0, 0, G_OPTION_ARG_DOUBLE, &holdout, N_("Fraction of each user case's slices held out for validation, in slabs (0.2 with --user-data; 0: off)"), N_("FRACTION") },
+    { "holdout-gap", 0, 0, G_OPTION_ARG_INT, &gap, N_("Slices beside each held-out slab left out of training too (4)"), N_("N") },
+    { "user-share", 0, 0, G_OPTION_ARG_DOUBLE, &share, N_("Share of the training slices drawn from the user's cases (0.5; 0: weighted like any case)"), N_("FRACTION") },
+    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, N_("Steps between validations (default: one pass over the training slices; 60 with --user-data)"), N_("N") },
+    { "max-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &max_seconds, N_("End the whole run by then, the last validation included (0: no limit)"), N_("S") },
+    { "validation-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &validation_fraction, N_("Fraction of each kind of case validated on whole, when --validation does not name them (0.2)"), N_("FRACTION") },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the training slices (100; with --user-data and --max-seconds, the clock ends the run)"), N_("N") },
+    { "base", 0, 0, G_OPTION_ARG_INT, &base, N_("Channels of the U-Net's first level (16)"), N_("N") },
+    { "depth", 0, 0, G_OPTION_ARG_INT, &depth, N_("Poolings of the U-Net (4)"), N_("N") },
+    { "input-size", 0, 0, G_OPTION_ARG_INT, &input, N_("The model's input is N×N (256)"), N_("N") },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per step (8)"), N_("N") },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Peak learning rate (0.002; 0.0002 with --user-data)"), N_("RATE") },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of every random choice (1)"), N_("N") },
+    { "validation", 0, 0, G_OPTION_ARG_STRING, &validation, N_("Comma-separated case ids to validate on (default: a fifth of each kind of case)"), N_("IDS") },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, N_("Checkpoint file (MODEL.pulmonet.checkpoint)"), N_("FILE") },
+    { "log", 0, 0, G_OPTION_ARG_FILENAME, &log, N_("CSV log, one row per epoch (MODEL.pulmonet.csv)"), N_("FILE") },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, N_("Go on from the checkpoint"), NULL },
+    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, N_("A tiny model on two slices per case, in seconds (for tests)"), NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("--data DIR… --out MODEL.pulmonet");
+  g_autoptr (GOptionContext) context = g_option_context_new (N_("--data DIR… --out MODEL.pulmonet"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-    "Trains Pulmo's lung and lesion model (background, lung, ground-glass opacity,\n"
+    N_("Trains Pulmo's lung and lesion model (background, lung, ground-glass opacity,\n"
     "consolidation) on dataset folders in the nnU-Net v2 raw layout, validating after\n"
     "every epoch on whole cases it does not train on. A checkpoint is written every\n"
     "few minutes; after a stop, the same command with --resume goes on from it.\n\n"
     "Fine-tuning on corrected scans: --init MODEL --user-data EXPORTS --data ORIGINAL\n"
     "validates on slabs of slices held out of the user's cases (and on whole original\n"
     "cases), draws half of every step from the user's cases, and with --max-seconds\n"
-    "ends in time; --install keeps the result only if it is not worse.");
-  g_option_context_add_main_entries (context, entries, NULL);
+    "ends in time; --install keeps the result only if it is not worse."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -198,7 +201,7 @@ pulmo_cmd_train (int argc, char **argv)
   Run run = { .tty = isatty (STDOUT_FILENO) };
   if (install && init == NULL)
     {
-      fprintf (stderr, "pulmo train: --install goes with --init\n");
+      fprintf (stderr, _("pulmo train: --install goes with --init\n"));
       return 2;
     }
   if (!pulmo_train (&options, report, &run, NULL, &error))
@@ -206,18 +209,18 @@ pulmo_cmd_train (int argc, char **argv)
       fprintf (stderr, "%spulmo train: %s\n", run.tty ? "\n" : "", error->message);
       return 1;
     }
-  printf ("wrote %s\n", out);
+  printf (_("wrote %s\n"), out);
   if (!install)
     return 0;
 
   double before = pulmo_train_score (run.initial_dice), after = pulmo_train_score (run.final_dice);
   if (!pulmo_train_not_worse (run.initial_dice, run.final_dice))
     {
-      printf ("not installed: validation Dice (lung and infection) fell from %.4f to %.4f\n", before, after);
+      printf (_("not installed: validation Dice (lung and infection) fell from %.4f to %.4f\n"), before, after);
       return 0;
     }
   g_autofree char *dir_list = g_strjoinv (", ", dirs);
-  g_autofree char *note = g_strdup_printf ("fine-tuned from %s on %s for up to %d epochs; validation Dice %.4f → %.4f",
+  g_autofree char *note = g_strdup_printf (_("fine-tuned from %s on %s for up to %d epochs; validation Dice %.4f → %.4f"),
                                            init, dir_list, options.epochs, before, after);
   int index = pulmo_model_install (out, note, &error);
   if (index < 0)
@@ -225,6 +228,6 @@ pulmo_cmd_train (int argc, char **argv)
       fprintf (stderr, "pulmo train: %s\n", error->message);
       return 1;
     }
-  printf ("installed as model %d and in use: validation Dice %.4f → %.4f (pulmo model list)\n", index, before, after);
+  printf (_("installed as model %d and in use: validation Dice %.4f → %.4f (pulmo model list)\n"), index, before, after);
   return 0;
 }

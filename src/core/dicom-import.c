@@ -1,5 +1,6 @@
 #include "core/dicom-import.h"
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "core/pulmo-error.h"
@@ -79,9 +80,9 @@ convert_and_load (const char *program, const char *folder, const char *work, Pul
           g_subprocess_wait (process, NULL, NULL);
         }
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_set_error (error, PULMO_ERROR, PULMO_ERROR_CANCELLED, "Opening %s was cancelled", folder);
+        g_set_error (error, PULMO_ERROR, PULMO_ERROR_CANCELLED, _("Opening %s was cancelled"), folder);
       else
-        g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Could not run dcm2niix on %s: %s", folder,
+        g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Could not run dcm2niix on %s: %s"), folder,
                      local_error->message);
       return NULL;
     }
@@ -90,7 +91,7 @@ convert_and_load (const char *program, const char *folder, const char *work, Pul
   if (nifti == NULL)
     {
       g_autofree char *why = last_line (output);
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, "No DICOM series found in %s (dcm2niix: %s)",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, _("No DICOM series found in %s (dcm2niix: %s)"),
                    folder, why);
       return NULL;
     }
@@ -105,15 +106,15 @@ pulmo_dicom_import (const char *folder, PulmoProgress *progress, GCancellable *c
 
   if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, "%s: no such folder", folder);
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, _("%s: no such folder"), folder);
       return NULL;
     }
   g_autofree char *program = g_find_program_in_path ("dcm2niix");
   if (program == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_MISSING_TOOL,
-                   "Opening a DICOM folder needs the program dcm2niix, which is not installed. "
-                   "Install it (Debian package “dcm2niix”) and try again.");
+                   _("Opening a DICOM folder needs the program dcm2niix, which is not installed. "
+                   "Install it (Debian package “dcm2niix”) and try again."));
       return NULL;
     }
 
@@ -121,11 +122,11 @@ pulmo_dicom_import (const char *folder, PulmoProgress *progress, GCancellable *c
   g_autofree char *work = g_dir_make_tmp ("pulmo-dicom-XXXXXX", &local_error);
   if (work == NULL)
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Could not make a temporary folder: %s",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Could not make a temporary folder: %s"),
                    local_error->message);
       return NULL;
     }
-  pulmo_progress_begin (progress, "Converting DICOM", 0);
+  pulmo_progress_begin (progress, N_("Converting DICOM"), 0);
   PulmoVolume *volume = convert_and_load (program, folder, work, progress, cancellable, error);
   remove_folder (work);
   return volume;

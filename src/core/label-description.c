@@ -1,7 +1,9 @@
 #include "core/label-description.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +38,8 @@ parse_integer (const char *text, guint64 max, guint64 *out, const char *what, ch
   if (!g_ascii_string_to_unsigned (text, 10, 0, max, out, NULL))
     {
       g_autofree char *shown = quotable (text);
-      *why = g_strdup_printf ("%s “%s” is not a whole number from 0 to %" G_GUINT64_FORMAT, what, shown, max);
+      /* Translators: the first %s is a column of the file ("the value", or red, green, blue, visible, mesh). */
+      *why = g_strdup_printf (_("%s “%s” is not a whole number from 0 to %" PRIu64), what, shown, max);
       return FALSE;
     }
   return TRUE;
@@ -50,13 +53,13 @@ parse_line (const char *line, Entry *entry, char **why)
   const char *close = open != NULL ? strrchr (line, '"') : NULL;
   if (open == NULL || close == open)
     {
-      *why = g_strdup ("the label's name must stand last, in double quotes");
+      *why = g_strdup (_("the label's name must stand last, in double quotes"));
       return FALSE;
     }
   for (const char *rest = close + 1; *rest != '\0'; rest++)
     if (!g_ascii_isspace (*rest))
       {
-        *why = g_strdup ("text after the label's quoted name");
+        *why = g_strdup (_("text after the label's quoted name"));
         return FALSE;
       }
 
@@ -69,19 +72,20 @@ parse_line (const char *line, Entry *entry, char **why)
       {
         if (n == N_FIELDS)
           {
-            *why = g_strdup ("more than seven numbers before the name");
+            *why = g_strdup (_("more than seven numbers before the name"));
             return FALSE;
           }
         fields[n++] = *t;
       }
   if (n != N_FIELDS)
     {
-      *why = g_strdup_printf ("%d numbers before the name; a label has seven "
-                              "(value, red, green, blue, opacity, visible, mesh)", n);
+      *why = g_strdup_printf (_("%d numbers before the name; a label has seven "
+                                "(value, red, green, blue, opacity, visible, mesh)"), n);
       return FALSE;
     }
 
-  static const char *const names[] = { "the value", "red", "green", "blue" };
+  /* The colour columns keep the file format's own names. */
+  const char *const names[] = { _("the value"), "red", "green", "blue" };
   guint64 number[4], visible, mesh;
   for (int f = FIELD_VALUE; f <= FIELD_BLUE; f++)
     if (!parse_integer (fields[f], 255, &number[f], names[f], why))
@@ -94,14 +98,14 @@ parse_line (const char *line, Entry *entry, char **why)
   if (end == fields[FIELD_ALPHA] || *end != '\0' || !(alpha >= 0.0 && alpha <= 1.0))
     {
       g_autofree char *shown = quotable (fields[FIELD_ALPHA]);
-      *why = g_strdup_printf ("opacity “%s” is not a number from 0 to 1", shown);
+      *why = g_strdup_printf (_("opacity “%s” is not a number from 0 to 1"), shown);
       return FALSE;
     }
 
   g_autofree char *name = g_strndup (open + 1, close - open - 1);
   if (!g_utf8_validate (name, -1, NULL))
     {
-      *why = g_strdup ("the name is not UTF-8 text");
+      *why = g_strdup (_("the name is not UTF-8 text"));
       return FALSE;
     }
   entry->value = (uint8_t) number[FIELD_VALUE];
@@ -123,7 +127,7 @@ read_text (const char *path, char **contents, GError **error)
     {
       int saved = errno;
       g_set_error (error, PULMO_ERROR, saved == ENOENT ? PULMO_ERROR_NOT_FOUND : PULMO_ERROR_IO,
-                   "%s: cannot open: %s", path, g_strerror (saved));
+                   _("%s: cannot open: %s"), path, g_strerror (saved));
       return FALSE;
     }
   g_autofree char *text = g_malloc (PULMO_LABEL_DESCRIPTION_MAX_BYTES + 2);
@@ -133,20 +137,20 @@ read_text (const char *path, char **contents, GError **error)
   fclose (file);
   if (failed)
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot read: %s", path, g_strerror (saved));
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: cannot read: %s"), path, g_strerror (saved));
       return FALSE;
     }
   if (length > PULMO_LABEL_DESCRIPTION_MAX_BYTES)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                   "%s: too large for a label description (more than %d bytes)", path,
+                   _("%s: too large for a label description (more than %d bytes)"), path,
                    PULMO_LABEL_DESCRIPTION_MAX_BYTES);
       return FALSE;
     }
   if (memchr (text, '\0', length) != NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                   "%s: not a label description (it holds binary data)", path);
+                   _("%s: not a label description (it holds binary data)"), path);
       return FALSE;
     }
   text[length] = '\0';
@@ -175,8 +179,8 @@ pulmo_label_description_load (const char *path, GError **error)
       if (!parse_line (line, &entry, &why))
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                       "%s, line %d: %s (a label description line reads: "
-                       "value red green blue opacity visible mesh \"name\")",
+                       _("%s, line %d: %s (a label description line reads: "
+                       "value red green blue opacity visible mesh \"name\")"),
                        path, l + 1, why);
           return NULL;
         }
@@ -184,7 +188,7 @@ pulmo_label_description_load (const char *path, GError **error)
       if (line_of[entry.value] != 0)
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                       "%s, line %d: value %u is already described on line %d", path, l + 1,
+                       _("%s, line %d: value %u is already described on line %d"), path, l + 1,
                        entry.value, line_of[entry.value]);
           return NULL;
         }
@@ -199,7 +203,7 @@ pulmo_label_description_load (const char *path, GError **error)
   if (n_labels == 0)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                   "%s: describes no label other than background (is it an ITK-SNAP label description?)",
+                   _("%s: describes no label other than background (is it an ITK-SNAP label description?)"),
                    path);
       return NULL;
     }

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <math.h>
 #include <nifti2_io.h>
 #include <string.h>
@@ -41,7 +43,7 @@ read_header_bytes (const char *path, char *buffer, size_t size, size_t *n_read, 
     {
       int saved = errno;
       g_set_error (error, PULMO_ERROR, saved == ENOENT ? PULMO_ERROR_NOT_FOUND : PULMO_ERROR_IO,
-                   "%s: cannot open: %s", path, g_strerror (saved));
+                   _("%s: cannot open: %s"), path, g_strerror (saved));
       return FALSE;
     }
   int got = gzread (file, buffer, (unsigned) size);
@@ -50,7 +52,7 @@ read_header_bytes (const char *path, char *buffer, size_t size, size_t *n_read, 
   gboolean ok = got >= 0 && (zerr == Z_OK || zerr == Z_BUF_ERROR);
   if (!ok)
     g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                 "%s: the compressed data is damaged (%s)", path, message);
+                 _("%s: the compressed data is damaged (%s)"), path, message);
   gzclose (file);
   *n_read = got > 0 ? (size_t) got : 0;
   return ok;
@@ -63,7 +65,7 @@ parse_fields (const char *path, const char *bytes, size_t n, RawFields *fields, 
   if (n < sizeof (nifti_1_header))
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_NIFTI,
-                   "%s: not a NIfTI file (only %zu bytes, a header needs 348)", path, n);
+                   _("%s: not a NIfTI file (only %zu bytes, a header needs 348)"), path, n);
       return FALSE;
     }
   memcpy (&sizeof_hdr, bytes, 4);
@@ -78,7 +80,7 @@ parse_fields (const char *path, const char *bytes, size_t n, RawFields *fields, 
   if (sizeof_hdr != 348 && sizeof_hdr != 540)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_NIFTI,
-                   "%s: not a NIfTI file (the header size field is not 348 or 540)", path);
+                   _("%s: not a NIfTI file (the header size field is not 348 or 540)"), path);
       return FALSE;
     }
 
@@ -107,7 +109,7 @@ parse_fields (const char *path, const char *bytes, size_t n, RawFields *fields, 
       if (NIFTI_VERSION (h) != 2)
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_NIFTI,
-                       "%s: not a NIfTI file (NIfTI-2 header size without the NIfTI-2 magic)",
+                       _("%s: not a NIfTI file (NIfTI-2 header size without the NIfTI-2 magic)"),
                        path);
           return FALSE;
         }
@@ -174,7 +176,7 @@ validate_fields (const char *path, const RawFields *f, int dims[3], size_t *n_vo
   if (ndim < 1 || ndim > 7)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                   "%s: the header is damaged (it gives %" G_GINT64_FORMAT " dimensions)", name, ndim);
+                   _("%s: the header is damaged (it gives %" PRId64 " dimensions)"), name, ndim);
       return FALSE;
     }
   for (int d = 1; d <= 3; d++)
@@ -183,13 +185,13 @@ validate_fields (const char *path, const RawFields *f, int dims[3], size_t *n_vo
       if (size < 1)
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                       "%s: the header is damaged (dimension %d is %" G_GINT64_FORMAT ")", name, d, size);
+                       _("%s: the header is damaged (dimension %d is %" PRId64 ")"), name, d, size);
           return FALSE;
         }
       if (size > PULMO_MAX_DIM)
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                       "%s: dimension %d is %" G_GINT64_FORMAT " voxels; Pulmo opens at most %d per axis",
+                       _("%s: dimension %d is %" PRId64 " voxels; Pulmo opens at most %d per axis"),
                        name, d, size, PULMO_MAX_DIM);
           return FALSE;
         }
@@ -199,8 +201,8 @@ validate_fields (const char *path, const RawFields *f, int dims[3], size_t *n_vo
     if (f->dim[d] > 1)
       {
         g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                     "%s: this is a %" G_GINT64_FORMAT "-D image with %" G_GINT64_FORMAT
-                     " volumes along dimension %d; Pulmo opens single 3-D CT volumes",
+                     _("%s: this is a %" PRId64 "-D image with %" PRId64
+                     " volumes along dimension %d; Pulmo opens single 3-D CT volumes"),
                      name, ndim, f->dim[d], d);
         return FALSE;
       }
@@ -210,7 +212,7 @@ validate_fields (const char *path, const RawFields *f, int dims[3], size_t *n_vo
       || !g_size_checked_mul (&total, slice, (size_t) dims[2]) || total > PULMO_MAX_VOXELS)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                   "%s: %d×%d×%d voxels is more than Pulmo opens (at most %zu voxels)", name,
+                   _("%s: %d×%d×%d voxels is more than Pulmo opens (at most %zu voxels)"), name,
                    dims[0], dims[1], dims[2], PULMO_MAX_VOXELS);
       return FALSE;
     }
@@ -219,8 +221,8 @@ validate_fields (const char *path, const RawFields *f, int dims[3], size_t *n_vo
   if (!datatype_supported (f->datatype))
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                   "%s: voxel datatype %s (code %d) is not supported; Pulmo reads uint8, int8, "
-                   "int16, uint16, int32, uint32, float32 and float64", name,
+                   _("%s: voxel datatype %s (code %d) is not supported; Pulmo reads uint8, int8, "
+                   "int16, uint16, int32, uint32, float32 and float64"), name,
                    nifti_datatype_string (f->datatype), f->datatype);
       return FALSE;
     }
@@ -228,13 +230,13 @@ validate_fields (const char *path, const RawFields *f, int dims[3], size_t *n_vo
     if (!isfinite (f->pixdim[d]) || fabs (f->pixdim[d]) > 1e6)
       {
         g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                     "%s: the header is damaged (voxel spacing %g along axis %d)", name, f->pixdim[d], d);
+                     _("%s: the header is damaged (voxel spacing %g along axis %d)"), name, f->pixdim[d], d);
         return FALSE;
       }
   if (!isfinite (f->vox_offset) || f->vox_offset < 0 || f->vox_offset > (double) G_MAXINT32)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                   "%s: the header is damaged (voxel data offset %g)", name, f->vox_offset);
+                   _("%s: the header is damaged (voxel data offset %g)"), name, f->vox_offset);
       return FALSE;
     }
   return TRUE;
@@ -273,7 +275,7 @@ check_data_fits (const PulmoNiftiHeader *header, GError **error)
     {
       int saved = errno;
       g_set_error (error, PULMO_ERROR, saved == ENOENT ? PULMO_ERROR_NOT_FOUND : PULMO_ERROR_IO,
-                   "%s: cannot open: %s", header->image_path, g_strerror (saved));
+                   _("%s: cannot open: %s"), header->image_path, g_strerror (saved));
       return FALSE;
     }
   FILE *file = fopen (header->image_path, "rb");
@@ -292,8 +294,8 @@ check_data_fits (const PulmoNiftiHeader *header, GError **error)
 
   if (compressed)
     g_set_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED,
-                 "%s: the header says %d×%d×%d voxels of %s, more than a compressed file of %" G_GINT64_FORMAT
-                 " bytes can hold; the file is truncated or its header is damaged",
+                 _("%s: the header says %d×%d×%d voxels of %s, more than a compressed file of %" PRId64
+                 " bytes can hold; the file is truncated or its header is damaged"),
                  header->path, header->dims[0], header->dims[1], header->dims[2],
                  pulmo_nifti_datatype_name (header->datatype), (gint64) info.st_size);
   else
@@ -301,8 +303,8 @@ check_data_fits (const PulmoNiftiHeader *header, GError **error)
       double slice_bytes = (double) header->dims[0] * header->dims[1] * header->bytes_per_voxel;
       double held = MAX (0.0, floor (((double) info.st_size - (double) header->data_offset) / slice_bytes));
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED,
-                   "%s: the header says %d×%d×%d voxels but the file holds only %.0f complete slices; "
-                   "it was probably cut short while copying", header->path, header->dims[0],
+                   _("%s: the header says %d×%d×%d voxels but the file holds only %.0f complete slices; "
+                   "it was probably cut short while copying"), header->path, header->dims[0],
                    header->dims[1], header->dims[2], held);
     }
   return FALSE;
@@ -319,7 +321,7 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_NIFTI,
-                   "%s: is a folder, not a NIfTI file", path);
+                   _("%s: is a folder, not a NIfTI file"), path);
       return FALSE;
     }
   if (!read_header_bytes (path, bytes, sizeof bytes, &n, error))
@@ -335,7 +337,7 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
                          : nifti_convert_n1hdr2nim (*(nifti_1_header *) (void *) bytes, NULL);
   if (nim == NULL)
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT, "%s: the NIfTI header is damaged",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT, _("%s: the NIfTI header is damaged"),
                    path);
       return FALSE;
     }
@@ -415,7 +417,7 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
   if (header->image_path == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND,
-                   "%s: the image file that goes with this header is missing", path);
+                   _("%s: the image file that goes with this header is missing"), path);
       pulmo_nifti_header_clear (header);
       return FALSE;
     }
@@ -454,14 +456,14 @@ pulmo_nifti_reader_open (const PulmoNiftiHeader *header, GError **error)
     {
       int saved = errno;
       g_set_error (error, PULMO_ERROR, saved == ENOENT ? PULMO_ERROR_NOT_FOUND : PULMO_ERROR_IO,
-                   "%s: cannot open: %s", header->image_path, g_strerror (saved));
+                   _("%s: cannot open: %s"), header->image_path, g_strerror (saved));
       return NULL;
     }
   gzbuffer (file, GZ_BUFFER_BYTES);
   if (gzseek (file, (z_off_t) header->data_offset, SEEK_SET) != (z_off_t) header->data_offset)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED,
-                   "%s: the file ends before its voxel data begins (at byte %" G_GINT64_FORMAT ")",
+                   _("%s: the file ends before its voxel data begins (at byte %" PRId64 ")"),
                    header->path, header->data_offset);
       gzclose (file);
       return NULL;
@@ -497,12 +499,12 @@ pulmo_nifti_reader_read (PulmoNiftiReader *reader, void *buffer, size_t n, GErro
                           / ((size_t) reader->bytes_per_voxel * reader->voxels_per_slice);
           if (zerr != Z_OK && zerr != Z_BUF_ERROR)
             g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                         "%s: the compressed data is damaged after %zu complete slices (%s)",
+                         _("%s: the compressed data is damaged after %zu complete slices (%s)"),
                          reader->path, slices, message);
           else
             g_set_error (error, PULMO_ERROR, PULMO_ERROR_TRUNCATED,
-                         "%s: the header says %zu slices of %zu voxels but the file holds only %zu "
-                         "complete slices; it was probably cut short while copying",
+                         _("%s: the header says %zu slices of %zu voxels but the file holds only %zu "
+                         "complete slices; it was probably cut short while copying"),
                          reader->path, reader->n_total / reader->voxels_per_slice,
                          reader->voxels_per_slice, slices);
           return FALSE;
@@ -532,8 +534,8 @@ pulmo_nifti_reader_finish (PulmoNiftiReader *reader, GError **error)
   if (r < 0 || zerr != Z_OK)
     {
       g_set_error (error, PULMO_ERROR, zerr == Z_BUF_ERROR ? PULMO_ERROR_TRUNCATED : PULMO_ERROR_CORRUPT,
-                   "%s: the compressed file is damaged or cut short at its end (%s); its voxels "
-                   "cannot be trusted", reader->path, message);
+                   _("%s: the compressed file is damaged or cut short at its end (%s); its voxels "
+                   "cannot be trusted"), reader->path, message);
       return FALSE;
     }
   return TRUE;
@@ -686,7 +688,7 @@ pulmo_write_file_atomically (const char *path, PulmoWriteContentsFunc write_cont
   if (fd < 0)
     {
       int saved = errno;
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot write in folder %s: %s",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: cannot write in folder %s: %s"),
                    path, folder, g_strerror (saved));
       return FALSE;
     }
@@ -708,7 +710,7 @@ pulmo_write_file_atomically (const char *path, PulmoWriteContentsFunc write_cont
   if (!ok)
     {
       g_unlink (temp_path);
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: writing failed: %s (the previous file, if any, is unchanged)",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: writing failed: %s (the previous file, if any, is unchanged)"),
                    path, g_strerror (saved != 0 ? saved : EIO));
       return FALSE;
     }

@@ -1,5 +1,6 @@
 #include "core/pulmo-label-map.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <nifti1.h>
 #include <string.h>
@@ -92,8 +93,8 @@ check_grid (PulmoVolume *ct, const PulmoNiftiHeader *header, GError **error)
   if (memcmp (dims, header->dims, sizeof dims) != 0)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_GRID_MISMATCH,
-                   "%s: the label map is %d×%d×%d voxels but the CT is %d×%d×%d; it belongs to "
-                   "another scan or was resampled", header->path, header->dims[0], header->dims[1],
+                   _("%s: the label map is %d×%d×%d voxels but the CT is %d×%d×%d; it belongs to "
+                   "another scan or was resampled"), header->path, header->dims[0], header->dims[1],
                    header->dims[2], dims[0], dims[1], dims[2]);
       return FALSE;
     }
@@ -115,8 +116,8 @@ check_grid (PulmoVolume *ct, const PulmoNiftiHeader *header, GError **error)
   if (!(worst <= tolerance))
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_GRID_MISMATCH,
-                   "%s: the label map has the CT's dimensions but lies up to %.1f mm away from the "
-                   "CT's voxels (its position or orientation in the header differs)",
+                   _("%s: the label map has the CT's dimensions but lies up to %.1f mm away from the "
+                   "CT's voxels (its position or orientation in the header differs)"),
                    header->path, worst);
       return FALSE;
     }
@@ -138,7 +139,7 @@ read_labels (const PulmoNiftiHeader *header, uint8_t *labels, PulmoProgress *pro
       size_t n = MIN (CHUNK_VOXELS, header->n_voxels - done);
       if (g_cancellable_is_cancelled (cancellable))
         {
-          g_set_error_literal (error, PULMO_ERROR, PULMO_ERROR_CANCELLED, "Loading was cancelled");
+          g_set_error_literal (error, PULMO_ERROR, PULMO_ERROR_CANCELLED, _("Loading was cancelled"));
           return FALSE;
         }
       if (!pulmo_nifti_reader_read (reader, raw, n, error))
@@ -152,8 +153,8 @@ read_labels (const PulmoNiftiHeader *header, uint8_t *labels, PulmoProgress *pro
               size_t index = done + v;
               size_t plane = (size_t) header->dims[0] * header->dims[1];
               g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                           "%s: voxel (%zu, %zu, %zu) holds %g; a label map holds whole numbers "
-                           "from 0 to 255", header->path, index % header->dims[0],
+                           _("%s: voxel (%zu, %zu, %zu) holds %g; a label map holds whole numbers "
+                           "from 0 to 255"), header->path, index % header->dims[0],
                            index % plane / header->dims[0], index / plane, value);
               return FALSE;
             }
@@ -177,7 +178,7 @@ pulmo_label_map_load (PulmoVolume *ct, const char *path, PulmoProgress *progress
   gboolean ok = check_grid (ct, &header, error);
   if (ok)
     {
-      pulmo_progress_begin (progress, "Reading labels", (gint64) header.n_voxels);
+      pulmo_progress_begin (progress, N_("Reading labels"), (gint64) header.n_voxels);
       labels = g_new (uint8_t, header.n_voxels);
       ok = read_labels (&header, labels, progress, cancellable, error);
     }

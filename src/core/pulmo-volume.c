@@ -1,5 +1,6 @@
 #include "core/pulmo-volume.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <nifti1.h>
 #include <string.h>
@@ -110,7 +111,7 @@ promote_to_float (PulmoVolume *volume, size_t n_done, GError **error)
   if (volume->values == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                   "%s: not enough memory for %zu voxels as floating point", volume->path, volume->n_voxels);
+                   _("%s: not enough memory for %zu voxels as floating point"), volume->path, volume->n_voxels);
       return FALSE;
     }
   for (size_t v = 0; v < n_done; v++)
@@ -125,7 +126,7 @@ check_cancelled (GCancellable *cancellable, GError **error)
 {
   if (g_cancellable_is_cancelled (cancellable))
     {
-      g_set_error_literal (error, PULMO_ERROR, PULMO_ERROR_CANCELLED, "Loading was cancelled");
+      g_set_error_literal (error, PULMO_ERROR, PULMO_ERROR_CANCELLED, _("Loading was cancelled"));
       return TRUE;
     }
   return FALSE;
@@ -141,7 +142,7 @@ read_int16_direct (PulmoVolume *volume, PulmoNiftiReader *reader, PulmoProgress 
   volume->hu = g_try_new (int16_t, volume->n_voxels);
   if (volume->hu == NULL)
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE, "%s: not enough memory for %zu voxels",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE, _("%s: not enough memory for %zu voxels"),
                    volume->path, volume->n_voxels);
       return FALSE;
     }
@@ -166,7 +167,7 @@ read_converted (PulmoVolume *volume, PulmoNiftiReader *reader, const PulmoNiftiH
   volume->hu = g_try_new (int16_t, volume->n_voxels);
   if (volume->hu == NULL)
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE, "%s: not enough memory for %zu voxels",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE, _("%s: not enough memory for %zu voxels"),
                    volume->path, volume->n_voxels);
       return FALSE;
     }
@@ -217,7 +218,7 @@ pulmo_volume_load (const char *path, PulmoProgress *progress, GCancellable *canc
   g_autoptr (PulmoVolume) volume = volume_new (header.dims, &header.affine, &header.geometry);
   volume->path = g_strdup (path);
   volume->source_datatype = pulmo_nifti_datatype_name (header.datatype);
-  pulmo_progress_begin (progress, "Reading voxels", (gint64) volume->n_voxels);
+  pulmo_progress_begin (progress, N_("Reading voxels"), (gint64) volume->n_voxels);
 
   gboolean ok = FALSE;
   g_autoptr (PulmoNiftiReader) reader = pulmo_nifti_reader_open (&header, error);
@@ -350,9 +351,9 @@ pulmo_intensity_kind_describe (PulmoIntensityKind kind)
 {
   switch (kind)
     {
-    case PULMO_INTENSITY_HU: return "Hounsfield units";
-    case PULMO_INTENSITY_PREWINDOWED_8BIT: return "pre-windowed 8-bit greyscale (not HU)";
-    case PULMO_INTENSITY_UNKNOWN: return "unknown scale (not HU-like)";
+    case PULMO_INTENSITY_HU: return _("Hounsfield units");
+    case PULMO_INTENSITY_PREWINDOWED_8BIT: return _("pre-windowed 8-bit greyscale (not HU)");
+    case PULMO_INTENSITY_UNKNOWN: return _("unknown scale (not HU-like)");
     default: g_return_val_if_reached ("unknown");
     }
 }

@@ -1,6 +1,7 @@
 #include "edit/recovery.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -167,7 +168,7 @@ pulmo_recovery_write (const char *path, const char *ct_path, const char *ct_hash
     {
       int saved = errno;
       g_autofree char *display = g_filename_display_name (folder);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot make the recovery folder %s: %s",
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot make the recovery folder %s: %s"),
                           display, g_strerror (saved)), FALSE;
     }
   return pulmo_write_file_atomically (path, write_contents, out, error);
@@ -276,23 +277,23 @@ pulmo_recovery_read (const char *path, PulmoVolume *ct, const char *ct_hash, GEr
   gsize size = g_mapped_file_get_length (file);
 
 #define DAMAGED(what) \
-  (g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT, "%s: the recovery file is damaged (%s)", display, what), \
+  (g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT, _("%s: the recovery file is damaged (%s)"), display, what), \
    (PulmoLabelMap *) NULL)
 
   if (size < 8 + 4 || memcmp (data, MAGIC, 8) != 0)
-    return DAMAGED ("not a Pulmo recovery file");
+    return DAMAGED (_("not a Pulmo recovery file"));
   Reader r = { data + 8, size - 8 };
   guint32 version, flags;
   if (!get_u32 (&r, &version))
-    return DAMAGED ("truncated");
+    return DAMAGED (_("truncated"));
   if (version > VERSION)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "%s: the recovery file is from a newer Pulmo (format %u; this one reads %d)",
+                        _("%s: the recovery file is from a newer Pulmo (format %u; this one reads %d)"),
                         display, version, VERSION), NULL;
   if (size < 8 + 4 + 4 || crc32 (0, data, (uInt) MIN (size - 4, (gsize) G_MAXUINT32)) != (uLong) (
         data[size - 4] | (guint32) data[size - 3] << 8 | (guint32) data[size - 2] << 16
         | (guint32) data[size - 1] << 24) || size - 4 > G_MAXUINT32)
-    return DAMAGED ("checksum mismatch");
+    return DAMAGED (_("checksum mismatch"));
   r.left -= 4; /* the CRC */
 
   g_autofree char *stored_path = NULL, *stored_hash = NULL;
@@ -301,13 +302,13 @@ pulmo_recovery_read (const char *path, PulmoVolume *ct, const char *ct_hash, GEr
       || (stored_hash = get_text (&r, HASH_BYTES)) == NULL || !get_u32 (&r, &stored_dims[0])
       || !get_u32 (&r, &stored_dims[1]) || !get_u32 (&r, &stored_dims[2]) || !get_u32 (&r, &n_labels)
       || n_labels > 255)
-    return DAMAGED ("header");
+    return DAMAGED (_("header"));
   int dims[3];
   pulmo_volume_get_dims (ct, dims);
   if (stored_dims[0] != (guint32) dims[0] || stored_dims[1] != (guint32) dims[1]
       || stored_dims[2] != (guint32) dims[2] || strcmp (stored_hash, ct_hash) != 0)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_GRID_MISMATCH,
-                        "%s: these edits were made on another CT, or the CT file has changed since", display),
+                        _("%s: these edits were made on another CT, or the CT file has changed since"), display),
            NULL;
 
   g_autoptr (PulmoLabelTable) table = pulmo_label_table_new ();
@@ -315,26 +316,26 @@ pulmo_recovery_read (const char *path, PulmoVolume *ct, const char *ct_hash, GEr
     {
       const guint8 *entry, *name;
       if (!take (&r, 8, &entry))
-        return DAMAGED ("label table");
+        return DAMAGED (_("label table"));
       guint16 length = (guint16) (entry[6] | entry[7] << 8);
       if (!take (&r, length, &name) || entry[0] == 0)
-        return DAMAGED ("label table");
+        return DAMAGED (_("label table"));
       g_autofree char *text = g_strndup ((const char *) name, length);
       if (!g_utf8_validate (text, -1, NULL))
-        return DAMAGED ("label name");
+        return DAMAGED (_("label name"));
       pulmo_label_table_set (table, entry[0], text, entry + 1);
       pulmo_label_table_set_visible (table, entry[0], entry[5] != 0);
     }
   guint64 deflated_size;
   const guint8 *deflated;
   if (!get_u64 (&r, &deflated_size) || deflated_size != r.left || !take (&r, r.left, &deflated))
-    return DAMAGED ("labels");
+    return DAMAGED (_("labels"));
 
   /* The allocation is the CT's own size, whatever the file claims. */
   g_autoptr (PulmoLabelMap) map = pulmo_label_map_new (ct);
   if (!inflate_exactly (deflated, deflated_size, pulmo_label_map_get_data_mutable (map),
                         pulmo_volume_get_n_voxels (ct)))
-    return DAMAGED ("labels");
+    return DAMAGED (_("labels"));
   pulmo_label_map_set_table (map, table);
 #undef DAMAGED
   return g_steal_pointer (&map);

@@ -2,6 +2,8 @@
  * supported model size. */
 #include "nn/label-mask.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "core/pulmo-error.h"
 
 #define BIT(c) ((uint16_t) (1u << (c)))
@@ -96,8 +98,8 @@ pulmo_label_masks_from_labels (const uint8_t *labels,
   if (table == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                   "no label mapping for a model with %d classes "
-                   "(supported: 4, 5 or 6 classes)", n_classes);
+                   _("no label mapping for a model with %d classes "
+                   "(supported: 4, 5 or 6 classes)"), n_classes);
       return FALSE;
     }
 

@@ -1,5 +1,7 @@
 #include "nn/safetensors.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -158,7 +160,7 @@ meta_string (Reader *r, JsonObject *meta, const char *key)
   JsonNode *node = json_object_get_member (meta, key);
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      fail (r, PULMO_ERROR_INVALID, "the metadata lack “%s” (not exported by Pulmo?)", key);
+      fail (r, PULMO_ERROR_INVALID, _("the metadata lack “%s” (not exported by Pulmo?)"), key);
       return NULL;
     }
   return json_node_get_string (node);
@@ -172,7 +174,7 @@ meta_int (Reader *r, JsonObject *meta, const char *key, int *value)
   if (text == NULL)
     return FALSE;
   if (!g_ascii_string_to_signed (text, 10, 0, 1 << 20, &parsed, NULL))
-    return fail (r, PULMO_ERROR_INVALID, "metadata “%s” is “%s”, not a whole number", key, text);
+    return fail (r, PULMO_ERROR_INVALID, _("metadata “%s” is “%s”, not a whole number"), key, text);
   *value = (int) parsed;
   return TRUE;
 }
@@ -186,7 +188,7 @@ meta_float (Reader *r, JsonObject *meta, const char *key, float *value)
   char *end;
   double parsed = g_ascii_strtod (text, &end);
   if (end == text || *end != '\0' || !isfinite (parsed) || fabs (parsed) > 1e30)
-    return fail (r, PULMO_ERROR_INVALID, "metadata “%s” is “%s”, not a number", key, text);
+    return fail (r, PULMO_ERROR_INVALID, _("metadata “%s” is “%s”, not a number"), key, text);
   *value = (float) parsed;
   return TRUE;
 }
@@ -197,11 +199,11 @@ read_labels (Reader *r, const char *text, PulmoModelInfo *info)
   g_autoptr (JsonParser) parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, text, -1, NULL)
       || !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-    return fail (r, PULMO_ERROR_INVALID, "metadata “labels” is not a JSON array");
+    return fail (r, PULMO_ERROR_INVALID, _("metadata “labels” is not a JSON array"));
   JsonArray *array = json_node_get_array (json_parser_get_root (parser));
   guint n = json_array_get_length (array);
   if (n < 2 || n > 16)
-    return fail (r, PULMO_ERROR_INVALID, "metadata “labels” holds %u labels", n);
+    return fail (r, PULMO_ERROR_INVALID, _("metadata “labels” holds %u labels"), n);
   info->labels = g_new0 (PulmoModelLabel, n);
   info->n_labels = (int) n;
   for (guint i = 0; i < n; i++)
@@ -214,10 +216,10 @@ read_labels (Reader *r, const char *text, PulmoModelInfo *info)
       if (value == NULL || json_node_get_value_type (value) != G_TYPE_INT64 || name == NULL
           || json_node_get_value_type (name) != G_TYPE_STRING || rgba == NULL
           || !JSON_NODE_HOLDS_ARRAY (rgba) || json_array_get_length (json_node_get_array (rgba)) != 4)
-        return fail (r, PULMO_ERROR_INVALID, "label %u of the metadata is not {value, name, rgba}", i);
+        return fail (r, PULMO_ERROR_INVALID, _("label %u of the metadata is not {value, name, rgba}"), i);
       gint64 v = json_node_get_int (value);
       if (v < 0 || v > 255)
-        return fail (r, PULMO_ERROR_INVALID, "label %u has value %" G_GINT64_FORMAT, i, v);
+        return fail (r, PULMO_ERROR_INVALID, _("label %u has value %" PRId64), i, v);
       info->labels[i].value = (guint8) v;
       info->labels[i].name = g_strdup (json_node_get_string (name));
       for (int k = 0; k < 4; k++)
@@ -225,7 +227,7 @@ read_labels (Reader *r, const char *text, PulmoModelInfo *info)
           JsonNode *c = json_array_get_element (json_node_get_array (rgba), k);
           gint64 channel = json_node_get_value_type (c) == G_TYPE_INT64 ? json_node_get_int (c) : -1;
           if (channel < 0 || channel > 255)
-            return fail (r, PULMO_ERROR_INVALID, "label %u has a colour outside 0..255", i);
+            return fail (r, PULMO_ERROR_INVALID, _("label %u has a colour outside 0..255"), i);
           info->labels[i].rgba[k] = (guint8) channel;
         }
     }
@@ -237,13 +239,13 @@ read_metadata (Reader *r, JsonObject *header, PulmoUNetConfig *config, PulmoMode
 {
   JsonNode *node = json_object_get_member (header, "__metadata__");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return fail (r, PULMO_ERROR_INVALID, "no “__metadata__”: the architecture and preprocessing are unknown");
+    return fail (r, PULMO_ERROR_INVALID, _("no “__metadata__”: the architecture and preprocessing are unknown"));
   JsonObject *meta = json_node_get_object (node);
   const char *format = meta_string (r, meta, "format");
   if (format == NULL)
     return FALSE;
   if (strcmp (format, "pulmonet") != 0)
-    return fail (r, PULMO_ERROR_INVALID, "metadata format “%s”, not “pulmonet”", format);
+    return fail (r, PULMO_ERROR_INVALID, _("metadata format “%s”, not “pulmonet”"), format);
   int normalisation;
   const char *labels;
   if (!meta_int (r, meta, "in_channels", &config->in_channels) || !meta_int (r, meta, "base", &config->base)
@@ -260,11 +262,11 @@ read_metadata (Reader *r, JsonObject *header, PulmoUNetConfig *config, PulmoMode
       || !meta_int (r, meta, "slices", &info->n_slices) || (labels = meta_string (r, meta, "labels")) == NULL)
     return FALSE;
   if (normalisation != PULMO_NORMALISE_WINDOW && normalisation != PULMO_NORMALISE_SLICE_MINMAX)
-    return fail (r, PULMO_ERROR_INVALID, "unknown normalisation %d", normalisation);
+    return fail (r, PULMO_ERROR_INVALID, _("unknown normalisation %d"), normalisation);
   info->normalisation = (PulmoNormalisation) normalisation;
   g_autoptr (GError) local = NULL;
   if (!pulmo_unet_config_check (config, &local))
-    return fail (r, local->code, "architecture: %s", local->message);
+    return fail (r, local->code, _("architecture: %s"), local->message);
   if (!read_labels (r, labels, info))
     return FALSE;
   g_clear_error (&local);
@@ -283,10 +285,10 @@ read_tensor (Reader *r, PulmoUNet *net, const char *name, JsonNode *entry, const
   const PulmoUNetParam *param = pulmo_unet_find_param (net, name);
   if (param == NULL)
     return g_str_has_suffix (name, ".num_batches_tracked")
-             ? TRUE : fail (r, PULMO_ERROR_INVALID, "tensor “%s” is not part of this architecture", name);
+             ? TRUE : fail (r, PULMO_ERROR_INVALID, _("tensor “%s” is not part of this architecture"), name);
   int index = (int) (param - params);
   if (seen[index])
-    return fail (r, PULMO_ERROR_INVALID, "tensor “%s” appears twice", name);
+    return fail (r, PULMO_ERROR_INVALID, _("tensor “%s” appears twice"), name);
   seen[index] = TRUE;
 
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (entry) ? json_node_get_object (entry) : NULL;
@@ -296,9 +298,9 @@ read_tensor (Reader *r, PulmoUNet *net, const char *name, JsonNode *entry, const
   if (dtype == NULL || json_node_get_value_type (dtype) != G_TYPE_STRING || shape == NULL
       || !JSON_NODE_HOLDS_ARRAY (shape) || offsets == NULL || !JSON_NODE_HOLDS_ARRAY (offsets)
       || json_array_get_length (json_node_get_array (offsets)) != 2)
-    return fail (r, PULMO_ERROR_INVALID, "tensor “%s” lacks its dtype, shape or data_offsets", name);
+    return fail (r, PULMO_ERROR_INVALID, _("tensor “%s” lacks its dtype, shape or data_offsets"), name);
   if (strcmp (json_node_get_string (dtype), "F32") != 0)
-    return fail (r, PULMO_ERROR_UNSUPPORTED, "tensor “%s” is %s; Pulmo reads F32", name,
+    return fail (r, PULMO_ERROR_UNSUPPORTED, _("tensor “%s” is %s; Pulmo reads F32"), name,
                  json_node_get_string (dtype));
   JsonArray *dims = json_node_get_array (shape);
   gboolean shape_ok = json_array_get_length (dims) == (guint) param->ndim;
@@ -308,16 +310,16 @@ read_tensor (Reader *r, PulmoUNet *net, const char *name, JsonNode *entry, const
       shape_ok = json_node_get_value_type (size) == G_TYPE_INT64 && json_node_get_int (size) == param->shape[d];
     }
   if (!shape_ok)
-    return fail (r, PULMO_ERROR_INVALID, "tensor “%s” does not have the architecture’s shape", name);
+    return fail (r, PULMO_ERROR_INVALID, _("tensor “%s” does not have the architecture’s shape"), name);
   JsonArray *range = json_node_get_array (offsets);
   JsonNode *begin_node = json_array_get_element (range, 0), *end_node = json_array_get_element (range, 1);
   if (json_node_get_value_type (begin_node) != G_TYPE_INT64 || json_node_get_value_type (end_node) != G_TYPE_INT64)
-    return fail (r, PULMO_ERROR_INVALID, "tensor “%s” has data_offsets that are not numbers", name);
+    return fail (r, PULMO_ERROR_INVALID, _("tensor “%s” has data_offsets that are not numbers"), name);
   gint64 begin = json_node_get_int (begin_node), end = json_node_get_int (end_node);
   size_t count = pulmo_tensor_numel (param->value);
   if (begin < 0 || end < begin || (guint64) end > data_size || (guint64) (end - begin) != count * 4)
-    return fail (r, PULMO_ERROR_CORRUPT, "tensor “%s” has data_offsets %" G_GINT64_FORMAT "…%" G_GINT64_FORMAT
-                 " outside the file or of the wrong size", name, begin, end);
+    return fail (r, PULMO_ERROR_CORRUPT, _("tensor “%s” has data_offsets %" PRId64 "…%" PRId64
+                 " outside the file or of the wrong size"), name, begin, end);
   for (size_t k = 0; k < count; k++)
     {
       guint32 u;
@@ -325,7 +327,7 @@ read_tensor (Reader *r, PulmoUNet *net, const char *name, JsonNode *entry, const
       u = GUINT32_FROM_LE (u);
       memcpy (&param->value->data[k], &u, 4);
       if (!isfinite (param->value->data[k]))
-        return fail (r, PULMO_ERROR_CORRUPT, "tensor “%s” holds a value that is not a finite number", name);
+        return fail (r, PULMO_ERROR_CORRUPT, _("tensor “%s” holds a value that is not a finite number"), name);
     }
   return TRUE;
 }
@@ -337,19 +339,19 @@ pulmo_safetensors_to_unet (const guint8 *data, gsize size, const char *display_n
   memset (info, 0, sizeof *info);
   Reader r = { display_name, error };
   if (size < 8)
-    return fail (&r, PULMO_ERROR_TRUNCATED, "too short for a safetensors file"), NULL;
+    return fail (&r, PULMO_ERROR_TRUNCATED, _("too short for a safetensors file")), NULL;
   guint64 header_size = 0;
   for (int b = 0; b < 8; b++)
     header_size |= (guint64) data[b] << (8 * b);
   if (header_size > MAX_HEADER_SIZE || header_size > size - 8)
-    return fail (&r, PULMO_ERROR_CORRUPT, "the header claims %" G_GUINT64_FORMAT " bytes, more than the "
-                 "file holds or any model needs", header_size), NULL;
+    return fail (&r, PULMO_ERROR_CORRUPT, _("the header claims %" PRIu64 " bytes, more than the "
+                 "file holds or any model needs"), header_size), NULL;
 
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) json_error = NULL;
   if (!json_parser_load_from_data (parser, (const char *) data + 8, (gssize) header_size, &json_error)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return fail (&r, PULMO_ERROR_CORRUPT, "the header is not a JSON object%s%s", json_error ? ": " : "",
+    return fail (&r, PULMO_ERROR_CORRUPT, _("the header is not a JSON object%s%s"), json_error ? ": " : "",
                  json_error ? json_error->message : ""), NULL;
   JsonObject *header = json_node_get_object (json_parser_get_root (parser));
 
@@ -377,7 +379,7 @@ pulmo_safetensors_to_unet (const guint8 *data, gsize size, const char *display_n
   for (int i = 0; i < n_params; i++)
     if (!seen[i])
       {
-        fail (&r, PULMO_ERROR_INVALID, "tensor “%s” is missing", params[i].name);
+        fail (&r, PULMO_ERROR_INVALID, _("tensor “%s” is missing"), params[i].name);
         pulmo_model_info_clear (info);
         return NULL;
       }

@@ -13,6 +13,8 @@
 #include "nn/rng.h"
 #include "nn/upconv.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #define MAX_DEPTH PULMO_UNET_MAX_DEPTH
@@ -67,21 +69,21 @@ pulmo_unet_config_check (const PulmoUNetConfig *config, GError **error)
 
   if (config->in_channels < 1 || config->in_channels > 16)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%d input channels (expected 1 to 16)", config->in_channels), FALSE;
+                        _("%d input channels (expected 1 to 16)"), config->in_channels), FALSE;
   if (config->base < 1 || config->base > 256)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "base width %d (expected 1 to 256)", config->base), FALSE;
+                        _("base width %d (expected 1 to 256)"), config->base), FALSE;
   if (config->depth < 1 || config->depth > MAX_DEPTH)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "depth %d (expected 1 to %d)", config->depth, MAX_DEPTH), FALSE;
+                        _("depth %d (expected 1 to %d)"), config->depth, MAX_DEPTH), FALSE;
   if (config->classes < 2 || config->classes > 16)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%d classes (expected 2 to 16)", config->classes), FALSE;
+                        _("%d classes (expected 2 to 16)"), config->classes), FALSE;
   guint64 n_values = pulmo_unet_config_n_values (config);
   if (n_values > PULMO_UNET_MAX_PARAMS)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                        "base width %d and depth %d make %" G_GUINT64_FORMAT
-                        " parameters, more than Pulmo's limit of %u",
+                        _("base width %d and depth %d make %" PRIu64
+                        " parameters, more than Pulmo's limit of %u"),
                         config->base, config->depth, n_values, PULMO_UNET_MAX_PARAMS), FALSE;
   return TRUE;
 }

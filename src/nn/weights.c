@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,36 +43,36 @@ pulmo_model_info_check (const PulmoModelInfo *info, const PulmoUNetConfig *confi
 {
   if (!window_ok (info->window_hu_low, info->window_hu_high))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "the HU window [%g, %g] is not an increasing pair of numbers",
+                        _("the HU window [%g, %g] is not an increasing pair of numbers"),
                         info->window_hu_low, info->window_hu_high), FALSE;
   if (!window_ok (info->window_gray8_low, info->window_gray8_high))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "the 8-bit window [%g, %g] is not an increasing pair of numbers",
+                        _("the 8-bit window [%g, %g] is not an increasing pair of numbers"),
                         info->window_gray8_low, info->window_gray8_high), FALSE;
   if (info->normalisation != PULMO_NORMALISE_WINDOW &&
       info->normalisation != PULMO_NORMALISE_SLICE_MINMAX)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "normalisation %d is not one Pulmo knows", (int) info->normalisation), FALSE;
+                        _("normalisation %d is not one Pulmo knows"), (int) info->normalisation), FALSE;
   if (!isfinite (info->clahe_clip) || info->clahe_clip < 0 || info->clahe_clip > 1000)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "the CLAHE clip limit %g is not between 0 and 1000", info->clahe_clip), FALSE;
+                        _("the CLAHE clip limit %g is not between 0 and 1000"), info->clahe_clip), FALSE;
   if (info->clahe_tiles < 1 || info->clahe_tiles > 64)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%d CLAHE tiles per side: expected 1 to 64", info->clahe_tiles), FALSE;
+                        _("%d CLAHE tiles per side: expected 1 to 64"), info->clahe_tiles), FALSE;
   int step = 1 << config->depth;
   if (info->input_width < step || info->input_width > PULMO_WEIGHTS_MAX_SIZE ||
       info->input_height < step || info->input_height > PULMO_WEIGHTS_MAX_SIZE ||
       info->input_width % step != 0 || info->input_height % step != 0)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "input size %d×%d: expected multiples of %d up to %d",
+                        _("input size %d×%d: expected multiples of %d up to %d"),
                         info->input_width, info->input_height, step, PULMO_WEIGHTS_MAX_SIZE), FALSE;
   if (info->n_slices != config->in_channels)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%d adjacent slices for a network with %d input channels",
+                        _("%d adjacent slices for a network with %d input channels"),
                         info->n_slices, config->in_channels), FALSE;
   if (info->n_labels != config->classes)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%d labels for a network with %d classes",
+                        _("%d labels for a network with %d classes"),
                         info->n_labels, config->classes), FALSE;
   gboolean seen[256] = { FALSE };
   for (int i = 0; i < info->n_labels; i++)
@@ -79,10 +81,10 @@ pulmo_model_info_check (const PulmoModelInfo *info, const PulmoUNetConfig *confi
       size_t length = label->name ? strlen (label->name) : 0;
       if (length < 1 || length > 255 || !g_utf8_validate (label->name, -1, NULL))
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                            "label %d: its name must be 1 to 255 bytes of UTF-8", i), FALSE;
+                            _("label %d: its name must be 1 to 255 bytes of UTF-8"), i), FALSE;
       if (seen[label->value])
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                            "label value %u is used by two classes", label->value), FALSE;
+                            _("label value %u is used by two classes"), label->value), FALSE;
       seen[label->value] = TRUE;
     }
   return TRUE;
@@ -220,7 +222,7 @@ pulmo_weights_save (const char *path, const PulmoUNet *net, const PulmoModelInfo
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GBytes) bytes = pulmo_weights_to_bytes (net, info, &local_error);
   if (bytes == NULL)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: not saved: %s",
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: not saved: %s"),
                         display, local_error->message), FALSE;
   gsize size;
   const guint8 *data = g_bytes_get_data (bytes, &size);
@@ -230,7 +232,7 @@ pulmo_weights_save (const char *path, const PulmoUNet *net, const PulmoModelInfo
   if (fd < 0)
     {
       int saved = errno;
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot create a file beside it: %s",
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: cannot create a file beside it: %s"),
                           display, g_strerror (saved)), FALSE;
     }
   gboolean ok = write_all (fd, data, size) && fsync (fd) == 0;
@@ -248,7 +250,7 @@ pulmo_weights_save (const char *path, const PulmoUNet *net, const PulmoModelInfo
   if (!ok)
     {
       unlink (tmp_path);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: writing failed: %s",
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: writing failed: %s"),
                           display, g_strerror (saved)), FALSE;
     }
   /* Make the rename itself durable. */
@@ -291,7 +293,7 @@ static gboolean
 take (Reader *r, gsize n, const guint8 **out, const char *what)
 {
   if (n > r->left)
-    return fail (r, PULMO_ERROR_CORRUPT, "the contents end inside %s", what);
+    return fail (r, PULMO_ERROR_CORRUPT, _("the contents end inside %s"), what);
   *out = r->p;
   r->p += n;
   r->left -= n;
@@ -356,7 +358,7 @@ get_name (Reader *r, char **name, const char *what)
     return FALSE;
   if (length == 0 || memchr (bytes, 0, length) != NULL ||
       !g_utf8_validate ((const char *) bytes, length, NULL))
-    return fail (r, PULMO_ERROR_CORRUPT, "%s is not a valid name", what);
+    return fail (r, PULMO_ERROR_CORRUPT, _("%s is not a valid name"), what);
   *name = g_strndup ((const char *) bytes, length);
   return TRUE;
 }
@@ -364,13 +366,13 @@ get_name (Reader *r, char **name, const char *what)
 static gboolean
 read_info (Reader *r, guint32 version, const PulmoUNetConfig *config, PulmoModelInfo *info)
 {
-  if (!get_f32 (r, &info->window_hu_low, "the preprocessing") ||
-      !get_f32 (r, &info->window_hu_high, "the preprocessing") ||
-      !get_f32 (r, &info->window_gray8_low, "the preprocessing") ||
-      !get_f32 (r, &info->window_gray8_high, "the preprocessing") ||
-      !get_int (r, &info->input_width, "the preprocessing") ||
-      !get_int (r, &info->input_height, "the preprocessing") ||
-      !get_int (r, &info->n_slices, "the preprocessing"))
+  if (!get_f32 (r, &info->window_hu_low, _("the preprocessing")) ||
+      !get_f32 (r, &info->window_hu_high, _("the preprocessing")) ||
+      !get_f32 (r, &info->window_gray8_low, _("the preprocessing")) ||
+      !get_f32 (r, &info->window_gray8_high, _("the preprocessing")) ||
+      !get_int (r, &info->input_width, _("the preprocessing")) ||
+      !get_int (r, &info->input_height, _("the preprocessing")) ||
+      !get_int (r, &info->n_slices, _("the preprocessing")))
     return FALSE;
   /* Version 1 knew only the linear window. */
   info->normalisation = PULMO_NORMALISE_WINDOW;
@@ -379,29 +381,29 @@ read_info (Reader *r, guint32 version, const PulmoUNetConfig *config, PulmoModel
   if (version >= 2)
     {
       int normalisation;
-      if (!get_int (r, &normalisation, "the preprocessing") ||
-          !get_f32 (r, &info->clahe_clip, "the preprocessing") ||
-          !get_int (r, &info->clahe_tiles, "the preprocessing"))
+      if (!get_int (r, &normalisation, _("the preprocessing")) ||
+          !get_f32 (r, &info->clahe_clip, _("the preprocessing")) ||
+          !get_int (r, &info->clahe_tiles, _("the preprocessing")))
         return FALSE;
       info->normalisation = (PulmoNormalisation) normalisation;
     }
   guint32 n_labels;
-  if (!get_u32 (r, &n_labels, "the label table"))
+  if (!get_u32 (r, &n_labels, _("the label table")))
     return FALSE;
   if (n_labels != (guint32) config->classes)
-    return fail (r, PULMO_ERROR_INVALID, "the label table has %u entries for %d classes",
+    return fail (r, PULMO_ERROR_INVALID, _("the label table has %u entries for %d classes"),
                  n_labels, config->classes);
   info->labels = g_new0 (PulmoModelLabel, n_labels);
   info->n_labels = (int) n_labels;
   for (guint32 i = 0; i < n_labels; i++)
     {
       PulmoModelLabel *label = &info->labels[i];
-      if (!get_u8 (r, &label->value, "the label table"))
+      if (!get_u8 (r, &label->value, _("the label table")))
         return FALSE;
       for (int k = 0; k < 4; k++)
-        if (!get_u8 (r, &label->rgba[k], "the label table"))
+        if (!get_u8 (r, &label->rgba[k], _("the label table")))
           return FALSE;
-      if (!get_name (r, &label->name, "a label name"))
+      if (!get_name (r, &label->name, _("a label name")))
         return FALSE;
     }
   g_autoptr (GError) local_error = NULL;
@@ -416,61 +418,61 @@ read_tensors (Reader *r, PulmoUNet *net)
   int n_params;
   const PulmoUNetParam *params = pulmo_unet_get_params (net, &n_params);
   guint32 n_tensors;
-  if (!get_u32 (r, &n_tensors, "the tensor count"))
+  if (!get_u32 (r, &n_tensors, _("the tensor count")))
     return FALSE;
   if (n_tensors != (guint32) n_params)
-    return fail (r, PULMO_ERROR_INVALID, "%u tensors where the architecture has %d",
+    return fail (r, PULMO_ERROR_INVALID, _("%u tensors where the architecture has %d"),
                  n_tensors, n_params);
 
   g_autofree gboolean *seen = g_new0 (gboolean, n_params);
   for (guint32 t = 0; t < n_tensors; t++)
     {
       g_autofree char *name = NULL;
-      if (!get_name (r, &name, "a tensor name"))
+      if (!get_name (r, &name, _("a tensor name")))
         return FALSE;
       int index = -1;
       for (int i = 0; i < n_params && index < 0; i++)
         if (strcmp (params[i].name, name) == 0)
           index = i;
       if (index < 0)
-        return fail (r, PULMO_ERROR_INVALID, "tensor “%s” is not part of this architecture", name);
+        return fail (r, PULMO_ERROR_INVALID, _("tensor “%s” is not part of this architecture"), name);
       if (seen[index])
-        return fail (r, PULMO_ERROR_INVALID, "tensor “%s” appears twice", name);
+        return fail (r, PULMO_ERROR_INVALID, _("tensor “%s” appears twice"), name);
       seen[index] = TRUE;
 
       const PulmoUNetParam *param = &params[index];
       guint8 ndim;
-      if (!get_u8 (r, &ndim, "a tensor shape"))
+      if (!get_u8 (r, &ndim, _("a tensor shape")))
         return FALSE;
       if (ndim != param->ndim)
-        return fail (r, PULMO_ERROR_INVALID, "tensor “%s” has %u dimensions, expected %d",
+        return fail (r, PULMO_ERROR_INVALID, _("tensor “%s” has %u dimensions, expected %d"),
                      name, ndim, param->ndim);
       for (int d = 0; d < ndim; d++)
         {
           guint32 size;
-          if (!get_u32 (r, &size, "a tensor shape"))
+          if (!get_u32 (r, &size, _("a tensor shape")))
             return FALSE;
           if (size != (guint32) param->shape[d])
             return fail (r, PULMO_ERROR_INVALID,
-                         "tensor “%s” has size %u in dimension %d, expected %d",
+                         _("tensor “%s” has size %u in dimension %d, expected %d"),
                          name, size, d, param->shape[d]);
         }
       /* The shape equals the architecture's, so the count is the model's own. */
       size_t count = pulmo_tensor_numel (param->value);
       const guint8 *bytes = NULL;
-      if (!take (r, count * 4, &bytes, "tensor data"))
+      if (!take (r, count * 4, &bytes, _("tensor data")))
         return FALSE;
       for (size_t k = 0; k < count; k++)
         {
           guint32 u = le32 (bytes + 4 * k);
           memcpy (&param->value->data[k], &u, 4);
           if (!isfinite (param->value->data[k]))
-            return fail (r, PULMO_ERROR_CORRUPT, "tensor “%s” holds a value that is not a finite number",
+            return fail (r, PULMO_ERROR_CORRUPT, _("tensor “%s” holds a value that is not a finite number"),
                          name);
         }
     }
   if (r->left != 0)
-    return fail (r, PULMO_ERROR_CORRUPT, "%" G_GSIZE_FORMAT " unexpected bytes after the tensors",
+    return fail (r, PULMO_ERROR_CORRUPT, _("%zu unexpected bytes after the tensors"),
                  r->left);
   return TRUE;
 }
@@ -485,27 +487,27 @@ pulmo_weights_load_bytes (const guint8 *data, gsize size, const char *display_na
 
   Reader r = { data, size, display_name, error };
   if (size > 0 && memcmp (data, MAGIC, MIN (size, (gsize) 8)) != 0)
-    return fail (&r, PULMO_ERROR_INVALID, "not a Pulmo model file (no PULMONET signature)"), NULL;
+    return fail (&r, PULMO_ERROR_INVALID, _("not a Pulmo model file (no PULMONET signature)")), NULL;
   if (size < HEADER_SIZE)
-    return fail (&r, PULMO_ERROR_TRUNCATED, "the file ends after %" G_GSIZE_FORMAT
-                 " bytes, inside the %d-byte header", size, HEADER_SIZE), NULL;
+    return fail (&r, PULMO_ERROR_TRUNCATED, _("the file ends after %zu"
+                 " bytes, inside the %d-byte header"), size, HEADER_SIZE), NULL;
   guint32 version = le32 (data + 8);
   if (version < 1 || version > PULMO_WEIGHTS_VERSION)
-    return fail (&r, PULMO_ERROR_UNSUPPORTED, "model format version %u; this Pulmo reads versions "
-                 "1 to %d", version, PULMO_WEIGHTS_VERSION), NULL;
+    return fail (&r, PULMO_ERROR_UNSUPPORTED, _("model format version %u; this Pulmo reads versions "
+                 "1 to %d"), version, PULMO_WEIGHTS_VERSION), NULL;
   if (le32 (data + 12) != 0 || le32 (data + 28) != 0)
-    return fail (&r, PULMO_ERROR_CORRUPT, "reserved header fields are not zero"), NULL;
+    return fail (&r, PULMO_ERROR_CORRUPT, _("reserved header fields are not zero")), NULL;
   guint64 payload_size = le32 (data + 16) | (guint64) le32 (data + 20) << 32;
   guint64 available = size - HEADER_SIZE;
   if (payload_size > MAX_PAYLOAD)
-    return fail (&r, PULMO_ERROR_TOO_LARGE, "the header claims %" G_GUINT64_FORMAT
-                 " bytes of contents, more than any Pulmo model", payload_size), NULL;
+    return fail (&r, PULMO_ERROR_TOO_LARGE, _("the header claims %" PRIu64
+                 " bytes of contents, more than any Pulmo model"), payload_size), NULL;
   if (payload_size > available)
-    return fail (&r, PULMO_ERROR_TRUNCATED, "the header says %" G_GUINT64_FORMAT
-                 " bytes of contents but the file holds only %" G_GUINT64_FORMAT
-                 " (truncated?)", payload_size, available), NULL;
+    return fail (&r, PULMO_ERROR_TRUNCATED, _("the header says %" PRIu64
+                 " bytes of contents but the file holds only %" PRIu64
+                 " (truncated?)"), payload_size, available), NULL;
   if (payload_size < available)
-    return fail (&r, PULMO_ERROR_CORRUPT, "%" G_GUINT64_FORMAT " unexpected bytes after the contents",
+    return fail (&r, PULMO_ERROR_CORRUPT, _("%" PRIu64 " unexpected bytes after the contents"),
                  available - payload_size), NULL;
   r.p = data + HEADER_SIZE;
   r.left = (gsize) payload_size;
@@ -518,21 +520,21 @@ pulmo_weights_load_bytes (const guint8 *data, gsize size, const char *display_na
       done += piece;
     }
   if ((guint32) crc != le32 (data + 24))
-    return fail (&r, PULMO_ERROR_CORRUPT, "checksum mismatch: the contents are damaged"), NULL;
+    return fail (&r, PULMO_ERROR_CORRUPT, _("checksum mismatch: the contents are damaged")), NULL;
 
   PulmoUNetConfig config;
-  if (!get_int (&r, &config.in_channels, "the architecture") ||
-      !get_int (&r, &config.base, "the architecture") ||
-      !get_int (&r, &config.depth, "the architecture") ||
-      !get_int (&r, &config.classes, "the architecture"))
+  if (!get_int (&r, &config.in_channels, _("the architecture")) ||
+      !get_int (&r, &config.base, _("the architecture")) ||
+      !get_int (&r, &config.depth, _("the architecture")) ||
+      !get_int (&r, &config.classes, _("the architecture")))
     return NULL;
   g_autoptr (GError) config_error = NULL;
   if (!pulmo_unet_config_check (&config, &config_error))
-    return fail (&r, config_error->code, "architecture: %s", config_error->message), NULL;
+    return fail (&r, config_error->code, _("architecture: %s"), config_error->message), NULL;
   /* Allocate the network only if the file can hold its tensors. */
   if (pulmo_unet_config_n_values (&config) * 4 > r.left)
-    return fail (&r, PULMO_ERROR_INVALID, "the architecture (base %d, depth %d) needs %"
-                 G_GUINT64_FORMAT " bytes of tensors but the file holds only %" G_GSIZE_FORMAT,
+    return fail (&r, PULMO_ERROR_INVALID, _("the architecture (base %d, depth %d) needs %"
+                 PRIu64 " bytes of tensors but the file holds only %zu"),
                  config.base, config.depth, pulmo_unet_config_n_values (&config) * 4, r.left), NULL;
 
   if (!read_info (&r, version, &config, info))
@@ -569,14 +571,14 @@ pulmo_weights_load (const char *path, PulmoModelInfo *info, GError **error)
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
       close (fd);
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: not a regular file", display);
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: not a regular file"), display);
       return NULL;
     }
   if ((guint64) st.st_size > HEADER_SIZE + MAX_PAYLOAD)
     {
       close (fd);
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                   "%s: %" G_GUINT64_FORMAT " bytes is larger than any Pulmo model", display,
+                   _("%s: %" PRIu64 " bytes is larger than any Pulmo model"), display,
                    (guint64) st.st_size);
       return NULL;
     }

@@ -1,13 +1,14 @@
 #include "render/window-level.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
 static const PulmoWindowPreset presets[] = {
-  { "lung", "Lung", 1500, -600 },
-  { "mediastinum", "Mediastinum", 350, 50 },
-  { "bone", "Bone", 1800, 400 },
-  { "soft-tissue", "Soft tissue", 400, 40 },
+  { "lung", N_("Lung"), 1500, -600 },
+  { "mediastinum", N_("Mediastinum"), 350, 50 },
+  { "bone", N_("Bone"), 1800, 400 },
+  { "soft-tissue", N_("Soft tissue"), 400, 40 },
 };
 
 const PulmoWindowPreset *

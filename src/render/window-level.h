@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 
 typedef struct {
   const char *id;     /* action target: "lung", "mediastinum", "bone", "soft-tissue" */
-  const char *name;   /* shown to the user */
+  const char *name;   /* shown to the user; marked with N_(), translated by the caller */
   double window, level;
 } PulmoWindowPreset;
 

@@ -1,6 +1,7 @@
 /* postprocess.c: see postprocess.h. */
 #include "segment/postprocess.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 
 #include "core/pulmo-error.h"
@@ -562,7 +563,7 @@ pulmo_postprocess (PulmoVolume *ct, uint8_t *labels, const PulmoPostprocessOptio
   gsize n_voxels = pulmo_volume_get_n_voxels (ct);
   if (n_voxels > G_MAXUINT32)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "post-processing handles at most %u voxels; this CT has %" G_GSIZE_FORMAT,
+                        _("post-processing handles at most %u voxels; this CT has %zu"),
                         G_MAXUINT32, n_voxels),
            FALSE;
   const PulmoAffine *affine = pulmo_volume_get_affine (ct);

@@ -2,6 +2,7 @@
 #include "segment/report-pdf.h"
 
 #include <cairo-pdf.h>
+#include <glib/gi18n-lib.h>
 #include <math.h>
 
 #include "core/geometry.h"
@@ -62,17 +63,18 @@ rule (Page *page)
 static const char *
 zone_list (const PulmoLungFigures *lung, char *buffer, gsize size)
 {
-  static const char *names[PULMO_N_ZONES] = { "upper", "middle", "lower" };
+  /* Translators: thirds of a lung, listed as "Zones involved: … (right: upper, middle; left: none)". */
+  static const char *names[PULMO_N_ZONES] = { N_("upper"), N_("middle"), N_("lower") };
   buffer[0] = '\0';
   for (int zone = 0; zone < PULMO_N_ZONES; zone++)
     if (lung->zone_involved[zone])
       {
         if (buffer[0] != '\0')
           g_strlcat (buffer, ", ", size);
-        g_strlcat (buffer, names[zone], size);
+        g_strlcat (buffer, _(names[zone]), size);
       }
   if (buffer[0] == '\0')
-    g_strlcpy (buffer, "none", size);
+    g_strlcpy (buffer, _("none"), size);
   return buffer;
 }
 
@@ -83,9 +85,9 @@ static void
 draw_rows (Page *page, int n_columns, const double *right_edges, const char *const *headers, int n_rows,
            const char *cells[][8], int bold_row)
 {
-  text_at (page, MARGIN, 9, TRUE, headers[0]);
+  text_at (page, MARGIN, 9, TRUE, _(headers[0]));
   for (int c = 1; c < n_columns; c++)
-    text_right (page, right_edges[c], 9, TRUE, headers[c]);
+    text_right (page, right_edges[c], 9, TRUE, _(headers[c]));
   page->y += 17;
   rule (page);   /* between the header's descenders and the first row's capitals */
   for (int r = 0; r < n_rows; r++)
@@ -108,11 +110,11 @@ grey_note (Page *page, const char *text)
 static void
 draw_table (Page *page, const PulmoReport *report)
 {
-  static const char *const headers[] = { "Region", "Lung (L)", "Ground glass (mL)", "Consolidation (mL)",
-                                         "Involved", "Severity" };
+  static const char *const headers[] = { N_("Region"), N_("Lung (L)"), N_("Ground glass (mL)"),
+                                         N_("Consolidation (mL)"), N_("Involved"), N_("Severity") };
   const double edges[] = { 0, MARGIN + 130, MARGIN + 245, MARGIN + 355, MARGIN + 425, PAGE_WIDTH - MARGIN };
   const PulmoLungFigures *rows[3] = { &report->right, &report->left, &report->total };
-  static const char *names[3] = { "Right lung", "Left lung", "Both lungs" };
+  static const char *names[3] = { N_("Right lung"), N_("Left lung"), N_("Both lungs") };
   char text[3][5][32];
   const char *cells[3][8];
   for (int r = 0; r < 3; r++)
@@ -123,32 +125,32 @@ draw_table (Page *page, const PulmoReport *report)
       g_snprintf (text[r][2], sizeof text[r][2], "%.1f", f->consolidation_ml);
       g_snprintf (text[r][3], sizeof text[r][3], "%.1f %%", f->involved_percent);
       if (r < 2)
-        g_snprintf (text[r][4], sizeof text[r][4], "%d of 5", f->severity);
+        g_snprintf (text[r][4], sizeof text[r][4], _("%d of 5"), f->severity);
       else
-        g_snprintf (text[r][4], sizeof text[r][4], "%d of 10", report->severity_sum);
-      cells[r][0] = names[r];
+        g_snprintf (text[r][4], sizeof text[r][4], _("%d of 10"), report->severity_sum);
+      cells[r][0] = _(names[r]);
       for (int c = 0; c < 5; c++)
         cells[r][c + 1] = text[r][c];
     }
   draw_rows (page, 6, edges, headers, 3, cells, 2);
   page->y += 2;
-  grey_note (page, "Involved: ground glass and consolidation over the lung's volume. Severity per lung: "
-                   "0 none, 1 < 5 %, 2 5–25 %,");
-  grey_note (page, "3 26–50 %, 4 51–75 %, 5 > 75 %; for both lungs, the sum of the two.");
+  grey_note (page, _("Involved: ground glass and consolidation over the lung's volume. Severity per lung: "
+                     "0 none, 1 < 5 %, 2 5–25 %,"));
+  grey_note (page, _("3 26–50 %, 4 51–75 %, 5 > 75 %; for both lungs, the sum of the two."));
 }
 
 static void
 draw_zones (Page *page, const PulmoReport *report)
 {
-  static const char *const headers[] = { "Lesion share of each third", "Upper", "Middle", "Lower" };
+  static const char *const headers[] = { N_("Lesion share of each third"), N_("Upper"), N_("Middle"), N_("Lower") };
   const double edges[] = { 0, MARGIN + 250, MARGIN + 330, MARGIN + 410 };
   const PulmoLungFigures *rows[2] = { &report->right, &report->left };
-  static const char *names[2] = { "Right lung", "Left lung" };
+  static const char *names[2] = { N_("Right lung"), N_("Left lung") };
   char text[2][3][32];
   const char *cells[2][8];
   for (int r = 0; r < 2; r++)
     {
-      cells[r][0] = names[r];
+      cells[r][0] = _(names[r]);
       for (int zone = 0; zone < PULMO_N_ZONES; zone++)
         {
           g_snprintf (text[r][zone], sizeof text[r][zone], "%.1f %%", rows[r]->zone_involved_percent[zone]);
@@ -157,8 +159,8 @@ draw_zones (Page *page, const PulmoReport *report)
     }
   draw_rows (page, 4, edges, headers, 2, cells, -1);
   page->y += 2;
-  grey_note (page, "Thirds of each lung's superior–inferior extent; the share is the third's lesion volume "
-                   "over its lung volume.");
+  grey_note (page, _("Thirds of each lung's superior–inferior extent; the share is the third's lesion volume "
+                     "over its lung volume."));
 }
 
 static void
@@ -166,21 +168,21 @@ draw_distribution (Page *page, const PulmoReport *report)
 {
   char text[256], right[64], left[64];
   page->y += 6;
-  line (page, 12, TRUE, "Distribution");
-  g_snprintf (text, sizeof text, "%s. Zones involved: %d of 6 (right: %s; left: %s).",
-              report->bilateral ? "Bilateral" : "Not bilateral", report->n_zones_involved,
+  line (page, 12, TRUE, _("Distribution"));
+  g_snprintf (text, sizeof text, _("%s. Zones involved: %d of 6 (right: %s; left: %s)."),
+              report->bilateral ? _("Bilateral") : _("Not bilateral"), report->n_zones_involved,
               zone_list (&report->right, right, sizeof right), zone_list (&report->left, left, sizeof left));
   line (page, 10, FALSE, text);
   g_snprintf (text, sizeof text,
-              "Of the lesion volume, %.0f %% is peripheral (outer third of the lung's depth) and %.0f %% central.",
+              _("Of the lesion volume, %.0f %% is peripheral (outer third of the lung's depth) and %.0f %% central."),
               report->peripheral_percent, report->central_percent);
   line (page, 10, FALSE, text);
   if (isfinite (report->lesion_mean_hu))
-    g_snprintf (text, sizeof text, "Mean attenuation of the lesions: %.0f HU. Pleural effusion: %.1f mL.",
+    g_snprintf (text, sizeof text, _("Mean attenuation of the lesions: %.0f HU. Pleural effusion: %.1f mL."),
                 report->lesion_mean_hu, report->effusion_ml);
   else
-    g_snprintf (text, sizeof text, "Mean attenuation of the lesions: not available (%s). Pleural effusion: %.1f mL.",
-                report->total.ggo_ml + report->total.consolidation_ml > 0 ? "the CT is not in HU" : "no lesion",
+    g_snprintf (text, sizeof text, _("Mean attenuation of the lesions: not available (%s). Pleural effusion: %.1f mL."),
+                report->total.ggo_ml + report->total.consolidation_ml > 0 ? _("the CT is not in HU") : _("no lesion"),
                 report->effusion_ml);
   line (page, 10, FALSE, text);
   page->y += 6;
@@ -342,17 +344,24 @@ draw_key_slices (Page *page, PulmoVolume *ct, const uint8_t *labels)
   g_autoptr (PulmoSliceRenderer) renderer = pulmo_slice_renderer_new ();
 
   page->y += 6;
-  line (page, 12, TRUE, "Key slices");
+  line (page, 12, TRUE, _("Key slices"));
   const double gap = 12, size = (PAGE_WIDTH - 2 * MARGIN - gap * (N_KEY_SLICES - 1)) / N_KEY_SLICES;
   const double top = page->y - 8;
   for (int s = 0; s < n; s++)
     {
       double x = MARGIN + s * (size + gap);
       draw_slice (page->cr, renderer, ct, &reslice, slices[s], &lesions, &lungs, x, top, size);
-      static const char *thirds[N_KEY_SLICES] = { "upper", "middle", "lower" };
+      /* Whole captions, not "%s third": the third's word is declined in other languages. */
       char caption[64];
-      g_snprintf (caption, sizeof caption, "Axial %d of %d, %s third", slices[s] + 1, reslice.n_slices,
-                  n == N_KEY_SLICES ? thirds[s] : "lungs");
+      int shown_slice = slices[s] + 1;
+      if (n != N_KEY_SLICES)
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, lungs"), shown_slice, reslice.n_slices);
+      else if (s == 0)
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, upper third"), shown_slice, reslice.n_slices);
+      else if (s == 1)
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, middle third"), shown_slice, reslice.n_slices);
+      else
+        g_snprintf (caption, sizeof caption, _("Axial %d of %d, lower third"), shown_slice, reslice.n_slices);
       Page below = { page->cr, top + size + 13 };
       text_at (&below, x, 9, FALSE, caption);
     }
@@ -390,12 +399,12 @@ pulmo_report_pdf (const PulmoReport *report, PulmoVolume *ct, const uint8_t *lab
 {
   GByteArray *bytes = g_byte_array_new ();
   cairo_surface_t *surface = cairo_pdf_surface_create_for_stream (append_bytes, bytes, PAGE_WIDTH, PAGE_HEIGHT);
-  cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, "Pulmo chest CT report");
+  cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, _("Pulmo chest CT report"));
   cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "Pulmo");
   cairo_t *cr = cairo_create (surface);
   Page page = { cr, MARGIN + 10 };
 
-  line (&page, 18, TRUE, "Chest CT: lungs and lesions");
+  line (&page, 18, TRUE, _("Chest CT: lungs and lesions"));
   page.y += 4;
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *date = g_date_time_format (now, "%Y-%m-%d %H:%M");
@@ -403,12 +412,12 @@ pulmo_report_pdf (const PulmoReport *report, PulmoVolume *ct, const uint8_t *lab
   pulmo_volume_get_dims (ct, dims);
   const PulmoAffine *affine = pulmo_volume_get_affine (ct);
   g_autofree char *ct_line = g_strdup_printf (
-    "CT: %s, %d × %d × %d voxels of %.2f × %.2f × %.2f mm, %s", ct_name != NULL ? ct_name : "(unnamed)",
+    _("CT: %s, %d × %d × %d voxels of %.2f × %.2f × %.2f mm, %s"), ct_name != NULL ? ct_name : _("(unnamed)"),
     dims[0], dims[1], dims[2], pulmo_affine_axis_spacing (affine, 0), pulmo_affine_axis_spacing (affine, 1),
     pulmo_affine_axis_spacing (affine, 2), pulmo_intensity_kind_describe (pulmo_volume_get_intensity_kind (ct)));
-  g_autofree char *model_line = g_strdup_printf ("Segmentation: %s", model_name != NULL && *model_name
-                                                                       ? model_name : "not recorded");
-  g_autofree char *date_line = g_strdup_printf ("Report drawn: %s", date);
+  g_autofree char *model_line = g_strdup_printf (_("Segmentation: %s"), model_name != NULL && *model_name
+                                                                          ? model_name : _("not recorded"));
+  g_autofree char *date_line = g_strdup_printf (_("Report drawn: %s"), date);
   line (&page, 10, FALSE, ct_line);
   line (&page, 10, FALSE, model_line);
   line (&page, 10, FALSE, date_line);
@@ -419,9 +428,9 @@ pulmo_report_pdf (const PulmoReport *report, PulmoVolume *ct, const uint8_t *lab
 
   page.y = PAGE_HEIGHT - MARGIN - 14;
   cairo_set_source_rgb (cr, 0.6, 0.0, 0.0);
-  line (&page, 10, TRUE, PULMO_REPORT_DISCLAIMER);
+  line (&page, 10, TRUE, _(PULMO_REPORT_DISCLAIMER));
   cairo_set_source_rgb (cr, 0, 0, 0);
-  line (&page, 8, FALSE, "Drawn by Pulmo, open-source chest CT software. Pulmo is not a medical device.");
+  line (&page, 8, FALSE, _("Drawn by Pulmo, open-source chest CT software. Pulmo is not a medical device."));
 
   cairo_show_page (cr);
   cairo_status_t status = cairo_status (cr);
@@ -433,7 +442,7 @@ pulmo_report_pdf (const PulmoReport *report, PulmoVolume *ct, const uint8_t *lab
   if (status != CAIRO_STATUS_SUCCESS)
     {
       g_byte_array_unref (bytes);
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "cannot draw the report's PDF: %s",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("cannot draw the report's PDF: %s"),
                    cairo_status_to_string (status));
       return NULL;
     }

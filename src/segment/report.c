@@ -1,6 +1,8 @@
 /* report.c: see report.h. */
 #include "segment/report.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -420,7 +422,7 @@ pulmo_report_compute (PulmoVolume *ct, const uint8_t *labels, PulmoReport *repor
       !g_size_checked_mul (&grid.stride[2], grid.stride[1], (gsize) grid.dims[1]) ||
       !g_size_checked_mul (&grid.n, grid.stride[2], (gsize) grid.dims[2]) || grid.n > G_MAXUINT32)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                        "the report handles at most %u voxels; this CT has %d×%d×%d", G_MAXUINT32,
+                        _("the report handles at most %u voxels; this CT has %d×%d×%d"), G_MAXUINT32,
                         grid.dims[0], grid.dims[1], grid.dims[2]),
            FALSE;
   const PulmoAffine *affine = pulmo_volume_get_affine (ct);
@@ -428,7 +430,7 @@ pulmo_report_compute (PulmoVolume *ct, const uint8_t *labels, PulmoReport *repor
   g_autofree uint8_t *marks = g_try_malloc (MAX (grid.n, 1));
   if (marks == NULL)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                        "not enough memory to report on %" G_GSIZE_FORMAT " voxels", grid.n),
+                        _("not enough memory to report on %zu voxels"), grid.n),
            FALSE;
   SideCounts side[3];
   for (int n = 0; n < 3; n++)
@@ -439,7 +441,7 @@ pulmo_report_compute (PulmoVolume *ct, const uint8_t *labels, PulmoReport *repor
       g_autofree guint32 *queue = g_try_new (guint32, lesions);
       if (queue == NULL)
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                            "not enough memory to follow %" G_GUINT64_FORMAT " lesion voxels", lesions),
+                            _("not enough memory to follow %" PRIu64 " lesion voxels"), lesions),
                FALSE;
       assign_lesion_sides (&grid, affine, marks, queue);
     }
@@ -465,7 +467,7 @@ pulmo_report_compute (PulmoVolume *ct, const uint8_t *labels, PulmoReport *repor
       g_autofree float *dist = g_try_new (float, box_voxels);
       if (dist == NULL)
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
-                            "not enough memory for the lungs' distance map (%" G_GSIZE_FORMAT " voxels)",
+                            _("not enough memory for the lungs' distance map (%zu voxels)"),
                             box_voxels),
                FALSE;
       const double spacing_mm[3] = { pulmo_affine_axis_spacing (affine, 0),
@@ -644,9 +646,9 @@ write_file (const char *path, const void *data, gsize size, GError **error)
   g_autofree char *folder = g_path_get_dirname (path);
   if (missing)
     g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND,
-                 "%s: cannot write the report: the folder %s does not exist", path, folder);
+                 _("%s: cannot write the report: the folder %s does not exist"), path, folder);
   else
-    g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot write the report: %s", path,
+    g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("%s: cannot write the report: %s"), path,
                  local->message);
   return FALSE;
 }
@@ -675,6 +677,6 @@ pulmo_report_save (const PulmoReport *report, PulmoVolume *ct, const uint8_t *la
       return pdf != NULL && write_file (path, g_bytes_get_data (pdf, NULL), g_bytes_get_size (pdf), error);
     }
   return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                      "%s: unknown report format; the name must end in .json, .csv or .pdf", path),
+                      _("%s: unknown report format; the name must end in .json, .csv or .pdf"), path),
          FALSE;
 }

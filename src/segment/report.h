@@ -32,7 +32,9 @@
 G_BEGIN_DECLS
 
 /* Every form of the report carries it. */
-#define PULMO_REPORT_DISCLAIMER "These figures are a model's output and must be checked by a radiologist."
+/* Marked for translation (where it is used, N_ comes from glib/gi18n-lib.h); the JSON
+ * report keeps it in English, the PDF shows it translated. */
+#define PULMO_REPORT_DISCLAIMER N_("These figures are a model's output and must be checked by a radiologist.")
 
 enum { PULMO_ZONE_UPPER, PULMO_ZONE_MIDDLE, PULMO_ZONE_LOWER, PULMO_N_ZONES };
 

@@ -1,6 +1,7 @@
 /* segment.c: see segment.h. */
 #include "segment/segment.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 
 #include "core/pulmo-error.h"
@@ -148,7 +149,7 @@ pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *v
   const PulmoUNetConfig *config = pulmo_unet_get_config (net);
   if (config->in_channels != 1)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "models of %d adjacent slices are not supported yet", config->in_channels),
+                        _("models of %d adjacent slices are not supported yet"), config->in_channels),
            FALSE;
   PulmoSegmentOptions defaults;
   pulmo_segment_options_init (&defaults);
@@ -177,7 +178,7 @@ pulmo_segment_volume (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *v
    * total is added up in slice order, not in the order slices ran. */
   g_autofree double *entropy_sums = options->uncertainty ? g_new0 (double, axial.n_slices) : NULL;
   g_autofree guint64 *lung_pixels = options->uncertainty ? g_new0 (guint64, axial.n_slices) : NULL;
-  pulmo_progress_begin (progress, "Segmenting", axial.n_slices);
+  pulmo_progress_begin (progress, N_("Segmenting"), axial.n_slices);
   for (int i = 0; i < axial.n_slices; i++)
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -229,7 +230,7 @@ pulmo_segment_ct (PulmoUNet *net, const PulmoModelInfo *info, PulmoVolume *volum
     return TRUE;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  pulmo_progress_begin (progress, "Finishing", 0);
+  pulmo_progress_begin (progress, N_("Finishing"), 0);
   gint64 start = g_get_monotonic_time ();
   gboolean ok = pulmo_postprocess (volume, labels, &options->postprocess_options, error);
   if (options->times != NULL)

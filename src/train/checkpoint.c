@@ -1,6 +1,7 @@
 /* checkpoint.c: see checkpoint.h. */
 #include "train/checkpoint.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -75,7 +76,7 @@ pulmo_checkpoint_save (const char *path, const PulmoCheckpointState *state, cons
   if (!g_file_set_contents_full (path, (const char *) file, (gssize) (HEADER_SIZE + body),
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
                                  &local_error))
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "checkpoint not saved: %s",
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("checkpoint not saved: %s"),
                         local_error->message), FALSE;
   return TRUE;
 }
@@ -88,23 +89,23 @@ pulmo_checkpoint_load (const char *path, PulmoCheckpointState *state, PulmoModel
   g_autofree char *display = g_filename_display_name (path);
   g_autoptr (GMappedFile) mapped = g_mapped_file_new (path, FALSE, NULL);
   if (mapped == NULL)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, "%s: cannot be read", display),
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, _("%s: cannot be read"), display),
            NULL;
   const guint8 *data = (const guint8 *) g_mapped_file_get_contents (mapped);
   gsize size = g_mapped_file_get_length (mapped);
   guint32 version = 0, crc = 0;
   if (size < HEADER_SIZE || memcmp (data, MAGIC, 8) != 0)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: not a Pulmo checkpoint",
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: not a Pulmo checkpoint"),
                         display), NULL;
   memcpy (&version, data + 8, 4);
   memcpy (&crc, data + 12, 4);
   if (GUINT32_FROM_LE (version) != VERSION)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "%s: checkpoint version %u; this Pulmo reads version %d", display,
+                        _("%s: checkpoint version %u; this Pulmo reads version %d"), display,
                         GUINT32_FROM_LE (version), VERSION), NULL;
   if (GUINT32_FROM_LE (crc) != crc_of (data + HEADER_SIZE, size - HEADER_SIZE))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                        "%s: checksum mismatch: the checkpoint is damaged", display), NULL;
+                        _("%s: checksum mismatch: the checkpoint is damaged"), display), NULL;
 
   g_autoptr (GBytes) body = g_bytes_new (data + HEADER_SIZE, size - HEADER_SIZE);
   g_autoptr (GVariant) variant = g_variant_ref_sink (
@@ -137,7 +138,7 @@ pulmo_checkpoint_load (const char *path, PulmoCheckpointState *state, PulmoModel
           pulmo_checkpoint_state_clear (state);
           pulmo_model_info_clear (info);
           return g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                              "%s: the optimiser's state is shorter than the model", display), NULL;
+                              _("%s: the optimiser's state is shorter than the model"), display), NULL;
         }
       memcpy (m, moment_data + offset, count * sizeof (float));
       memcpy (v, moment_data + offset + count * sizeof (float), count * sizeof (float));
@@ -148,7 +149,7 @@ pulmo_checkpoint_load (const char *path, PulmoCheckpointState *state, PulmoModel
       pulmo_checkpoint_state_clear (state);
       pulmo_model_info_clear (info);
       return g_set_error (error, PULMO_ERROR, PULMO_ERROR_CORRUPT,
-                          "%s: the optimiser's state does not match the model", display), NULL;
+                          _("%s: the optimiser's state does not match the model"), display), NULL;
     }
   pulmo_adamw_set_n_steps (adamw, (int) MIN (steps, (guint32) G_MAXINT));
   *optim = g_steal_pointer (&adamw);

@@ -1,6 +1,8 @@
 /* dataset.c: reading nnU-Net v2 raw folders (see dataset.h). */
 #include "train/dataset.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -37,7 +39,7 @@ read_dataset_json (const char *dir, guint *declared, char **file_ending, int *n_
   g_autoptr (GError) local_error = NULL;
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND,
-                        "%s is missing: is this a dataset folder in the nnU-Net v2 raw layout?",
+                        _("%s is missing: is this a dataset folder in the nnU-Net v2 raw layout?"),
                         display), FALSE;
   /* json-glib's message names the file, line and column. */
   if (!json_parser_load_from_file (parser, path, &local_error))
@@ -45,23 +47,23 @@ read_dataset_json (const char *dir, guint *declared, char **file_ending, int *n_
            FALSE;
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: not a JSON object", display),
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: not a JSON object"), display),
            FALSE;
   JsonObject *object = json_node_get_object (root);
 
   JsonNode *channels = json_object_get_member (object, "channel_names");
   if (channels == NULL || !JSON_NODE_HOLDS_OBJECT (channels))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%s: “channel_names” is missing or not an object", display), FALSE;
+                        _("%s: “channel_names” is missing or not an object"), display), FALSE;
   if (json_object_get_size (json_node_get_object (channels)) != 1)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "%s: %u input channels; Pulmo trains on one (the CT)", display,
+                        _("%s: %u input channels; Pulmo trains on one (the CT)"), display,
                         json_object_get_size (json_node_get_object (channels))), FALSE;
 
   JsonNode *labels = json_object_get_member (object, "labels");
   if (labels == NULL || !JSON_NODE_HOLDS_OBJECT (labels))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%s: “labels” is missing or not an object", display), FALSE;
+                        _("%s: “labels” is missing or not an object"), display), FALSE;
   *declared = 0;
   g_autoptr (GList) names = json_object_get_members (json_node_get_object (labels));
   for (GList *l = names; l != NULL; l = l->next)
@@ -69,13 +71,13 @@ read_dataset_json (const char *dir, guint *declared, char **file_ending, int *n_
       JsonNode *value = json_object_get_member (json_node_get_object (labels), l->data);
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_INT64)
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                            "%s: label “%s” is not one whole number (region-based labels are "
-                            "not supported)", display, (const char *) l->data), FALSE;
+                            _("%s: label “%s” is not one whole number (region-based labels are "
+                            "not supported)"), display, (const char *) l->data), FALSE;
       gint64 v = json_node_get_int (value);
       if (v < 0 || v >= N_CONVENTION_VALUES)
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                            "%s: label “%s” has value %" G_GINT64_FORMAT
-                            ", outside Pulmo's label convention (0 to 8)", display,
+                            _("%s: label “%s” has value %" PRId64
+                            ", outside Pulmo's label convention (0 to 8)"), display,
                             (const char *) l->data, v), FALSE;
       *declared |= 1u << v;
     }
@@ -84,7 +86,7 @@ read_dataset_json (const char *dir, guint *declared, char **file_ending, int *n_
                              ? json_object_get_string_member (object, "file_ending") : NULL);
   if (*file_ending == NULL || **file_ending == '\0')
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%s: “file_ending” is missing or empty", display), FALSE;
+                        _("%s: “file_ending” is missing or empty"), display), FALSE;
   *n_training = json_object_has_member (object, "numTraining")
                   ? (int) json_object_get_int_member (object, "numTraining") : -1;
   return TRUE;
@@ -117,17 +119,17 @@ list_cases (const char *dir, const char *file_ending, int n_training, GArray *ca
       g_ptr_array_add (ids, g_strndup (name, strlen (name) - strlen (suffix)));
     else if (g_str_has_suffix (name, file_ending))
       return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                          "%s: “%s” is not named <case>_0000%s (one channel per case)", display,
+                          _("%s: “%s” is not named <case>_0000%s (one channel per case)"), display,
                           name, file_ending), FALSE;
   if (ids->len == 0)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: no <case>_0000%s images",
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: no <case>_0000%s images"),
                         display, file_ending), FALSE;
   /* Fewer cases than dataset.json counts means some are missing. More is
    * fine: an export killed after adding its case but before updating
    * dataset.json (train/export.c) leaves the count one behind. */
   if (n_training >= 0 && (guint) n_training > ids->len)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%s: dataset.json says numTraining %d but the folder holds %u cases",
+                        _("%s: dataset.json says numTraining %d but the folder holds %u cases"),
                         display, n_training, ids->len), FALSE;
   g_ptr_array_sort (ids, compare_ids);
   for (guint i = 0; i < ids->len; i++)
@@ -159,13 +161,13 @@ load_case (const CaseFiles *files, guint declared, const PulmoModelInfo *info, i
   g_autoptr (GError) local_error = NULL;
   if (!g_file_test (files->label_path, G_FILE_TEST_EXISTS))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "case %s: its label file %s is missing", files->id, files->label_path),
+                        _("case %s: its label file %s is missing"), files->id, files->label_path),
            FALSE;
   g_autoptr (PulmoVolume) volume = pulmo_volume_load (files->image_path, NULL, NULL, &local_error);
   g_autoptr (PulmoLabelMap) map = volume ? pulmo_label_map_load (volume, files->label_path, NULL,
                                                                  NULL, &local_error) : NULL;
   if (map == NULL)
-    return g_set_error (error, PULMO_ERROR, local_error->code, "case %s: %s", files->id,
+    return g_set_error (error, PULMO_ERROR, local_error->code, _("case %s: %s"), files->id,
                         local_error->message), FALSE;
 
   guint64 counts[256];
@@ -176,8 +178,8 @@ load_case (const CaseFiles *files, guint declared, const PulmoModelInfo *info, i
       {
         if (v >= N_CONVENTION_VALUES || !(declared & (1u << v)))
           return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                              "case %s: %" G_GUINT64_FORMAT " voxels hold label value %d, which "
-                              "dataset.json does not declare", files->id, counts[v], v), FALSE;
+                              _("case %s: %" PRIu64 " voxels hold label value %d, which "
+                              "dataset.json does not declare"), files->id, counts[v], v), FALSE;
         out->value_set |= 1u << v;
       }
 
@@ -250,7 +252,7 @@ pulmo_dataset_load (const char *const *dirs, const PulmoModelInfo *info, int max
     if (compare_case_ids (&g_array_index (sorted, CaseFiles, i - 1),
                           &g_array_index (sorted, CaseFiles, i)) == 0)
       {
-        g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "case %s appears in two folders",
+        g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("case %s appears in two folders"),
                      g_array_index (sorted, CaseFiles, i).id);
         g_array_unref (declared);
         return NULL;
@@ -329,7 +331,7 @@ pulmo_dataset_split (const PulmoDataset *dataset, const char *ids, double fracti
               found = c;
           if (found < 0)
             return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                                "validation case %s is not in the dataset", id), FALSE;
+                                _("validation case %s is not in the dataset"), id), FALSE;
           is_validation[found] = TRUE;
         }
       return TRUE;

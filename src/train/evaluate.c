@@ -1,8 +1,10 @@
 /* evaluate.c: see evaluate.h. */
 #include "train/evaluate.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 
+/* name: for people (marked for translation); key: for JSON and CSV. */
 typedef struct {
   const char *name, *key;
   const guint8 *positive;   /* label values in the structure */
@@ -17,13 +19,13 @@ static const guint8 open_8[] = { 8, END }, open_sides[] = { 6, 8, END }, open_7[
 static const guint8 none[] = { END };
 
 static const Structure structures[PULMO_EVAL_N_STRUCTURES] = {
-  [PULMO_EVAL_LUNG] = { "lung", "lung", lung, open_8 },
-  [PULMO_EVAL_INFECTION] = { "infection", "infection", infection, none },
-  [PULMO_EVAL_RIGHT_LUNG] = { "right lung", "right_lung", right, open_sides },
-  [PULMO_EVAL_LEFT_LUNG] = { "left lung", "left_lung", left, open_sides },
-  [PULMO_EVAL_GROUND_GLASS] = { "ground-glass opacity", "ground_glass_opacity", ggo, open_7 },
-  [PULMO_EVAL_CONSOLIDATION] = { "consolidation", "consolidation", cons, open_7 },
-  [PULMO_EVAL_EFFUSION] = { "pleural effusion", "pleural_effusion", effusion, open_8 },
+  [PULMO_EVAL_LUNG] = { N_("lung"), "lung", lung, open_8 },
+  [PULMO_EVAL_INFECTION] = { N_("infection"), "infection", infection, none },
+  [PULMO_EVAL_RIGHT_LUNG] = { N_("right lung"), "right_lung", right, open_sides },
+  [PULMO_EVAL_LEFT_LUNG] = { N_("left lung"), "left_lung", left, open_sides },
+  [PULMO_EVAL_GROUND_GLASS] = { N_("ground-glass opacity"), "ground_glass_opacity", ggo, open_7 },
+  [PULMO_EVAL_CONSOLIDATION] = { N_("consolidation"), "consolidation", cons, open_7 },
+  [PULMO_EVAL_EFFUSION] = { N_("pleural effusion"), "pleural_effusion", effusion, open_8 },
 };
 
 const char *

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <nifti1.h>
@@ -102,10 +103,10 @@ convert_labels (const uint8_t *in, gsize n, PulmoExportConvention convention,
   if (convention == PULMO_EXPORT_COVID19_CT_SEG
       && (present[PULMO_LABEL_LUNG_UNKNOWN_SIDE] || present[PULMO_LABEL_UNKNOWN_NOT_INFECTION]))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "The labels hold “%s”, which COVID-19-CT-Seg’s labels (left lung, right "
-                        "lung, infection) cannot express: name the lungs’ sides first",
-                        present[PULMO_LABEL_LUNG_UNKNOWN_SIDE] ? "lung, side unknown"
-                                                               : "unknown, not infection"),
+                        _("The labels hold “%s”, which COVID-19-CT-Seg’s labels (left lung, right "
+                        "lung, infection) cannot express: name the lungs’ sides first"),
+                        present[PULMO_LABEL_LUNG_UNKNOWN_SIDE] ? _("lung, side unknown")
+                                                               : _("unknown, not infection")),
            FALSE;
   for (gsize p = 0; p < n; p++)
     out[p] = lut[in[p]];
@@ -151,7 +152,7 @@ make_dir (const char *path, GError **error)
     return TRUE;
   int saved = errno;
   g_autofree char *display = g_filename_display_name (path);
-  return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot make the folder %s: %s", display,
+  return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot make the folder %s: %s"), display,
                       g_strerror (saved)), FALSE;
 }
 
@@ -171,7 +172,7 @@ lock_dataset (const char *dir, GError **error)
       close (fd);
     }
   g_autofree char *display = g_filename_display_name (path);
-  g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot lock %s: %s", display, g_strerror (saved));
+  g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot lock %s: %s"), display, g_strerror (saved));
   return -1;
 }
 
@@ -239,7 +240,7 @@ publish (const char *staged, const char *final, GError **error)
     {
       int saved = errno;
       g_autofree char *display = g_filename_display_name (final);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot add %s: %s", display,
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot add %s: %s"), display,
                           g_strerror (saved)), FALSE;
     }
   g_unlink (staged);
@@ -271,7 +272,7 @@ load_dataset_json (const char *path, PulmoExportConvention convention, char *nam
         return NULL;
       JsonNode *root = json_parser_get_root (parser);
       if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-        return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: not a JSON object", display), NULL;
+        return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: not a JSON object"), display), NULL;
       object = json_object_ref (json_node_get_object (root));
     }
   else
@@ -287,7 +288,7 @@ load_dataset_json (const char *path, PulmoExportConvention convention, char *nam
   if (stated != NULL && g_strcmp0 (stated, pulmo_export_convention_name (convention)) != 0)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                   "%s holds cases in the “%s” label convention, not “%s”: export into another folder",
+                   _("%s holds cases in the “%s” label convention, not “%s”: export into another folder"),
                    display, stated, pulmo_export_convention_name (convention));
       json_object_unref (object);
       return NULL;
@@ -307,7 +308,7 @@ load_dataset_json (const char *path, PulmoExportConvention convention, char *nam
   if (labels == NULL)
     {
       json_object_unref (object);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: “labels” is not an object", display), NULL;
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: “labels” is not an object"), display), NULL;
     }
   for (int v = 0; v < 256; v++)
     {
@@ -408,7 +409,7 @@ export_locked (const char *dir, PulmoLabelMap *map, const PulmoExportOptions *op
   PulmoVolume *ct = pulmo_label_map_get_volume (map);
   const char *source = pulmo_volume_get_path (ct);
   if (source == NULL)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "The CT was not read from a file"), NULL;
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("The CT was not read from a file")), NULL;
 
   gsize n = pulmo_volume_get_n_voxels (ct);
   g_autofree uint8_t *converted = g_malloc (n);

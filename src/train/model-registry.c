@@ -2,6 +2,7 @@
 #include "train/model-registry.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ pulmo_model_shipped_path (GError **error)
       g_free (path);
     }
   g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND,
-               "the shipped model %s is neither in %s nor in %s; reinstall Pulmo or give a model",
+               _("the shipped model %s is neither in %s nor in %s; reinstall Pulmo or give a model"),
                PULMO_SHIPPED_MODEL, folders[0], folders[1]);
   return NULL;
 }
@@ -84,7 +85,7 @@ read_history (GError **error)
   if (models == NULL || !JSON_NODE_HOLDS_ARRAY (models))
     {
       g_autofree char *display = g_filename_display_name (path);
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "%s: not a Pulmo model history", display);
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: not a Pulmo model history"), display);
       return NULL;
     }
   return json_object_ref (object);
@@ -177,10 +178,10 @@ pulmo_model_use (int index, GError **error)
     return FALSE;
   if (index < 0 || (guint) index >= entries->len)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "there is no model %d (0 to %u: see pulmo model list)", index, entries->len - 1), FALSE;
+                        _("there is no model %d (0 to %u: see pulmo model list)"), index, entries->len - 1), FALSE;
   PulmoModelEntry *entry = g_ptr_array_index (entries, index);
   if (index > 0 && !g_file_test (entry->path, G_FILE_TEST_IS_REGULAR))
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, "model %d (%s) is missing", index,
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, _("model %d (%s) is missing"), index,
                         entry->path), FALSE;
   if (index == 0)
     json_object_set_null_member (history, "in_use");
@@ -223,7 +224,7 @@ pulmo_model_install (const char *path, const char *note, GError **error)
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
       int saved = errno;
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot make %s: %s", dir, g_strerror (saved));
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot make %s: %s"), dir, g_strerror (saved));
       return -1;
     }
   /* Kept as <name>-<n>.pulmonet, never over an earlier file. */

@@ -2,7 +2,9 @@
 #include "train/review-queue.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -51,7 +53,8 @@ pulmo_review_state_name (PulmoReviewState state)
 const char *
 pulmo_review_state_label (PulmoReviewState state)
 {
-  static const char *const labels[] = { "Not started", "In progress", "Done", "Flagged for an expert" };
+  /* Marked only: the caller translates them. */
+  static const char *const labels[] = { N_("Not started"), N_("In progress"), N_("Done"), N_("Flagged for an expert") };
   g_return_val_if_fail ((guint) state < G_N_ELEMENTS (labels), NULL);
   return labels[state];
 }
@@ -233,7 +236,7 @@ scan (PulmoReviewQueue *queue, GError **error)
   g_autoptr (GError) local = NULL;
   g_autoptr (GDir) listing = g_dir_open (queue->dir, 0, &local);
   if (listing == NULL)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, "%s: cannot list the folder: %s",
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, _("%s: cannot list the folder: %s"),
                         queue->dir, local->message),
            FALSE;
   GHashTableIter iter;
@@ -380,8 +383,8 @@ read_state (PulmoReviewQueue *queue, char **malformed, GError **error)
     }
   if (version > STATE_VERSION)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_UNSUPPORTED,
-                        "%s was written by a newer Pulmo (version %" G_GINT64_FORMAT
-                        "; this one reads %d): update Pulmo to open this review queue",
+                        _("%s was written by a newer Pulmo (version %" PRId64
+                        "; this one reads %d): update Pulmo to open this review queue"),
                         queue->state_path, version, STATE_VERSION),
            FALSE;
   JsonNode *cases = json_object_get_member (object, "cases");
@@ -488,7 +491,7 @@ pulmo_review_queue_open (const char *dir, GError **error)
   queue->state_path = g_build_filename (queue->dir, PULMO_REVIEW_STATE_FILE, NULL);
   queue->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
   if (!g_file_test (queue->dir, G_FILE_TEST_IS_DIR))
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, "%s is not a folder", queue->dir),
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, _("%s is not a folder"), queue->dir),
            NULL;
   g_autofree char *malformed = NULL;
   if (!read_state (queue, &malformed, error))
@@ -499,11 +502,11 @@ pulmo_review_queue_open (const char *dir, GError **error)
       g_autofree char *aside = g_strconcat (queue->state_path, ".corrupt", NULL);
       if (g_rename (queue->state_path, aside) != 0)
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO,
-                            "%s cannot be read (%s) nor moved aside: %s", queue->state_path,
+                            _("%s cannot be read (%s) nor moved aside: %s"), queue->state_path,
                             malformed, g_strerror (errno)),
                NULL;
-      queue->warning = g_strdup_printf ("%s could not be read (%s); it was moved to %s and the "
-                                        "queue starts afresh. Label files are kept as they are.",
+      queue->warning = g_strdup_printf (_("%s could not be read (%s); it was moved to %s and the "
+                                          "queue starts afresh. Label files are kept as they are."),
                                         queue->state_path, malformed, aside);
     }
   if (!scan (queue, error))
@@ -554,7 +557,7 @@ lookup_present (PulmoReviewQueue *queue, const char *name, GError **error)
   Entry *entry = g_hash_table_lookup (queue->entries, name);
   if (entry == NULL || !entry->present)
     {
-      g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, "%s: no CT named “%s” in this review queue",
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_FOUND, _("%s: no CT named “%s” in this review queue"),
                    queue->dir, name);
       return NULL;
     }
@@ -688,7 +691,7 @@ pulmo_review_queue_presegment (PulmoReviewQueue *queue, const char *name, PulmoM
     {
       int saved = errno;
       ok = FALSE;
-      g_set_error (&local, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot create the folder: %s", labels_dir,
+      g_set_error (&local, PULMO_ERROR, PULMO_ERROR_IO, _("%s: cannot create the folder: %s"), labels_dir,
                    g_strerror (saved));
     }
   ok = ok && pulmo_label_map_save (map, staged, &local);
@@ -717,7 +720,7 @@ pulmo_review_queue_presegment (PulmoReviewQueue *queue, const char *name, PulmoM
       if (replace)
         {
           int saved = errno;
-          g_set_error (&local, PULMO_ERROR, PULMO_ERROR_IO, "%s: cannot write the labels: %s", labels_path,
+          g_set_error (&local, PULMO_ERROR, PULMO_ERROR_IO, _("%s: cannot write the labels: %s"), labels_path,
                        g_strerror (saved));
         }
     }

@@ -1,6 +1,7 @@
 #include "train/samples.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ write_npy (const char *path, const char *descr, int n, int height, int width, co
     }
   g_string_free (header, TRUE);
   if (!ok)
-    g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot write %s: %s", display, g_strerror (saved));
+    g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot write %s: %s"), display, g_strerror (saved));
   return ok;
 }
 
@@ -51,7 +52,7 @@ pulmo_samples_write (const PulmoDataset *dataset, int n_classes, const char *out
     {
       int saved = errno;
       g_autofree char *display = g_filename_display_name (out_dir);
-      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, "Cannot make %s: %s", display,
+      return g_set_error (error, PULMO_ERROR, PULMO_ERROR_IO, _("Cannot make %s: %s"), display,
                           g_strerror (saved)), FALSE;
     }
   int n = (int) dataset->n_samples;

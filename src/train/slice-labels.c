@@ -1,6 +1,7 @@
 /* slice-labels.c: see slice-labels.h. */
 #include "train/slice-labels.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "core/pulmo-error.h"
@@ -32,7 +33,7 @@ pulmo_eval_read_slice_labels (const char *path, int n_slices, gint8 *infected, G
     }
   if (z_column < 0 || infected_column < 0)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%s: the first row must name the columns “z” and “infected”", display),
+                        _("%s: the first row must name the columns “z” and “infected”"), display),
            FALSE;
   for (int row = 1; lines[row] != NULL; row++)
     {
@@ -46,7 +47,7 @@ pulmo_eval_read_slice_labels (const char *path, int n_slices, gint8 *infected, G
                                        &z, NULL) ||
           !g_ascii_string_to_unsigned (g_strstrip (fields[infected_column]), 10, 0, 1, &value, NULL))
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                            "%s, row %d: expected a slice from 0 to %d and 0 or 1", display, row + 1,
+                            _("%s, row %d: expected a slice from 0 to %d and 0 or 1"), display, row + 1,
                             n_slices - 1), FALSE;
       infected[z] = (gint8) value;
     }

@@ -1,6 +1,7 @@
 /* trainer.c: the training loop (see trainer.h). */
 #include "train/trainer.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -332,7 +333,7 @@ parse_held_out (const PulmoDataset *ds, int c, const char *ranges, PulmoSampleRo
         last = g_ascii_strtoll (end + 1, &end, 10);
       if (*end != '\0' || first < 0 || last < first || last >= pc->n_samples)
         return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                            "the held-out slices “%s” of case %s do not fit its %d slices",
+                            _("the held-out slices “%s” of case %s do not fit its %d slices"),
                             parts[i], pc->id, pc->n_samples), FALSE;
       for (gint64 s = first; s <= last; s++)
         roles[pc->first_sample + (size_t) s] = PULMO_SAMPLE_HELD_OUT;
@@ -394,8 +395,8 @@ split_samples (const PulmoTrainOptions *o, const PulmoDataset *ds, char **stored
             c++;
           if (c == ds->n_cases || is_validation[c])
             return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                                "the checkpoint holds out slices of case %s, which is not a "
-                                "training case of these folders", id), FALSE;
+                                _("the checkpoint holds out slices of case %s, which is not a "
+                                "training case of these folders"), id), FALSE;
           if (!parse_held_out (ds, c, strrchr (entry, ':') + 1, roles, error))
             return FALSE;
           mark_gaps (ds, c, o->holdout_gap_slices, roles);
@@ -538,39 +539,39 @@ static gboolean
 check_options (const PulmoTrainOptions *o, GError **error)
 {
   if (o->data_dirs == NULL || o->data_dirs[0] == NULL)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "no dataset folder given"), FALSE;
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("no dataset folder given")), FALSE;
   if (o->out_path == NULL)
-    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, "no output model file given"),
+    return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("no output model file given")),
            FALSE;
   if (o->epochs < 1 || o->epochs > 100000 || o->batch < 1 || o->batch > 256 || !(o->lr > 0)
       || !(o->lr < 1) || !(o->validation_fraction >= 0 && o->validation_fraction < 1))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "epochs must be 1 to 100000, the batch 1 to 256, the learning rate "
-                        "between 0 and 1 and the validation fraction from 0 to below 1"), FALSE;
+                        _("epochs must be 1 to 100000, the batch 1 to 256, the learning rate "
+                        "between 0 and 1 and the validation fraction from 0 to below 1")), FALSE;
   int n_dirs = (int) g_strv_length ((char **) o->data_dirs);
   if (o->n_user_dirs < 0 || o->n_user_dirs > n_dirs)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "%d of the %d dataset folders cannot be the user's", o->n_user_dirs,
+                        _("%d of the %d dataset folders cannot be the user's"), o->n_user_dirs,
                         n_dirs), FALSE;
   if (!(o->holdout_slice_fraction >= 0 && o->holdout_slice_fraction <= 0.5)
       || o->holdout_gap_slices < 0 || o->holdout_gap_slices > 100
       || !(o->user_share >= 0 && o->user_share < 1) || o->steps_per_epoch < 0
       || o->steps_per_epoch > 1000000 || !(o->max_seconds >= 0))
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "the held-out fraction must be 0 to 0.5, the gap 0 to 100 slices, the "
+                        _("the held-out fraction must be 0 to 0.5, the gap 0 to 100 slices, the "
                         "user share from 0 to below 1, the steps per epoch 0 to 1000000 and "
-                        "the time limit 0 or more seconds"), FALSE;
+                        "the time limit 0 or more seconds")), FALSE;
   if (o->holdout_slice_fraction > 0 && o->n_user_dirs == 0)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "slices are held out of the user's cases: say which dataset folders "
-                        "hold them"), FALSE;
+                        _("slices are held out of the user's cases: say which dataset folders "
+                        "hold them")), FALSE;
   PulmoUNetConfig config = { 1, o->base, o->depth, N_CLASSES };
   if (!pulmo_unet_config_check (&config, error))
     return FALSE;
   int step = 1 << o->depth;
   if (o->input_size < step || o->input_size > PULMO_WEIGHTS_MAX_SIZE || o->input_size % step != 0)
     return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                        "the input size %d must be a multiple of %d up to %d", o->input_size, step,
+                        _("the input size %d must be a multiple of %d up to %d"), o->input_size, step,
                         PULMO_WEIGHTS_MAX_SIZE), FALSE;
   return TRUE;
 }
@@ -642,7 +643,7 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
       if (g_strcmp0 (state.settings, settings) != 0)
         {
           g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID,
-                       "the checkpoint was made with other settings (%s) than this run's (%s)",
+                       _("the checkpoint was made with other settings (%s) than this run's (%s)"),
                        state.settings, settings);
           pulmo_checkpoint_state_clear (&state);
           return FALSE;
@@ -738,9 +739,9 @@ pulmo_train (const PulmoTrainOptions *options, PulmoTrainReport report, gpointer
     {
       pulmo_checkpoint_state_clear (&state);
       return g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, n_train == 0
-                            ? "no training slices are left after choosing the validation cases"
-                            : "no slices can be held out of the user's cases: each is too thin "
-                              "for a slab, its gaps and a slice to train on"), FALSE;
+                            ? _("no training slices are left after choosing the validation cases")
+                            : _("no slices can be held out of the user's cases: each is too thin "
+                                "for a slab, its gaps and a slice to train on")), FALSE;
     }
   g_autoptr (GPtrArray) validation_cases = load_validation_cases (dataset, is_validation, error);
   if (validation_cases == NULL)

@@ -1,7 +1,6 @@
 /* pulmo-appearance.h: whether Pulmo follows the system's light or dark style
- * or keeps one, applied through AdwStyleManager. The choice lives in the
- * settings file (pulmo_preferences_path) under [Appearance], apart from the
- * view and training settings so that it moves to GSettings as one key. */
+ * or keeps one, applied through AdwStyleManager. The choice is the "style"
+ * key of Pulmo's GSettings. */
 #pragma once
 
 #include <glib.h>

@@ -1,30 +1,6 @@
 #include "app/pulmo-appearance.h"
 
 #include <adwaita.h>
-#include <glib/gi18n.h>
-
-#include "app/pulmo-preferences.h"
-
-PulmoAppearance
-pulmo_appearance_load (void)
-{
-  GSettings *settings = pulmo_preferences_get_settings ();
-  return settings ? (PulmoAppearance) g_settings_get_enum (settings, "style") : PULMO_APPEARANCE_SYSTEM;
-}
-
-gboolean
-pulmo_appearance_save (PulmoAppearance appearance, GError **error)
-{
-  g_return_val_if_fail (appearance <= PULMO_APPEARANCE_DARK, FALSE);
-  GSettings *settings = pulmo_preferences_get_settings ();
-  if (settings == NULL || !g_settings_set_enum (settings, "style", (int) appearance))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                           _("The style could not be saved: Pulmo's settings are not available"));
-      return FALSE;
-    }
-  return TRUE;
-}
 
 void
 pulmo_appearance_apply (PulmoAppearance appearance)

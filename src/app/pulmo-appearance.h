@@ -1,6 +1,6 @@
 /* pulmo-appearance.h: whether Pulmo follows the system's light or dark style
- * or keeps one, applied through AdwStyleManager. The choice is the "style"
- * key of Pulmo's GSettings. */
+ * or keeps one, applied through AdwStyleManager. The choice is kept with the
+ * other settings (pulmo_style_preferences_load in pulmo-preferences.h). */
 #pragma once
 
 #include <glib.h>
@@ -13,9 +13,6 @@ typedef enum {
   PULMO_APPEARANCE_DARK,
 } PulmoAppearance;
 
-/* The saved choice; PULMO_APPEARANCE_SYSTEM when none or a malformed one is saved. */
-PulmoAppearance pulmo_appearance_load (void);
-gboolean pulmo_appearance_save (PulmoAppearance appearance, GError **error);
 /* Sets the application's colour scheme (libadwaita must be initialised). */
 void pulmo_appearance_apply (PulmoAppearance appearance);
 

@@ -4,6 +4,7 @@
 
 #include "app/pulmo-about.h"
 #include "app/pulmo-appearance.h"
+#include "app/pulmo-preferences.h"
 #include "app/pulmo-window.h"
 
 struct _PulmoApplication {
@@ -102,7 +103,7 @@ static void
 pulmo_application_startup (GApplication *application)
 {
   G_APPLICATION_CLASS (pulmo_application_parent_class)->startup (application);
-  pulmo_appearance_apply (pulmo_appearance_load ());
+  pulmo_appearance_apply (pulmo_style_preferences_load ());
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions, G_N_ELEMENTS (app_actions),
                                    application);

@@ -122,7 +122,7 @@ appearance_selected (AdwComboRow *row, GParamSpec *pspec, gpointer data)
   PulmoAppearance appearance = adw_combo_row_get_selected (row);
   pulmo_appearance_apply (appearance);
   g_autoptr (GError) error = NULL;
-  if (!pulmo_appearance_save (appearance, &error))
+  if (!pulmo_style_preferences_save (appearance, &error))
     g_warning ("The appearance was not saved: %s", error->message);
 }
 
@@ -182,7 +182,7 @@ view_page (PulmoViewState *state)
   adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (appearance), TRUE);
   g_autoptr (GtkStringList) style_names = gtk_string_list_new (styles);
   adw_combo_row_set_model (ADW_COMBO_ROW (appearance), G_LIST_MODEL (style_names));
-  adw_combo_row_set_selected (ADW_COMBO_ROW (appearance), pulmo_appearance_load ());
+  adw_combo_row_set_selected (ADW_COMBO_ROW (appearance), pulmo_style_preferences_load ());
   g_signal_connect (appearance, "notify::selected", G_CALLBACK (appearance_selected), NULL);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (style), appearance);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (style));

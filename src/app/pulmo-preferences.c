@@ -186,6 +186,20 @@ pulmo_brush_preferences_save (PulmoEditState *edit, GError **error)
          && set_or_fail (g_settings_set_boolean (settings, "brush-3d", brush.three_d), "brush-3d", error);
 }
 
+PulmoAppearance
+pulmo_style_preferences_load (void)
+{
+  GSettings *settings = pulmo_preferences_get_settings ();
+  return settings ? (PulmoAppearance) g_settings_get_enum (settings, "style") : PULMO_APPEARANCE_SYSTEM;
+}
+
+gboolean
+pulmo_style_preferences_save (PulmoAppearance appearance, GError **error)
+{
+  GSettings *settings = writable_settings (error);
+  return settings != NULL && set_or_fail (g_settings_set_enum (settings, "style", (int) appearance), "style", error);
+}
+
 void
 pulmo_training_preferences_load (PulmoTrainingPreferences *prefs)
 {

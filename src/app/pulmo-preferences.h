@@ -17,6 +17,7 @@
 
 #include <gio/gio.h>
 
+#include "app/pulmo-appearance.h"
 #include "app/pulmo-edit-state.h"
 
 G_BEGIN_DECLS
@@ -38,6 +39,10 @@ gboolean pulmo_preferences_save (PulmoViewState *state, GError **error);
 /* The brush's shape, size and 3D flag, as the last window left them. */
 void pulmo_brush_preferences_load (PulmoEditState *edit);
 gboolean pulmo_brush_preferences_save (PulmoEditState *edit, GError **error);
+
+/* The light or dark style chosen; PULMO_APPEARANCE_SYSTEM without settings. */
+PulmoAppearance pulmo_style_preferences_load (void);
+gboolean pulmo_style_preferences_save (PulmoAppearance appearance, GError **error);
 
 typedef struct {
   char *annotator;          /* recorded in exported cases; "" when not given */

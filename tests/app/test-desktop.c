@@ -190,7 +190,7 @@ test_preferences_style (Fixture *f, gconstpointer data)
   adw_combo_row_set_selected (row, PULMO_APPEARANCE_DARK);
   g_assert_cmpint (adw_style_manager_get_color_scheme (style), ==, ADW_COLOR_SCHEME_FORCE_DARK);
   g_assert_true (adw_style_manager_get_dark (style));
-  g_assert_cmpint (pulmo_appearance_load (), ==, PULMO_APPEARANCE_DARK);
+  g_assert_cmpint (pulmo_style_preferences_load (), ==, PULMO_APPEARANCE_DARK);
   app_test_screenshot (GTK_WIDGET (preferences), "desktop-preferences-dark");
   gtk_widget_set_visible (GTK_WIDGET (preferences), FALSE);
   app_test_screenshot (GTK_WIDGET (f->window), "desktop-window-dark");
@@ -199,7 +199,7 @@ test_preferences_style (Fixture *f, gconstpointer data)
   adw_combo_row_set_selected (row, PULMO_APPEARANCE_LIGHT);
   g_assert_cmpint (adw_style_manager_get_color_scheme (style), ==, ADW_COLOR_SCHEME_FORCE_LIGHT);
   g_assert_false (adw_style_manager_get_dark (style));
-  g_assert_cmpint (pulmo_appearance_load (), ==, PULMO_APPEARANCE_LIGHT);
+  g_assert_cmpint (pulmo_style_preferences_load (), ==, PULMO_APPEARANCE_LIGHT);
   gtk_window_destroy (preferences);
   app_test_screenshot (GTK_WIDGET (f->window), "desktop-window-light");
 

@@ -1,6 +1,7 @@
 #include "app/pulmo-preferences.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
 #include "pulmo-config.h"
@@ -126,7 +127,7 @@ writable_settings (GError **error)
 {
   GSettings *settings = pulmo_preferences_get_settings ();
   if (settings == NULL)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "the settings schema %s is not installed", SCHEMA_ID);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("the settings schema %s is not installed"), SCHEMA_ID);
   return settings;
 }
 
@@ -135,7 +136,7 @@ static gboolean
 set_or_fail (gboolean written, const char *key, GError **error)
 {
   if (!written)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "the setting %s is locked", key);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, _("the setting %s is locked"), key);
   return written;
 }
 

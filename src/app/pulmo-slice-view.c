@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "app/pulmo-accessible.h"
+#include "core/pulmo-error.h"
 #include "edit/fill.h"
 #include "render/sweep-writer.h"
 
@@ -50,6 +51,7 @@ struct _PulmoSliceView {
   double shape_last_x, shape_last_y; /* widget position of the lasso's last point */
 
   guint cine_source;             /* while playing: the timeout that steps a slice */
+  int frame_slice;               /* while a sweep draws a frame: its slice, else -1 */
 };
 
 G_DEFINE_FINAL_TYPE (PulmoSliceView, pulmo_slice_view, GTK_TYPE_WIDGET)
@@ -124,6 +126,8 @@ pulmo_slice_view_get_slice (PulmoSliceView *self)
 {
   if (!has_volume (self))
     return -1;
+  if (self->frame_slice >= 0)
+    return self->frame_slice;
   int cursor[3];
   pulmo_view_state_get_cursor (self->state, cursor);
   return cursor[self->reslice.slice_axis];
@@ -559,36 +563,124 @@ pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, 
   return TRUE;
 }
 
-gboolean
-pulmo_slice_view_export_sweep (PulmoSliceView *self, const char *path, PulmoSweepFormat format, int width,
-                               int height, GError **error)
+/* A sweep export: the main loop draws the frames (GTK and pango live there),
+ * a worker thread deflates and writes them, so the window keeps answering.
+ * The queue carries frames (cairo surfaces) and then one of the markers. */
+#define SWEEP_END GINT_TO_POINTER (1)
+#define SWEEP_ABORT GINT_TO_POINTER (2)
+enum { SWEEP_FRAMES_AHEAD = 4 };
+
+typedef struct {
+  PulmoSliceView *view;
+  PulmoVolume *volume;      /* the CT drawn: another one stops the export */
+  PulmoSweepWriter *writer; /* the worker's once it runs */
+  GAsyncQueue *frames;
+  int width, height, next_slice;
+  guint source;
+} SweepJob;
+
+static void
+sweep_job_free (SweepJob *job)
 {
-  g_return_val_if_fail (has_volume (self), FALSE);
-  g_autoptr (PulmoSweepWriter) writer
-    = pulmo_sweep_writer_new (path, format, width, height, self->reslice.n_slices,
-                              pulmo_view_state_get_cine_fps (self->state), error);
-  if (writer == NULL)
-    return FALSE;
-  /* Each frame is the view as drawn at that slice; the crosshair comes back after. */
-  int cursor[3], frame_cursor[3];
-  pulmo_view_state_get_cursor (self->state, cursor);
-  memcpy (frame_cursor, cursor, sizeof cursor);
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
-  gboolean written = TRUE;
-  for (int slice = 0; written && slice < self->reslice.n_slices; slice++)
+  g_clear_handle_id (&job->source, g_source_remove);
+  g_async_queue_unref (job->frames);
+  pulmo_volume_unref (job->volume);
+  g_object_unref (job->view);
+  g_free (job);
+}
+
+static void
+sweep_write (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  SweepJob *job = data;
+  g_autoptr (PulmoSweepWriter) writer = g_steal_pointer (&job->writer);
+  g_autoptr (GError) error = NULL;
+  for (;;)
     {
-      frame_cursor[self->reslice.slice_axis] = slice;
-      pulmo_view_state_set_cursor (self->state, frame_cursor);
-      cairo_t *cr = cairo_create (surface);
-      draw_view (self, cr, width, height, 1);
-      cairo_destroy (cr);
-      cairo_surface_flush (surface);
-      written = pulmo_sweep_writer_add (writer, (const uint32_t *) cairo_image_surface_get_data (surface),
-                                        cairo_image_surface_get_stride (surface), error);
+      gpointer frame = g_async_queue_pop (job->frames);
+      if (frame == SWEEP_ABORT)
+        {
+          g_task_return_new_error (task, PULMO_ERROR, PULMO_ERROR_CANCELLED,
+                                   _("The export stopped: the CT was closed"));
+          return;
+        }
+      if (frame == SWEEP_END)
+        break;
+      /* After a failure the rest is drained, not written. */
+      if (error == NULL)
+        pulmo_sweep_writer_add (writer, (const uint32_t *) cairo_image_surface_get_data (frame),
+                                cairo_image_surface_get_stride (frame), &error);
+      cairo_surface_destroy (frame);
     }
-  cairo_surface_destroy (surface);
-  pulmo_view_state_set_cursor (self->state, cursor);
-  return written && pulmo_sweep_writer_finish (g_steal_pointer (&writer), error);
+  if (error == NULL && pulmo_sweep_writer_finish (g_steal_pointer (&writer), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+/* The next frame, drawn as the view is on screen but at the frame's slice. */
+static gboolean
+sweep_draw_frame (gpointer data)
+{
+  SweepJob *job = data;
+  PulmoSliceView *self = job->view;
+  if (self->state == NULL || pulmo_view_state_get_volume (self->state) != job->volume)
+    {
+      job->source = 0;
+      g_async_queue_push (job->frames, SWEEP_ABORT);
+      return G_SOURCE_REMOVE;
+    }
+  /* The worker is behind: wait for it rather than fill memory with frames. */
+  if (g_async_queue_length (job->frames) >= SWEEP_FRAMES_AHEAD)
+    return G_SOURCE_CONTINUE;
+  cairo_surface_t *frame = cairo_image_surface_create (CAIRO_FORMAT_RGB24, job->width, job->height);
+  cairo_t *cr = cairo_create (frame);
+  self->frame_slice = job->next_slice++;
+  draw_view (self, cr, job->width, job->height, 1);
+  self->frame_slice = -1;
+  cairo_destroy (cr);
+  cairo_surface_flush (frame);
+  g_async_queue_push (job->frames, frame);
+  if (job->next_slice < self->reslice.n_slices)
+    return G_SOURCE_CONTINUE;
+  job->source = 0;
+  g_async_queue_push (job->frames, SWEEP_END);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pulmo_slice_view_export_sweep_async (PulmoSliceView *self, const char *path, PulmoSweepFormat format, int width,
+                                     int height, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (has_volume (self));
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, pulmo_slice_view_export_sweep_async);
+  GError *error = NULL;
+  PulmoSweepWriter *writer = pulmo_sweep_writer_new (path, format, width, height, self->reslice.n_slices,
+                                                     pulmo_view_state_get_cine_fps (self->state), &error);
+  if (writer == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  SweepJob *job = g_new0 (SweepJob, 1);
+  job->view = g_object_ref (self);
+  job->volume = pulmo_volume_ref (pulmo_view_state_get_volume (self->state));
+  job->writer = writer;
+  job->frames = g_async_queue_new ();
+  job->width = width;
+  job->height = height;
+  g_task_set_task_data (task, job, (GDestroyNotify) sweep_job_free);
+  /* A timeout, not an idle: while the worker is behind, the loop sleeps between checks. */
+  job->source = g_timeout_add (1, sweep_draw_frame, job);
+  g_task_run_in_thread (task, sweep_write);
+}
+
+gboolean
+pulmo_slice_view_export_sweep_finish (PulmoSliceView *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Cine ---------------------------------------------------------------------- */
@@ -1380,6 +1472,7 @@ static void
 pulmo_slice_view_init (PulmoSliceView *self)
 {
   self->renderer = pulmo_slice_renderer_new ();
+  self->frame_slice = -1;
   self->zoom = 1.0;
   self->image_dirty = TRUE;
   self->named_slice = -2;

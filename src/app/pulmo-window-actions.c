@@ -178,6 +178,17 @@ export_png_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
   gtk_native_dialog_show (chooser);
 }
 
+static void
+sweep_exported (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (PulmoWindow) self = data;
+  g_autoptr (GError) error = NULL;
+  if (!pulmo_slice_view_export_sweep_finish (PULMO_SLICE_VIEW (source), result, &error))
+    _pulmo_window_show_error (self, error->message);
+  else
+    _pulmo_window_show_toast (self, _("Slices exported"));
+}
+
 /* A sweep is as large as the view on screen, like a PNG export. */
 static void
 export_sweep_to (PulmoWindow *self, GFile *file, PulmoSweepFormat format)
@@ -187,20 +198,10 @@ export_sweep_to (PulmoWindow *self, GFile *file, PulmoSweepFormat format)
   if (width < 64 || height < 64)
     width = height = 768;
   g_autofree char *path = g_file_get_path (file);
-  g_autoptr (GError) error = NULL;
   if (path == NULL)
     _pulmo_window_show_error (self, _("PNG export needs a local file"));
-  else if (!pulmo_slice_view_export_sweep (view, path, format, width, height, &error))
-    _pulmo_window_show_error (self, error->message);
   else
-    {
-      g_autofree char *name = g_file_get_basename (file);
-      g_autofree char *first = pulmo_sweep_series_path (name, 0);
-      /* Translators: %s is the animated PNG's name, or the first PNG of a series (“P001-axial-001.png”). */
-      g_autofree char *text = g_strdup_printf (_("Slices exported as %s"),
-                                               format == PULMO_SWEEP_APNG ? name : first);
-      _pulmo_window_show_toast (self, text);
-    }
+    pulmo_slice_view_export_sweep_async (view, path, format, width, height, sweep_exported, g_object_ref (self));
 }
 
 static void

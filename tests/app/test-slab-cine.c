@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/pulmo-slice-view-private.h"
+#include "core/pulmo-error.h"
 #include "app-test-window.h"
 #include "app-test.h"
 #include "pulmo-test.h"
@@ -130,6 +131,38 @@ test_cine (Fixture *f, gconstpointer data)
   g_assert_false (pulmo_slice_view_get_playing (view));
 }
 
+typedef struct {
+  gboolean done, written;
+  GError *error;
+} Export;
+
+static void
+exported (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Export *export = data;
+  export->written = pulmo_slice_view_export_sweep_finish (PULMO_SLICE_VIEW (source), result, &export->error);
+  export->done = TRUE;
+}
+
+static gboolean
+export_done (gpointer data)
+{
+  return ((Export *) data)->done;
+}
+
+/* Exports @axis's slices and waits for the worker; the main loop runs meanwhile. */
+static gboolean
+export_sweep (Fixture *f, PulmoViewAxis axis, const char *path, PulmoSweepFormat format, GError **error)
+{
+  Export export = { 0 };
+  pulmo_slice_view_export_sweep_async (pulmo_window_get_view (f->window, axis), path, format, 200, 150, exported,
+                                       &export);
+  app_test_wait_for (export_done, &export, 60);
+  if (export.error != NULL)
+    g_propagate_error (error, export.error);
+  return export.written;
+}
+
 static int
 count_chunks (const uint8_t *bytes, gsize size, const char *type)
 {
@@ -154,8 +187,7 @@ test_export_sweep (Fixture *f, gconstpointer data)
   pulmo_view_state_get_cursor (f->state, before);
   g_autoptr (GError) error = NULL;
   g_object_set (f->state, "slab-mode", PULMO_SLAB_MAX, NULL);
-  g_assert_true (pulmo_slice_view_export_sweep (pulmo_window_get_view (f->window, PULMO_VIEW_AXIAL), apng,
-                                                PULMO_SWEEP_APNG, 200, 150, &error));
+  g_assert_true (export_sweep (f, PULMO_VIEW_AXIAL, apng, PULMO_SWEEP_APNG, &error));
   g_assert_no_error (error);
   pulmo_view_state_get_cursor (f->state, after);
   g_assert_cmpmem (before, sizeof before, after, sizeof after);
@@ -171,8 +203,7 @@ test_export_sweep (Fixture *f, gconstpointer data)
   cairo_surface_destroy (first);
 
   g_autofree char *series = g_build_filename (dir, "coronal.png", NULL);
-  g_assert_true (pulmo_slice_view_export_sweep (pulmo_window_get_view (f->window, PULMO_VIEW_CORONAL), series,
-                                                PULMO_SWEEP_PNG_SERIES, 200, 150, &error));
+  g_assert_true (export_sweep (f, PULMO_VIEW_CORONAL, series, PULMO_SWEEP_PNG_SERIES, &error));
   g_assert_no_error (error);
   for (int index = 0; index < 64; index++)
     {
@@ -185,6 +216,20 @@ test_export_sweep (Fixture *f, gconstpointer data)
     }
   g_autofree char *beyond = pulmo_sweep_series_path (series, 64);
   g_assert_false (g_file_test (beyond, G_FILE_TEST_EXISTS));
+
+  /* Closing the CT stops an export and leaves no APNG behind, nor its temporary file. */
+  g_autofree char *stopped = g_build_filename (dir, "stopped.png", NULL);
+  Export export = { 0 };
+  pulmo_slice_view_export_sweep_async (pulmo_window_get_view (f->window, PULMO_VIEW_AXIAL), stopped,
+                                       PULMO_SWEEP_APNG, 200, 150, exported, &export);
+  pulmo_view_state_set_volume (f->state, NULL, NULL);
+  app_test_wait_for (export_done, &export, 60);
+  g_assert_false (export.written);
+  g_assert_error (export.error, PULMO_ERROR, PULMO_ERROR_CANCELLED);
+  g_clear_error (&export.error);
+  g_autofree char *part = g_strconcat (stopped, ".part", NULL);
+  g_assert_false (g_file_test (stopped, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
   pulmo_test_remove_tree (dir);
 }
 

@@ -25,6 +25,8 @@ struct _PulmoPanel {
   GtkSwitch *overlay_switch;
   GtkWidget *overlay_controls;
   GtkAdjustment *opacity_adjustment;
+  GtkDropDown *slab_dropdown;
+  GtkAdjustment *slab_adjustment, *cine_adjustment;
   GtkListBox *legend_list;
   GtkWidget *label_editor;
   GtkColorButton *color_button;
@@ -501,6 +503,10 @@ pulmo_panel_set_state (PulmoPanel *self, PulmoViewState *state)
   bind (self, "level", self->level_adjustment, "value");
   bind (self, "overlay-visible", self->overlay_switch, "active");
   bind (self, "overlay-opacity", self->opacity_adjustment, "value");
+  /* The drop-down lists the modes in PulmoSlabMode's order. */
+  bind (self, "slab-mode", self->slab_dropdown, "selected");
+  bind (self, "slab-mm", self->slab_adjustment, "value");
+  bind (self, "cine-fps", self->cine_adjustment, "value");
   g_signal_connect_swapped (state, "volume-changed", G_CALLBACK (update_image_info), self);
   g_signal_connect_swapped (state, "notify::labels", G_CALLBACK (labels_replaced), self);
   update_image_info (self);
@@ -552,6 +558,9 @@ pulmo_panel_class_init (PulmoPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PulmoPanel, overlay_switch);
   gtk_widget_class_bind_template_child (widget_class, PulmoPanel, overlay_controls);
   gtk_widget_class_bind_template_child (widget_class, PulmoPanel, opacity_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, PulmoPanel, slab_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, PulmoPanel, slab_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, PulmoPanel, cine_adjustment);
   gtk_widget_class_bind_template_child (widget_class, PulmoPanel, legend_list);
   gtk_widget_class_bind_template_child (widget_class, PulmoPanel, label_editor);
   gtk_widget_class_bind_template_child (widget_class, PulmoPanel, color_button);

@@ -147,7 +147,9 @@ pulmo_preferences_load (PulmoViewState *state)
   if (settings != NULL)
     g_object_set (state, "smooth", g_settings_get_boolean (settings, "smooth"), "overlay-outline",
                   g_settings_get_boolean (settings, "label-outline"), "overlay-opacity",
-                  g_settings_get_double (settings, "label-opacity"), NULL);
+                  g_settings_get_double (settings, "label-opacity"), "slab-mode",
+                  g_settings_get_enum (settings, "slab-mode"), "slab-mm", g_settings_get_double (settings, "slab-mm"),
+                  "cine-fps", g_settings_get_double (settings, "cine-fps"), NULL);
 }
 
 gboolean
@@ -157,11 +159,16 @@ pulmo_preferences_save (PulmoViewState *state, GError **error)
   if (settings == NULL)
     return FALSE;
   gboolean smooth, outline;
-  double opacity;
-  g_object_get (state, "smooth", &smooth, "overlay-outline", &outline, "overlay-opacity", &opacity, NULL);
+  double opacity, slab_mm, cine_fps;
+  int slab_mode;
+  g_object_get (state, "smooth", &smooth, "overlay-outline", &outline, "overlay-opacity", &opacity, "slab-mode",
+                &slab_mode, "slab-mm", &slab_mm, "cine-fps", &cine_fps, NULL);
   return set_or_fail (g_settings_set_boolean (settings, "smooth", smooth), "smooth", error)
          && set_or_fail (g_settings_set_boolean (settings, "label-outline", outline), "label-outline", error)
-         && set_or_fail (g_settings_set_double (settings, "label-opacity", opacity), "label-opacity", error);
+         && set_or_fail (g_settings_set_double (settings, "label-opacity", opacity), "label-opacity", error)
+         && set_or_fail (g_settings_set_enum (settings, "slab-mode", slab_mode), "slab-mode", error)
+         && set_or_fail (g_settings_set_double (settings, "slab-mm", slab_mm), "slab-mm", error)
+         && set_or_fail (g_settings_set_double (settings, "cine-fps", cine_fps), "cine-fps", error);
 }
 
 void

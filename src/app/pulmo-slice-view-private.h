@@ -20,4 +20,9 @@ void _pulmo_slice_view_step (PulmoSliceView *view, int steps);
 /* Length of the ruler on the shown slice in mm, or -1 when there is none. */
 double _pulmo_slice_view_get_ruler_mm (PulmoSliceView *view);
 
+/* The S key: the next slab mode (slice, MinIP, MIP, mean); plus and minus:
+ * @steps of 5 mm thicker or thinner. */
+void _pulmo_slice_view_next_slab_mode (PulmoSliceView *view);
+void _pulmo_slice_view_change_slab (PulmoSliceView *view, int steps);
+
 G_END_DECLS

@@ -4,7 +4,9 @@
 #include <math.h>
 
 #include "app/pulmo-accessible.h"
+#include "core/pulmo-error.h"
 #include "edit/fill.h"
+#include "render/sweep-writer.h"
 
 struct _PulmoSliceView {
   GtkWidget parent_instance;
@@ -47,6 +49,9 @@ struct _PulmoSliceView {
   GArray *shape;
   int shape_slice;
   double shape_last_x, shape_last_y; /* widget position of the lasso's last point */
+
+  guint cine_source;             /* while playing: the timeout that steps a slice */
+  int frame_slice;               /* while a sweep draws a frame: its slice, else -1 */
 };
 
 G_DEFINE_FINAL_TYPE (PulmoSliceView, pulmo_slice_view, GTK_TYPE_WIDGET)
@@ -121,6 +126,8 @@ pulmo_slice_view_get_slice (PulmoSliceView *self)
 {
   if (!has_volume (self))
     return -1;
+  if (self->frame_slice >= 0)
+    return self->frame_slice;
   int cursor[3];
   pulmo_view_state_get_cursor (self->state, cursor);
   return cursor[self->reslice.slice_axis];
@@ -353,6 +360,30 @@ draw_text (PulmoSliceView *self, cairo_t *cr, PangoLayout *layout, double width,
                                          pulmo_view_state_get_level (self->state));
   show_text (cr, layout, wl, margin, height - margin, 0, 1, white);
 
+  /* Top right: a slab's kind and thickness, so that a MinIP is never read as a slice. */
+  PulmoSlabMode slab = pulmo_view_state_get_slab_mode (self->state);
+  if (slab != PULMO_SLAB_NONE)
+    {
+      int first, last;
+      pulmo_slab_range (&self->reslice, pulmo_slice_view_get_slice (self),
+                        pulmo_view_state_get_slab_mm (self->state), &first, &last);
+      /* Translators: a thick slab on a view: its projection ("MinIP"), its thickness in mm, and
+       * the number of slices it covers, e.g. "MinIP 10 mm\n5 slices". */
+      g_autofree char *text = g_strdup_printf (ngettext ("%s %.0f mm\n%d slice", "%s %.0f mm\n%d slices",
+                                                         last - first + 1),
+                                               _(pulmo_slab_mode_get_label (slab)),
+                                               pulmo_view_state_get_slab_mm (self->state), last - first + 1);
+      pango_layout_set_alignment (layout, PANGO_ALIGN_RIGHT);
+      show_text (cr, layout, text, width - margin, margin, 1, 0, letter_rgb);
+      pango_layout_set_alignment (layout, PANGO_ALIGN_LEFT);
+    }
+  if (self->cine_source != 0)
+    {
+      /* Translators: shown while a view plays through its slices; %.0f is the speed. */
+      g_autofree char *text = g_strdup_printf (_("Cine %.0f slices/s"), pulmo_view_state_get_cine_fps (self->state));
+      show_text (cr, layout, text, width - margin, height - margin, 1, 1, white);
+    }
+
   /* Orientation letters at the middle of each edge, where the patient lies. */
   const char *edges[4];
   pulmo_view_edge_letters (self->axis, edges);
@@ -532,6 +563,169 @@ pulmo_slice_view_export_png (PulmoSliceView *self, const char *path, int width, 
   return TRUE;
 }
 
+/* A sweep export: the main loop draws the frames (GTK and pango live there),
+ * a worker thread deflates and writes them, so the window keeps answering.
+ * The queue carries frames (cairo surfaces) and then one of the markers. */
+#define SWEEP_END GINT_TO_POINTER (1)
+#define SWEEP_ABORT GINT_TO_POINTER (2)
+enum { SWEEP_FRAMES_AHEAD = 4 };
+
+typedef struct {
+  PulmoSliceView *view;
+  PulmoVolume *volume;      /* the CT drawn: another one stops the export */
+  PulmoSweepWriter *writer; /* the worker's once it runs */
+  GAsyncQueue *frames;
+  int width, height, next_slice;
+  guint source;
+} SweepJob;
+
+static void
+sweep_job_free (SweepJob *job)
+{
+  g_clear_handle_id (&job->source, g_source_remove);
+  g_async_queue_unref (job->frames);
+  pulmo_volume_unref (job->volume);
+  g_object_unref (job->view);
+  g_free (job);
+}
+
+static void
+sweep_write (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  SweepJob *job = data;
+  g_autoptr (PulmoSweepWriter) writer = g_steal_pointer (&job->writer);
+  g_autoptr (GError) error = NULL;
+  for (;;)
+    {
+      gpointer frame = g_async_queue_pop (job->frames);
+      if (frame == SWEEP_ABORT)
+        {
+          g_task_return_new_error (task, PULMO_ERROR, PULMO_ERROR_CANCELLED,
+                                   _("The export stopped: the CT was closed"));
+          return;
+        }
+      if (frame == SWEEP_END)
+        break;
+      /* After a failure the rest is drained, not written. */
+      if (error == NULL)
+        pulmo_sweep_writer_add (writer, (const uint32_t *) cairo_image_surface_get_data (frame),
+                                cairo_image_surface_get_stride (frame), &error);
+      cairo_surface_destroy (frame);
+    }
+  if (error == NULL && pulmo_sweep_writer_finish (g_steal_pointer (&writer), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+/* The next frame, drawn as the view is on screen but at the frame's slice. */
+static gboolean
+sweep_draw_frame (gpointer data)
+{
+  SweepJob *job = data;
+  PulmoSliceView *self = job->view;
+  if (self->state == NULL || pulmo_view_state_get_volume (self->state) != job->volume)
+    {
+      job->source = 0;
+      g_async_queue_push (job->frames, SWEEP_ABORT);
+      return G_SOURCE_REMOVE;
+    }
+  /* The worker is behind: wait for it rather than fill memory with frames. */
+  if (g_async_queue_length (job->frames) >= SWEEP_FRAMES_AHEAD)
+    return G_SOURCE_CONTINUE;
+  cairo_surface_t *frame = cairo_image_surface_create (CAIRO_FORMAT_RGB24, job->width, job->height);
+  cairo_t *cr = cairo_create (frame);
+  self->frame_slice = job->next_slice++;
+  draw_view (self, cr, job->width, job->height, 1);
+  self->frame_slice = -1;
+  cairo_destroy (cr);
+  cairo_surface_flush (frame);
+  g_async_queue_push (job->frames, frame);
+  if (job->next_slice < self->reslice.n_slices)
+    return G_SOURCE_CONTINUE;
+  job->source = 0;
+  g_async_queue_push (job->frames, SWEEP_END);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pulmo_slice_view_export_sweep_async (PulmoSliceView *self, const char *path, PulmoSweepFormat format, int width,
+                                     int height, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (has_volume (self));
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, pulmo_slice_view_export_sweep_async);
+  GError *error = NULL;
+  PulmoSweepWriter *writer = pulmo_sweep_writer_new (path, format, width, height, self->reslice.n_slices,
+                                                     pulmo_view_state_get_cine_fps (self->state), &error);
+  if (writer == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  SweepJob *job = g_new0 (SweepJob, 1);
+  job->view = g_object_ref (self);
+  job->volume = pulmo_volume_ref (pulmo_view_state_get_volume (self->state));
+  job->writer = writer;
+  job->frames = g_async_queue_new ();
+  job->width = width;
+  job->height = height;
+  g_task_set_task_data (task, job, (GDestroyNotify) sweep_job_free);
+  /* A timeout, not an idle: while the worker is behind, the loop sleeps between checks. */
+  job->source = g_timeout_add (1, sweep_draw_frame, job);
+  g_task_run_in_thread (task, sweep_write);
+}
+
+gboolean
+pulmo_slice_view_export_sweep_finish (PulmoSliceView *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Cine ---------------------------------------------------------------------- */
+
+/* One slice on, toward the head, the front or the patient's right; past the
+ * last it starts again at the first, as a loop on a teaching screen does. */
+static gboolean
+cine_step (gpointer data)
+{
+  PulmoSliceView *self = data;
+  int cursor[3], axis = self->reslice.slice_axis;
+  pulmo_view_state_get_cursor (self->state, cursor);
+  cursor[axis] += self->next_sign;
+  if (cursor[axis] < 0 || cursor[axis] >= self->reslice.n_slices)
+    cursor[axis] = self->next_sign > 0 ? 0 : self->reslice.n_slices - 1;
+  pulmo_view_state_set_cursor (self->state, cursor);
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+pulmo_slice_view_get_playing (PulmoSliceView *self)
+{
+  return self->cine_source != 0;
+}
+
+void
+pulmo_slice_view_set_playing (PulmoSliceView *self, gboolean playing)
+{
+  g_clear_handle_id (&self->cine_source, g_source_remove);
+  if (playing && has_volume (self))
+    {
+      guint interval_ms = (guint) lround (1000.0 / pulmo_view_state_get_cine_fps (self->state));
+      self->cine_source = g_timeout_add (interval_ms, cine_step, self);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* A new speed takes effect at once. */
+static void
+on_cine_fps_changed (PulmoSliceView *self)
+{
+  if (self->cine_source != 0)
+    pulmo_slice_view_set_playing (self, TRUE);
+}
+
 /* State ------------------------------------------------------------------- */
 
 /* Screen readers hear which view this is and the slice it shows, as the heading says it. */
@@ -560,6 +754,7 @@ static void finish_shape (PulmoSliceView *self, gboolean apply);
 static void
 on_volume_changed (PulmoSliceView *self)
 {
+  pulmo_slice_view_set_playing (self, FALSE);
   end_stroke (self);
   finish_shape (self, FALSE);
   g_clear_pointer (&self->image, cairo_surface_destroy);
@@ -599,12 +794,22 @@ on_display_changed (PulmoSliceView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-/* An edit redraws the views whose slice it touched, not the others. */
+/* The slices the view shows: its slice, or the slab around it. */
+static void
+slab_range (PulmoSliceView *self, int *first, int *last)
+{
+  *first = *last = pulmo_slice_view_get_slice (self);
+  if (pulmo_view_state_get_slab_mode (self->state) != PULMO_SLAB_NONE)
+    pulmo_slab_range (&self->reslice, *first, pulmo_view_state_get_slab_mm (self->state), first, last);
+}
+
+/* An edit redraws the views whose slice or slab it touched, not the others. */
 static void
 on_labels_changed (PulmoSliceView *self, const PulmoBox *box)
 {
-  int slice = pulmo_slice_view_get_slice (self), axis = self->reslice.slice_axis;
-  if (slice >= box->lo[axis] && slice <= box->hi[axis])
+  int first, last, axis = self->reslice.slice_axis;
+  slab_range (self, &first, &last);
+  if (last >= box->lo[axis] && first <= box->hi[axis])
     on_display_changed (self);
 }
 
@@ -641,6 +846,7 @@ pulmo_slice_view_set_state (PulmoSliceView *self, PulmoViewState *state)
     return;
   if (self->state != NULL)
     g_signal_handlers_disconnect_by_data (self->state, self);
+  g_clear_handle_id (&self->cine_source, g_source_remove);
   g_set_object (&self->state, state);
   if (state != NULL)
     {
@@ -650,6 +856,7 @@ pulmo_slice_view_set_state (PulmoSliceView *self, PulmoViewState *state)
       g_signal_connect_swapped (state, "labels-changed", G_CALLBACK (on_labels_changed), self);
       g_signal_connect_swapped (state, "notify::tool", G_CALLBACK (on_tool_changed), self);
       g_signal_connect_swapped (state, "notify::labels", G_CALLBACK (on_labels_replaced), self);
+      g_signal_connect_swapped (state, "notify::cine-fps", G_CALLBACK (on_cine_fps_changed), self);
       on_volume_changed (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
@@ -1105,6 +1312,32 @@ leave (GtkEventControllerMotion *controller, PulmoSliceView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+void
+_pulmo_slice_view_next_slab_mode (PulmoSliceView *self)
+{
+  if (self->state != NULL)
+    g_object_set (self->state, "slab-mode", (pulmo_view_state_get_slab_mode (self->state) + 1) % PULMO_N_SLAB_MODES,
+                  NULL);
+}
+
+/* Thicker or thinner by 5 mm stops (1, 5, 10, …), the steps readers use; a
+ * thin slice becomes a MinIP first, the projection this issue is for. */
+void
+_pulmo_slice_view_change_slab (PulmoSliceView *self, int steps)
+{
+  if (self->state == NULL || steps == 0)
+    return;
+  if (pulmo_view_state_get_slab_mode (self->state) == PULMO_SLAB_NONE)
+    {
+      if (steps > 0)
+        g_object_set (self->state, "slab-mode", PULMO_SLAB_MIN, NULL);
+      return;
+    }
+  double mm = pulmo_view_state_get_slab_mm (self->state);
+  mm = steps > 0 ? floor (mm / 5.0 + 1e-6) * 5.0 + 5.0 * steps : ceil (mm / 5.0 - 1e-6) * 5.0 + 5.0 * steps;
+  g_object_set (self->state, "slab-mm", CLAMP (mm, 1.0, PULMO_SLAB_MAX_MM), NULL);
+}
+
 static gboolean
 key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, GdkModifierType modifiers,
              PulmoSliceView *self)
@@ -1124,6 +1357,18 @@ key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, Gdk
       return TRUE;
     case GDK_KEY_Page_Down: case GDK_KEY_KP_Page_Down:
       _pulmo_slice_view_step (self, -5);
+      return TRUE;
+    case GDK_KEY_space:
+      pulmo_slice_view_set_playing (self, !pulmo_slice_view_get_playing (self));
+      return TRUE;
+    case GDK_KEY_s:
+      _pulmo_slice_view_next_slab_mode (self);
+      return TRUE;
+    case GDK_KEY_plus: case GDK_KEY_equal: case GDK_KEY_KP_Add:
+      _pulmo_slice_view_change_slab (self, 1);
+      return TRUE;
+    case GDK_KEY_minus: case GDK_KEY_KP_Subtract:
+      _pulmo_slice_view_change_slab (self, -1);
       return TRUE;
     /* Enter fills the polygon drawn, Escape drops it; without one, Escape goes
      * on to the views' shortcuts (back to the crosshair). */
@@ -1146,6 +1391,7 @@ pulmo_slice_view_dispose (GObject *object)
   PulmoSliceView *self = PULMO_SLICE_VIEW (object);
   pulmo_slice_view_set_edit_state (self, NULL);
   pulmo_slice_view_set_state (self, NULL);
+  g_clear_handle_id (&self->cine_source, g_source_remove);
   g_clear_pointer (&self->image, cairo_surface_destroy);
   g_clear_pointer (&self->overlay, cairo_surface_destroy);
   g_clear_pointer (&self->renderer, pulmo_slice_renderer_free);
@@ -1226,11 +1472,13 @@ static void
 pulmo_slice_view_init (PulmoSliceView *self)
 {
   self->renderer = pulmo_slice_renderer_new ();
+  self->frame_slice = -1;
   self->zoom = 1.0;
   self->image_dirty = TRUE;
   self->named_slice = -2;
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  _("Arrow keys and Page Up or Down change the slice; 1, 2, 3 and 0 the layout"),
+                                  _("Arrow keys and Page Up or Down change the slice; 1, 2, 3 and 0 the layout; "
+                                    "Space plays the slices; S, plus and minus set the slab"),
                                   -1);
 }

@@ -8,6 +8,7 @@
 
 #include "app/pulmo-edit-state.h"
 #include "app/pulmo-view-state.h"
+#include "render/sweep-writer.h"
 
 G_BEGIN_DECLS
 
@@ -39,5 +40,17 @@ gboolean pulmo_slice_view_widget_to_voxel (PulmoSliceView *view, double x, doubl
 /* Draws the view as on screen (image, overlay, crosshair, text) into a PNG of @width × @height. */
 gboolean pulmo_slice_view_export_png (PulmoSliceView *view, const char *path, int width, int height,
                                       GError **error);
+
+/* Every slice of the view, drawn as on screen at @width × @height (the
+ * crosshair stays), as an APNG at the state's cine speed or a numbered PNG
+ * series; frames are drawn in the main loop and written by a worker. Opening
+ * another CT meanwhile stops it with PULMO_ERROR_CANCELLED. */
+void pulmo_slice_view_export_sweep_async (PulmoSliceView *view, const char *path, PulmoSweepFormat format,
+                                          int width, int height, GAsyncReadyCallback callback, gpointer user_data);
+gboolean pulmo_slice_view_export_sweep_finish (PulmoSliceView *view, GAsyncResult *result, GError **error);
+/* Cine: the view steps through its slices at the state's "cine-fps", looping
+ * at the end, until stopped or the CT changes. */
+gboolean pulmo_slice_view_get_playing (PulmoSliceView *view);
+void pulmo_slice_view_set_playing (PulmoSliceView *view, gboolean playing);
 
 G_END_DECLS

@@ -17,6 +17,9 @@ struct _PulmoViewState {
   gboolean smooth;              /* grey image scaled bilinearly, not as voxel blocks */
   PulmoTool tool;
   gboolean fill_3d, erase_only_active;
+  PulmoSlabMode slab_mode;
+  double slab_mm;
+  double cine_fps;              /* slices a second while a view plays */
 };
 
 G_DEFINE_FINAL_TYPE (PulmoViewState, pulmo_view_state, G_TYPE_OBJECT)
@@ -34,6 +37,9 @@ enum {
   PROP_TOOL,
   PROP_FILL_3D,
   PROP_ERASE_ONLY_ACTIVE,
+  PROP_SLAB_MODE,
+  PROP_SLAB_MM,
+  PROP_CINE_FPS,
   N_PROPS
 };
 static GParamSpec *properties[N_PROPS];
@@ -242,7 +248,27 @@ pulmo_view_state_get_render_params (PulmoViewState *state, PulmoRenderParams *pa
     .table = state->labels != NULL ? pulmo_label_map_get_table (state->labels) : NULL,
     .opacity = state->overlay_opacity,
     .overlay_mode = state->overlay_outline ? PULMO_OVERLAY_OUTLINE : PULMO_OVERLAY_FILL,
+    .slab_mode = state->slab_mode,
+    .slab_mm = state->slab_mm,
   };
+}
+
+PulmoSlabMode
+pulmo_view_state_get_slab_mode (PulmoViewState *state)
+{
+  return state->slab_mode;
+}
+
+double
+pulmo_view_state_get_slab_mm (PulmoViewState *state)
+{
+  return state->slab_mm;
+}
+
+double
+pulmo_view_state_get_cine_fps (PulmoViewState *state)
+{
+  return state->cine_fps;
 }
 
 gboolean
@@ -314,6 +340,9 @@ pulmo_view_state_get_property (GObject *object, guint prop_id, GValue *value, GP
     case PROP_TOOL: g_value_set_int (value, state->tool); break;
     case PROP_FILL_3D: g_value_set_boolean (value, state->fill_3d); break;
     case PROP_ERASE_ONLY_ACTIVE: g_value_set_boolean (value, state->erase_only_active); break;
+    case PROP_SLAB_MODE: g_value_set_int (value, state->slab_mode); break;
+    case PROP_SLAB_MM: g_value_set_double (value, state->slab_mm); break;
+    case PROP_CINE_FPS: g_value_set_double (value, state->cine_fps); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -347,6 +376,29 @@ pulmo_view_state_set_property (GObject *object, guint prop_id, const GValue *val
       break;
     case PROP_TOOL:
       pulmo_view_state_set_tool (state, g_value_get_int (value));
+      return;
+    case PROP_SLAB_MODE:
+      if (state->slab_mode == (PulmoSlabMode) g_value_get_int (value))
+        return;
+      state->slab_mode = g_value_get_int (value);
+      break;
+    case PROP_SLAB_MM:
+      if (state->slab_mm == g_value_get_double (value))
+        return;
+      state->slab_mm = g_value_get_double (value);
+      /* A thin slice does not change with the slab's thickness. */
+      if (state->slab_mode == PULMO_SLAB_NONE)
+        {
+          g_object_notify_by_pspec (object, pspec);
+          return;
+        }
+      break;
+    case PROP_CINE_FPS:
+      if (state->cine_fps != g_value_get_double (value))
+        {
+          state->cine_fps = g_value_get_double (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
       return;
     /* Tool options change no pixels. */
     case PROP_FILL_3D:
@@ -393,6 +445,10 @@ pulmo_view_state_class_init (PulmoViewStateClass *klass)
                                             PULMO_TOOL_CROSSHAIR, rw);
   properties[PROP_FILL_3D] = g_param_spec_boolean ("fill-3d", NULL, NULL, FALSE, rw);
   properties[PROP_ERASE_ONLY_ACTIVE] = g_param_spec_boolean ("erase-only-active", NULL, NULL, FALSE, rw);
+  properties[PROP_SLAB_MODE] = g_param_spec_int ("slab-mode", NULL, NULL, PULMO_SLAB_NONE, PULMO_N_SLAB_MODES - 1,
+                                                 PULMO_SLAB_NONE, rw);
+  properties[PROP_SLAB_MM] = g_param_spec_double ("slab-mm", NULL, NULL, 1.0, PULMO_SLAB_MAX_MM, 10.0, rw);
+  properties[PROP_CINE_FPS] = g_param_spec_double ("cine-fps", NULL, NULL, 1.0, 30.0, 8.0, rw);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_VOLUME_CHANGED] = g_signal_new ("volume-changed", G_TYPE_FROM_CLASS (klass),
@@ -418,4 +474,6 @@ pulmo_view_state_init (PulmoViewState *state)
   state->level = -600.0;
   state->overlay_visible = TRUE;
   state->overlay_opacity = 0.5;
+  state->slab_mm = 10.0;
+  state->cine_fps = 8.0;
 }

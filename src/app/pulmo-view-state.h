@@ -62,6 +62,13 @@ void pulmo_view_state_get_render_params (PulmoViewState *state, PulmoRenderParam
  * voxel blocks; labels stay sharp either way. */
 gboolean pulmo_view_state_get_smooth (PulmoViewState *state);
 
+/* Properties "slab-mode" (a PulmoSlabMode) and "slab-mm" (thickness, 1 to
+ * PULMO_SLAB_MAX_MM): what every view projects around the crosshair. */
+PulmoSlabMode pulmo_view_state_get_slab_mode (PulmoViewState *state);
+double pulmo_view_state_get_slab_mm (PulmoViewState *state);
+/* Property "cine-fps": slices a second while a view plays through its slices. */
+double pulmo_view_state_get_cine_fps (PulmoViewState *state);
+
 /* Property "tool"; the tools' options that are not the brush's or the mask's
  * are properties too: "fill-3d" (flood fill across slices) and
  * "erase-only-active" (the eraser clears only the active label). */

@@ -178,6 +178,59 @@ export_png_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
   gtk_native_dialog_show (chooser);
 }
 
+static void
+sweep_exported (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (PulmoWindow) self = data;
+  g_autoptr (GError) error = NULL;
+  if (!pulmo_slice_view_export_sweep_finish (PULMO_SLICE_VIEW (source), result, &error))
+    _pulmo_window_show_error (self, error->message);
+  else
+    _pulmo_window_show_toast (self, _("Slices exported"));
+}
+
+/* A sweep is as large as the view on screen, like a PNG export. */
+static void
+export_sweep_to (PulmoWindow *self, GFile *file, PulmoSweepFormat format)
+{
+  PulmoSliceView *view = pulmo_window_get_view (self, self->active_view);
+  int width = gtk_widget_get_width (GTK_WIDGET (view)), height = gtk_widget_get_height (GTK_WIDGET (view));
+  if (width < 64 || height < 64)
+    width = height = 768;
+  g_autofree char *path = g_file_get_path (file);
+  if (path == NULL)
+    _pulmo_window_show_error (self, _("PNG export needs a local file"));
+  else
+    pulmo_slice_view_export_sweep_async (view, path, format, width, height, sweep_exported, g_object_ref (self));
+}
+
+static void
+export_apng_to (PulmoWindow *self, GFile *file)
+{
+  export_sweep_to (self, file, PULMO_SWEEP_APNG);
+}
+
+static void
+export_png_series_to (PulmoWindow *self, GFile *file)
+{
+  export_sweep_to (self, file, PULMO_SWEEP_PNG_SERIES);
+}
+
+/* "apng": one animated PNG; "png-series": PNGs numbered from -001. */
+static void
+export_sweep_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  PulmoWindow *self = data;
+  gboolean apng = g_strcmp0 (g_variant_get_string (parameter, NULL), "apng") == 0;
+  GtkNativeDialog *chooser = new_chooser (self, apng ? _("Export Slices as Animated PNG") : _("Export Slices as PNG Series"),
+                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"),
+                                          apng ? export_apng_to : export_png_series_to, FALSE);
+  g_autofree char *base = _pulmo_window_ct_base_name (self);
+  g_autofree char *name = g_strdup_printf ("%s-%s-sweep.png", base, pulmo_view_axis_name (self->active_view));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_native_dialog_show (chooser);
+}
+
 /* The CT's file name without its extension: "P001" for P001.nii.gz. */
 char *
 _pulmo_window_ct_base_name (PulmoWindow *self)
@@ -308,6 +361,7 @@ static const GActionEntry window_actions[] = {
   { "open-label-names", open_label_names_activated },
   { "export-label-names", export_label_names_activated },
   { "export-png", export_png_activated },
+  { "export-sweep", export_sweep_activated, "s" },
   { "export-report", export_report_activated },
   { "segment", segment_activated },
   { "segment-cancel", segment_cancel_activated },
@@ -321,7 +375,7 @@ static const GActionEntry window_actions[] = {
 
 /* Actions that need a CT ("preset" needs one in HU: see below). */
 static const char *const volume_actions[] = {
-  "open-labels", "open-label-names", "export-png", "layout", "toggle-maximized", "reset-view",
+  "open-labels", "open-label-names", "export-png", "export-sweep", "layout", "toggle-maximized", "reset-view",
   "auto-window", "overlay-mode", "overlay-visible",
 };
 

@@ -17,6 +17,7 @@ static const PulmoCommand commands[] = {
   { "train", pulmo_cmd_train, N_("train a model on dataset folders (nnU-Net v2 raw layout)") },
   { "eval", pulmo_cmd_eval, N_("Dice and volume difference between predicted and reference labels") },
   { "export", pulmo_cmd_export, N_("append a corrected CT and its labels to a training set") },
+  { "export-sweep", pulmo_cmd_export_sweep, N_("write a view's slices, labels and slab as an animated PNG or a PNG series") },
   { "model", pulmo_cmd_model, N_("the installed models and the one in use; safetensors export and import") },
   { "samples", pulmo_cmd_samples, N_("write a dataset's preprocessed slices as NumPy arrays for other trainers") },
   { "segment", pulmo_cmd_segment, N_("segment a CT with a model and write its label map") },

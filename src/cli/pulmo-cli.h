@@ -18,6 +18,7 @@ int pulmo_cmd_info (int argc, char **argv);
 int pulmo_cmd_bench (int argc, char **argv);
 int pulmo_cmd_eval (int argc, char **argv);
 int pulmo_cmd_export (int argc, char **argv);
+int pulmo_cmd_export_sweep (int argc, char **argv);
 int pulmo_cmd_model (int argc, char **argv);
 int pulmo_cmd_samples (int argc, char **argv);
 int pulmo_cmd_segment (int argc, char **argv);

@@ -10,6 +10,11 @@ struct _PulmoSliceRenderer {
   /* Three gathered label rows (above, current, below) for the overlay. */
   uint8_t *label_rows;
   int label_rows_width;
+  /* A slab's projected row and the sums or extremes behind it. */
+  float *slab_row;
+  int16_t *slab_extremes;
+  int32_t *slab_sums;
+  int slab_width;
 };
 
 /* Per label value: its blending weight out of 256, and its colour premultiplied by it. */
@@ -30,6 +35,9 @@ pulmo_slice_renderer_free (PulmoSliceRenderer *renderer)
   if (renderer == NULL)
     return;
   g_free (renderer->label_rows);
+  g_free (renderer->slab_row);
+  g_free (renderer->slab_extremes);
+  g_free (renderer->slab_sums);
   g_free (renderer);
 }
 
@@ -97,14 +105,19 @@ overlay_colours_init (OverlayColours *colours, const PulmoLabelTable *table, dou
     }
 }
 
+/* The labels a display row shows: one slice's, or their projection through
+ * @n_slices slices @slice_step apart. */
 static void
-gather_labels (const uint8_t *first, ptrdiff_t step, int width, uint8_t *row)
+gather_labels (const uint8_t *labels, ptrdiff_t start, ptrdiff_t step, ptrdiff_t slice_step, int n_slices,
+               int width, uint8_t *row)
 {
-  if (step == 1)
-    memcpy (row, first, (size_t) width);
+  if (n_slices > 1)
+    pulmo_slab_project_labels (labels, start, step, slice_step, n_slices, width, row);
+  else if (step == 1)
+    memcpy (row, labels + start, (size_t) width);
   else
     for (int u = 0; u < width; u++)
-      row[u] = first[u * step];
+      row[u] = labels[start + u * step];
 }
 
 /* The label colour over @pixel, premultiplied: an opaque grey pixel stays
@@ -163,7 +176,13 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
   /* Display (u, v) reads voxel row_start(v) + u * u_step, whatever the storage order. */
   ptrdiff_t u_step = axis_stride[reslice->u_axis] * (reslice->u_flip ? -1 : 1);
   ptrdiff_t v_step = axis_stride[reslice->v_axis] * (reslice->v_flip ? -1 : 1);
-  ptrdiff_t origin = (ptrdiff_t) slice * axis_stride[reslice->slice_axis]
+  /* A slab starts at its first slice and runs through n_slices of them. */
+  int first = slice, last = slice;
+  if (params->slab_mode != PULMO_SLAB_NONE)
+    pulmo_slab_range (reslice, slice, params->slab_mm, &first, &last);
+  const int n_slices = last - first + 1;
+  const ptrdiff_t slice_step = axis_stride[reslice->slice_axis];
+  ptrdiff_t origin = (ptrdiff_t) first * slice_step
                      + (reslice->u_flip ? (ptrdiff_t) (width - 1) * axis_stride[reslice->u_axis] : 0)
                      + (reslice->v_flip ? (ptrdiff_t) (height - 1) * axis_stride[reslice->v_axis] : 0);
 
@@ -175,6 +194,20 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
   else
     window_ramp (params->window, params->level, &scale, &offset);
   const uint32_t *lut = renderer->grey_lut + 32768;
+  if (n_slices > 1)
+    {
+      window_ramp (params->window, params->level, &scale, &offset);
+      if (renderer->slab_width < width)
+        {
+          g_free (renderer->slab_row);
+          g_free (renderer->slab_extremes);
+          g_free (renderer->slab_sums);
+          renderer->slab_row = g_new (float, width);
+          renderer->slab_extremes = g_new (int16_t, width);
+          renderer->slab_sums = g_new (int32_t, width);
+          renderer->slab_width = width;
+        }
+    }
 
   for (int v = 0; v < height; v++)
     {
@@ -182,6 +215,14 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
       ptrdiff_t start = origin + v * v_step;
       if (params->overlay_alone)
         memset (out, 0, (size_t) width * sizeof *out);
+      else if (n_slices > 1)
+        {
+          float *projected = renderer->slab_row;
+          pulmo_slab_project_row (hu, values, start, u_step, slice_step, n_slices, width, params->slab_mode,
+                                  projected, renderer->slab_extremes, renderer->slab_sums);
+          for (int u = 0; u < width; u++)
+            out[u] = grey_pixel (ramp_grey (projected[u], scale, offset));
+        }
       else if (hu != NULL)
         {
           const int16_t *src = hu + start;
@@ -213,7 +254,7 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
     }
   uint8_t *above = renderer->label_rows, *row = above + width, *below = row + width;
 
-  gather_labels (params->labels + origin, u_step, width, row);
+  gather_labels (params->labels, origin, u_step, slice_step, n_slices, width, row);
   memcpy (above, row, (size_t) width);
   for (int v = 0; v < height; v++)
     {
@@ -221,12 +262,12 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
       if (params->overlay_mode == PULMO_OVERLAY_FILL)
         {
           if (v > 0)
-            gather_labels (params->labels + origin + v * v_step, u_step, width, row);
+            gather_labels (params->labels, origin + v * v_step, u_step, slice_step, n_slices, width, row);
           blend_fill_row (out, row, width, &colours);
           continue;
         }
       if (v + 1 < height)
-        gather_labels (params->labels + origin + (v + 1) * v_step, u_step, width, below);
+        gather_labels (params->labels, origin + (v + 1) * v_step, u_step, slice_step, n_slices, width, below);
       else
         memcpy (below, row, (size_t) width);
       blend_outline_row (out, above, row, below, width, &colours);

@@ -12,6 +12,7 @@
 #include "core/geometry.h"
 #include "core/pulmo-label-table.h"
 #include "core/pulmo-volume.h"
+#include "render/slab.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,10 @@ typedef struct {
   /* Render the overlay alone, on transparent pixels (premultiplied ARGB), to lay
    * sharp over a grey image that the view scales smoothly. */
   gboolean overlay_alone;
+  /* A thick slab of @slab_mm around the slice (pulmo_slab_range) instead of the
+   * slice alone, unless PULMO_SLAB_NONE; the labels are projected through it too. */
+  PulmoSlabMode slab_mode;
+  double slab_mm;
 } PulmoRenderParams;
 
 /* Keeps the grey lookup table between frames: it is rebuilt only when the
@@ -40,7 +45,7 @@ void pulmo_slice_renderer_free (PulmoSliceRenderer *renderer);
 
 /* Writes reslice->width × reslice->height pixels (0xAARRGGBB, premultiplied;
  * opaque unless @params->overlay_alone) into @pixels, rows @stride_bytes apart.
- * @slice must lie in 0..n_slices-1. */
+ * @slice must lie in 0..n_slices-1; it is the centre of the slab if there is one. */
 void pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *volume,
                                   const PulmoReslice *reslice, int slice,
                                   const PulmoRenderParams *params, uint32_t *pixels,

@@ -584,17 +584,6 @@ pread_all (int fd, void *buffer, size_t size, off_t offset)
 }
 
 void *
-pulmo_nifti_alloc_voxels (size_t bytes)
-{
-  void *buffer = g_try_malloc (bytes);
-  /* Huge pages: faulting in 4 KiB pages costs about a third of an inflate of
-   * the same bytes, and most of reading an uncompressed file. */
-  if (buffer != NULL)
-    madvise ((void *) ((uintptr_t) buffer & ~(uintptr_t) 4095), bytes, MADV_HUGEPAGE);
-  return buffer;
-}
-
-void *
 pulmo_nifti_inflate_all (const PulmoNiftiHeader *header)
 {
   size_t data_bytes = header->n_voxels * (size_t) header->bytes_per_voxel;
@@ -622,7 +611,10 @@ pulmo_nifti_inflate_all (const PulmoNiftiHeader *header)
   /* In place: the compressed bytes at the end of the voxels' own buffer, the
    * output from its start, so the peak is the voxels and the margin. */
   if (ok)
-    buffer = pulmo_nifti_alloc_voxels (size);
+    buffer = g_try_malloc (size);
+  /* Huge pages: faulting in 4 KiB pages costs more than the inflate's last third. */
+  if (buffer != NULL)
+    madvise ((void *) ((uintptr_t) buffer & ~(uintptr_t) 4095), size, MADV_HUGEPAGE);
   ok = buffer != NULL && pread_all (fd, buffer + size - compressed, compressed, 0);
   close (fd);
 

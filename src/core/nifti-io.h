@@ -43,9 +43,6 @@ gboolean pulmo_nifti_reader_finish (PulmoNiftiReader *reader, GError **error);
 void pulmo_nifti_reader_free (PulmoNiftiReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoNiftiReader, pulmo_nifti_reader_free)
 
-/* g_try_malloc for a volume's voxels, in huge pages where the system allows. */
-void *pulmo_nifti_alloc_voxels (size_t bytes);
-
 /* For a .nii.gz that holds exactly the header's voxels: all of them at once
  * (libdeflate, about twice zlib's speed), in native byte order, in a new
  * buffer of n_voxels × bytes_per_voxel bytes. NULL when the file is not such a

@@ -107,7 +107,7 @@ pulmo_volume_new_int16 (const int dims[3], const PulmoAffine *affine, int16_t *h
 static gboolean
 promote_to_float (PulmoVolume *volume, size_t n_done, GError **error)
 {
-  volume->values = pulmo_nifti_alloc_voxels (volume->n_voxels * sizeof (float));
+  volume->values = g_try_new (float, volume->n_voxels);
   if (volume->values == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE,
@@ -139,7 +139,7 @@ read_int16_direct (PulmoVolume *volume, PulmoNiftiReader *reader, PulmoProgress 
                    GCancellable *cancellable, GError **error)
 {
   volume->voxel_type = PULMO_VOXEL_INT16;
-  volume->hu = pulmo_nifti_alloc_voxels (volume->n_voxels * sizeof (int16_t));
+  volume->hu = g_try_new (int16_t, volume->n_voxels);
   if (volume->hu == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE, _("%s: not enough memory for %zu voxels"),
@@ -164,7 +164,7 @@ static gboolean
 read_converted (PulmoVolume *volume, PulmoNiftiReader *reader, const PulmoNiftiHeader *header,
                 PulmoProgress *progress, GCancellable *cancellable, GError **error)
 {
-  volume->hu = pulmo_nifti_alloc_voxels (volume->n_voxels * sizeof (int16_t));
+  volume->hu = g_try_new (int16_t, volume->n_voxels);
   if (volume->hu == NULL)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_TOO_LARGE, _("%s: not enough memory for %zu voxels"),

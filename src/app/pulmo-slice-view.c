@@ -2,6 +2,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "app/pulmo-accessible.h"
 #include "core/pulmo-error.h"
@@ -524,10 +525,28 @@ draw_shape (PulmoSliceView *self, cairo_t *cr, double width, double height)
   stroke_outline (cr, rgb);
 }
 
+/* With PULMO_REPORT_FIRST_IMAGE in the environment (`pulmo bench load`), the
+ * app prints the monotonic clock once the first CT slice is on screen, and quits. */
+static gboolean report_first_image;
+
+static void
+first_image_painted (GdkFrameClock *clock, gpointer data)
+{
+  g_signal_handlers_disconnect_by_func (clock, first_image_painted, data);
+  printf ("first-image %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+  fflush (stdout);
+  g_application_quit (g_application_get_default ());
+}
+
 static void
 pulmo_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   PulmoSliceView *self = PULMO_SLICE_VIEW (widget);
+  if (report_first_image && has_volume (self))
+    {
+      report_first_image = FALSE;
+      g_signal_connect (gtk_widget_get_frame_clock (widget), "after-paint", G_CALLBACK (first_image_painted), NULL);
+    }
   double width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   draw_view (self, cr, width, height, gtk_widget_get_scale_factor (widget));
@@ -1436,6 +1455,7 @@ pulmo_slice_view_class_init (PulmoSliceViewClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  report_first_image = g_getenv ("PULMO_REPORT_FIRST_IMAGE") != NULL;
   object_class->dispose = pulmo_slice_view_dispose;
   object_class->get_property = pulmo_slice_view_get_property;
   object_class->set_property = pulmo_slice_view_set_property;

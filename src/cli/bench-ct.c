@@ -102,3 +102,83 @@ pulmo_bench_make_ct (const char *folder, int n_slices, GError **error)
     g_clear_pointer (&path, g_free);
   return path;
 }
+
+gboolean
+pulmo_bench_find_lung_seed (PulmoVolume *ct, int seed[3])
+{
+  int dims[3];
+  pulmo_volume_get_dims (ct, dims);
+  int k = dims[2] / 2, j = dims[1] / 2;
+  for (int i = dims[0] / 2; i >= 0; i--)
+    if (pulmo_volume_get_value (ct, i, j, k) < -600.0)
+      {
+        seed[0] = i, seed[1] = j, seed[2] = k;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* Linear interpolation of @a and @b at @t in 0..1, in whole HU. */
+static int16_t
+mix (int a, int b, double t)
+{
+  return (int16_t) lround (a + t * (b - a));
+}
+
+char *
+pulmo_bench_make_big_ct (const char *folder, const int dims[3], GError **error)
+{
+  g_autofree char *source_path = g_build_filename (PULMO_SOURCE_DIR, "..", "shared", "data",
+                                                   "covid-ct-md", "P001.nii.gz", NULL);
+  g_autoptr (PulmoVolume) source = pulmo_volume_load (source_path, NULL, NULL, error);
+  if (source == NULL)
+    return NULL;
+  int from[3];
+  pulmo_volume_get_dims (source, from);
+  const int16_t *hu = pulmo_volume_get_int16 (source);
+  printf ("Making a %d×%d×%d CT from %s by trilinear interpolation…\n", dims[0], dims[1], dims[2], source_path);
+  fflush (stdout);
+
+  /* Voxel centres of the new grid at these positions of the source's. */
+  double scale[3];
+  for (int a = 0; a < 3; a++)
+    scale[a] = a < 2 ? (double) from[a] / dims[a] : (from[2] - 1.0) / (dims[2] - 1.0);
+  int16_t *out = g_new (int16_t, (size_t) dims[0] * dims[1] * dims[2]);
+  g_autofree int16_t *plane = g_new (int16_t, (size_t) from[0] * from[1]);
+  size_t plane_in = (size_t) from[0] * from[1];
+  for (int k = 0; k < dims[2]; k++)
+    {
+      double z = k * scale[2];
+      int k0 = MIN ((int) z, from[2] - 1), k1 = MIN (k0 + 1, from[2] - 1);
+      for (size_t v = 0; v < plane_in; v++)
+        plane[v] = mix (hu[k0 * plane_in + v], hu[k1 * plane_in + v], z - k0);
+      for (int j = 0; j < dims[1]; j++)
+        {
+          double y = CLAMP ((j + 0.5) * scale[1] - 0.5, 0.0, from[1] - 1.0);
+          int j0 = (int) y, j1 = MIN (j0 + 1, from[1] - 1);
+          int16_t *row = out + ((size_t) k * dims[1] + j) * dims[0];
+          for (int i = 0; i < dims[0]; i++)
+            {
+              double x = CLAMP ((i + 0.5) * scale[0] - 0.5, 0.0, from[0] - 1.0);
+              int i0 = (int) x, i1 = MIN (i0 + 1, from[0] - 1);
+              int top = mix (plane[j0 * from[0] + i0], plane[j0 * from[0] + i1], x - i0);
+              int bottom = mix (plane[j1 * from[0] + i0], plane[j1 * from[0] + i1], x - i0);
+              row[i] = mix (top, bottom, y - j0);
+            }
+        }
+    }
+
+  PulmoAffine affine = *pulmo_volume_get_affine (source);
+  for (int r = 0; r < 3; r++)
+    {
+      affine.m[r][3] += (0.5 * scale[0] - 0.5) * affine.m[r][0] + (0.5 * scale[1] - 0.5) * affine.m[r][1];
+      for (int a = 0; a < 3; a++)
+        affine.m[r][a] *= scale[a];
+    }
+  g_autoptr (PulmoVolume) volume = pulmo_volume_new_int16 (dims, &affine, out);
+  g_autofree char *name = g_strdup_printf ("bench-%dx%dx%d.nii", dims[0], dims[1], dims[2]);
+  char *path = g_build_filename (folder, name, NULL);
+  if (!pulmo_volume_save (volume, path, error))
+    g_clear_pointer (&path, g_free);
+  return path;
+}

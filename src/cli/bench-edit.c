@@ -114,21 +114,6 @@ time_sphere (Bench *bench, PulmoSliceRenderer *renderer, uint32_t *pixels, int r
   return elapsed_ms (start);
 }
 
-/* The seed of the flood fill: on the middle axial slice, going out from the
- * centre of the chest along a row, the first voxel of aerated lung. */
-static gboolean
-find_lung_seed (Bench *bench, int seed[3])
-{
-  int k = bench->dims[2] / 2, j = bench->dims[1] / 2;
-  for (int i = bench->dims[0] / 2; i >= 0; i--)
-    if (pulmo_volume_get_value (bench->ct, i, j, k) < -600.0)
-      {
-        seed[0] = i, seed[1] = j, seed[2] = k;
-        return TRUE;
-      }
-  return FALSE;
-}
-
 static int
 parse_options (int *argc, char ***argv, int *n_slices, int *runs)
 {
@@ -190,7 +175,7 @@ pulmo_bench_edit (int argc, char **argv)
 
   /* Fill a lung, undo it, again: each fill and each undo timed on its own. */
   int seed[3];
-  if (!find_lung_seed (&bench, seed))
+  if (!pulmo_bench_find_lung_seed (bench.ct, seed))
     {
       fprintf (stderr, "pulmo bench edit: no aerated lung on the middle slice\n");
       return 1;

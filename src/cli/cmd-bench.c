@@ -17,6 +17,7 @@ typedef struct {
 } PulmoBenchmark;
 
 static const PulmoBenchmark benchmarks[] = {
+  { "bigscan", pulmo_bench_bigscan, "open, label, edit, undo, scroll and segment a 1024×1024×1000 CT (2 GiB), peak memory against 1.5 GB" },
   { "conv", pulmo_bench_conv, "convolution GFLOPS on each U-Net layer shape, against plain sgemm" },
   { "edit", pulmo_bench_edit, "brush, sphere, lung flood fill, undo and autosave on a 512×512×400 CT, against memcpy" },
   { "finetune", pulmo_bench_finetune, "fine-tune the shipped model on one corrected 512×512×300 CT mixed with its training data, against 5 minutes" },

@@ -26,6 +26,7 @@ int pulmo_cmd_review (int argc, char **argv);
 int pulmo_cmd_train (int argc, char **argv);
 
 /* Benchmarks, each in its own bench-*.c, dispatched by `pulmo bench NAME`. */
+int pulmo_bench_bigscan (int argc, char **argv);
 int pulmo_bench_conv (int argc, char **argv);
 int pulmo_bench_edit (int argc, char **argv);
 int pulmo_bench_load (int argc, char **argv);
@@ -47,6 +48,11 @@ double pulmo_bench_median_seconds (void (*run) (void *ctx), void *ctx, double bu
 PulmoVolume *pulmo_bench_make_volume (int n_slices);
 /* … and the same written into @folder; returns its path. */
 char *pulmo_bench_make_ct (const char *folder, int n_slices, GError **error);
+/* A voxel of aerated lung on the middle axial slice, going out from the centre of the chest along a row. */
+gboolean pulmo_bench_find_lung_seed (PulmoVolume *ct, int seed[3]);
+/* COVID-CT-MD P001 resampled (trilinear) to @dims, written into @folder as an
+ * uncompressed .nii; returns its path. */
+char *pulmo_bench_make_big_ct (const char *folder, const int dims[3], GError **error);
 /* Peak resident memory of this process so far (VmHWM), in MiB; -1 if unknown. */
 double pulmo_peak_resident_mib (void);
 

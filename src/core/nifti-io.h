@@ -43,6 +43,14 @@ gboolean pulmo_nifti_reader_finish (PulmoNiftiReader *reader, GError **error);
 void pulmo_nifti_reader_free (PulmoNiftiReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoNiftiReader, pulmo_nifti_reader_free)
 
+/* For a .nii.gz that holds exactly the header's voxels: all of them at once
+ * (libdeflate, about twice zlib's speed), in native byte order, in a new
+ * buffer of n_voxels × bytes_per_voxel bytes. NULL when the file is not such a
+ * file, or is damaged, or memory is short: the caller then streams it with the
+ * reader, which gives the precise error. Neither progress nor cancel is seen
+ * meanwhile (about 0.3 s per 100 MB of voxels). */
+void *pulmo_nifti_inflate_all (const PulmoNiftiHeader *header);
+
 /* Stored values of @datatype to real values: out[v] = slope * raw[v] + inter. */
 void pulmo_nifti_to_double (int datatype, const void *raw, size_t n, double slope, double inter,
                             double *out);

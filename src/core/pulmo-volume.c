@@ -221,14 +221,22 @@ pulmo_volume_load (const char *path, PulmoProgress *progress, GCancellable *canc
   pulmo_progress_begin (progress, N_("Reading voxels"), (gint64) volume->n_voxels);
 
   gboolean ok = FALSE;
-  g_autoptr (PulmoNiftiReader) reader = pulmo_nifti_reader_open (&header, error);
-  if (reader != NULL)
+  gboolean direct = header.datatype == NIFTI_TYPE_INT16 && header.slope == 1.0 && header.inter == 0.0;
+  /* A .nii.gz of int16 inflated whole (its CRC checked) when it can be, else streamed. */
+  if (direct && (volume->hu = pulmo_nifti_inflate_all (&header)) != NULL)
     {
-      if (header.datatype == NIFTI_TYPE_INT16 && header.slope == 1.0 && header.inter == 0.0)
-        ok = read_int16_direct (volume, reader, progress, cancellable, error);
-      else
-        ok = read_converted (volume, reader, &header, progress, cancellable, error);
-      ok = ok && pulmo_nifti_reader_finish (reader, error);
+      volume->voxel_type = PULMO_VOXEL_INT16;
+      ok = !check_cancelled (cancellable, error);
+    }
+  else
+    {
+      g_autoptr (PulmoNiftiReader) reader = pulmo_nifti_reader_open (&header, error);
+      if (reader != NULL)
+        {
+          ok = direct ? read_int16_direct (volume, reader, progress, cancellable, error)
+                      : read_converted (volume, reader, &header, progress, cancellable, error);
+          ok = ok && pulmo_nifti_reader_finish (reader, error);
+        }
     }
   pulmo_nifti_header_clear (&header);
   if (!ok)

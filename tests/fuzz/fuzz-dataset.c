@@ -27,7 +27,7 @@ pulmo_fuzz_one (const guint8 *data, size_t size, GError **error)
       g_mkdir (images, 0700);
       g_mkdir (labels, 0700);
     }
-  g_autofree char *json = pulmo_fuzz_input_file (data, size, "dataset.json");
+  g_free (pulmo_fuzz_input_file (data, size, "dataset.json"));
   const char *dirs[] = { folder, NULL };
   PulmoDataset *dataset = pulmo_dataset_load (dirs, &info, 0, NULL, error);
   if (dataset == NULL)

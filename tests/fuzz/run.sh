@@ -19,7 +19,7 @@ run_one () {
   cp "$source_dir/tests/fuzz/corpus/$1/"* "$out/$1/corpus/"
   rm -f "$out/$1/corpus/"*.error
   # 2 GiB: more than any small input should make a parser allocate.
-  TMPDIR=/dev/shm UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  TMPDIR=/dev/shm G_DEBUG=fatal-criticals UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     nice -n 10 "$build/tests/fuzz/fuzz-$1" -max_total_time="$seconds" -rss_limit_mb=2048 \
       -malloc_limit_mb=512 -timeout=10 -max_len=65536 -artifact_prefix="$out/$1/" \
       "$out/$1/corpus" > "$out/$1/log" 2>&1 || echo "$1: a finding, see $out/$1/log"

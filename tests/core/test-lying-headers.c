@@ -99,7 +99,7 @@ test_analyze_pair (Fixture *f, gconstpointer data)
   memset (f->bytes + OFFSET_MAGIC, 0, 4);
   set_float (f, OFFSET_VOX_OFFSET, 0);
   g_autofree char *hdr = write_copy (f, "scan.hdr", 0, 348);
-  g_autofree char *img = write_copy (f, "scan.img", 352, f->size - 352);
+  g_free (write_copy (f, "scan.img", 352, f->size - 352));
   g_autoptr (GError) error = NULL;
   g_autoptr (PulmoVolume) volume = pulmo_volume_load (hdr, NULL, NULL, &error);
   g_assert_no_error (error);

@@ -141,8 +141,13 @@ load_finished (GObject *source, GAsyncResult *result, gpointer data)
 
   g_autofree char *name = g_file_get_basename (job->file);
   pulmo_view_state_set_volume (self->state, loaded, name);
+  /* What the header could not be trusted for (left and right of an ANALYZE
+   * file) stays in the bar above the views until the user closes it. */
+  if (pulmo_volume_get_warning (loaded) != NULL)
+    _pulmo_window_show_error (self, pulmo_volume_get_warning (loaded));
+  else
+    gtk_info_bar_set_revealed (self->error_bar, FALSE);
   pulmo_volume_unref (loaded);
-  gtk_info_bar_set_revealed (self->error_bar, FALSE);
   g_autofree char *uri = g_file_get_uri (job->file);
   gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
   g_action_group_activate_action (G_ACTION_GROUP (self), "layout", g_variant_new_string ("all"));

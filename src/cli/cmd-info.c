@@ -26,6 +26,8 @@ print_volume (const char *path, PulmoVolume *volume)
   printf (_("  intensities  %g to %g: %s\n"), min, max,
           pulmo_intensity_kind_describe (pulmo_volume_get_intensity_kind (volume)));
   printf (_("  memory       %.1f MiB\n"), pulmo_volume_get_memory_bytes (volume) / (1024.0 * 1024.0));
+  if (pulmo_volume_get_warning (volume) != NULL)
+    printf (_("  warning      %s\n"), pulmo_volume_get_warning (volume));
 }
 
 int

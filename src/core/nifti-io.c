@@ -332,6 +332,19 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
     return FALSE;
   if (!validate_fields (path, &fields, header->dims, &header->n_voxels, error))
     return FALSE;
+  /* Without NIfTI's magic the bytes are an ANALYZE 7.5 header, which only a
+   * .hdr names; a .nii without it is not a NIfTI file, whatever its size field says. */
+  gboolean hdr_file = g_str_has_suffix (path, ".hdr") || g_str_has_suffix (path, ".hdr.gz");
+  if (fields.version == 0 && !hdr_file)
+    {
+      g_set_error (error, PULMO_ERROR, PULMO_ERROR_NOT_NIFTI,
+                   _("%s: not a NIfTI file (the header lacks the NIfTI magic “n+1” or “ni1”)"), path);
+      return FALSE;
+    }
+  g_autoptr (GString) warning = g_string_new (NULL);
+  if (fields.version == 0)
+    g_string_append (warning, _("This is an ANALYZE 7.5 file: its orientation is unknown, so left and "
+                                "right may be swapped. "));
 
   /* niftilib turns the checked header into geometry (quaternion, sform, pixdim). */
   nifti_image *nim = fields.version == 2
@@ -351,7 +364,12 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
   header->swap = fields.swap;
   header->slope = fields.slope;
   header->inter = fields.inter;
-  /* NIfTI: a zero or non-finite slope means the values are stored unscaled. */
+  /* NIfTI: a zero slope means the values are stored unscaled. A non-finite
+   * slope or intercept would make every voxel NaN: shown unscaled, and said so. */
+  if (!isfinite (header->slope) || !isfinite (header->inter))
+    g_string_append_printf (warning, _("The header's value scaling (slope %g, intercept %g) is not "
+                                       "a number; the stored values are shown unscaled. "),
+                            header->slope, header->inter);
   if (header->slope == 0.0 || !isfinite (header->slope) || !isfinite (header->inter))
     {
       header->slope = 1.0;
@@ -406,6 +424,9 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
       affine_from_dmat (&candidate, &nim->qto_xyz);
       found = affine_usable (&candidate);
     }
+  if (!found && (nim->sform_code > 0 || nim->qform_code > 0))
+    g_string_append (warning, _("The header's orientation matrix is not usable; the scan is shown "
+                                "in voxel order, so its orientation may be wrong. "));
   if (!found)
     {
       double spacing[3];
@@ -415,6 +436,11 @@ pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **er
     }
   header->affine = candidate;
   nifti_image_free (nim);
+  if (warning->len > 0)
+    {
+      g_string_truncate (warning, warning->len - 1); /* the last sentence's space */
+      header->warning = g_strdup (warning->str);
+    }
 
   if (header->image_path == NULL)
     {
@@ -436,6 +462,7 @@ pulmo_nifti_header_clear (PulmoNiftiHeader *header)
 {
   g_clear_pointer (&header->path, g_free);
   g_clear_pointer (&header->image_path, g_free);
+  g_clear_pointer (&header->warning, g_free);
 }
 
 /* ---- Streaming the voxels -------------------------------------------------- */

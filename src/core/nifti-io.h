@@ -28,6 +28,10 @@ typedef struct {
   double slope, inter;    /* value = slope * stored + inter; 1 and 0 when unscaled */
   PulmoAffine affine;     /* sform if its code > 0, else qform, else pixdim */
   PulmoNiftiGeometry geometry;
+  /* What the reader could not trust and what it did instead, for the user to
+   * see (unknown ANALYZE orientation, unusable scaling or transform); NULL
+   * when the header is sound. */
+  char *warning;
 } PulmoNiftiHeader;
 
 gboolean pulmo_nifti_read_header (const char *path, PulmoNiftiHeader *header, GError **error);

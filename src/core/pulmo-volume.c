@@ -27,6 +27,7 @@ struct _PulmoVolume {
   double min, max;    /* over finite values */
   PulmoIntensityKind intensity_kind;
   const char *source_datatype;
+  char *warning;      /* the file's header, from PulmoNiftiHeader */
 };
 
 static PulmoVolume *
@@ -218,6 +219,7 @@ pulmo_volume_load (const char *path, PulmoProgress *progress, GCancellable *canc
   g_autoptr (PulmoVolume) volume = volume_new (header.dims, &header.affine, &header.geometry);
   volume->path = g_strdup (path);
   volume->source_datatype = pulmo_nifti_datatype_name (header.datatype);
+  volume->warning = g_strdup (header.warning);
   pulmo_progress_begin (progress, N_("Reading voxels"), (gint64) volume->n_voxels);
 
   gboolean ok = FALSE;
@@ -267,6 +269,7 @@ pulmo_volume_unref (PulmoVolume *volume)
   if (volume == NULL || !g_atomic_ref_count_dec (&volume->ref_count))
     return;
   g_free (volume->path);
+  g_free (volume->warning);
   g_free (volume->hu);
   g_free (volume->values);
   g_free (volume);
@@ -376,4 +379,10 @@ const char *
 pulmo_volume_get_source_datatype (const PulmoVolume *volume)
 {
   return volume->source_datatype;
+}
+
+const char *
+pulmo_volume_get_warning (const PulmoVolume *volume)
+{
+  return volume->warning;
 }

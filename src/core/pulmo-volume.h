@@ -65,6 +65,10 @@ const char *pulmo_intensity_kind_describe (PulmoIntensityKind kind);
 size_t pulmo_volume_get_memory_bytes (const PulmoVolume *volume);
 /* The datatype as stored in the file ("int32", "float64", …). */
 const char *pulmo_volume_get_source_datatype (const PulmoVolume *volume);
+/* What the file's header could not be trusted for and what Pulmo did instead
+ * (unknown ANALYZE orientation, unusable scaling or transform), for the user
+ * to see; NULL when the header is sound. */
+const char *pulmo_volume_get_warning (const PulmoVolume *volume);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PulmoVolume, pulmo_volume_unref)
 

@@ -1,9 +1,12 @@
 /* conv-winograd-private.h: what conv-winograd.c shares with the tile
  * transforms of conv-winograd-tiles.h, which are compiled once per vector
- * width: groups of 16 tiles in AVX-512 registers (conv-winograd-tiles16.c)
- * where the CPU has AVX-512F, else groups of 8 (conv-winograd-tiles8.c). */
+ * width and instruction set: groups of 16 tiles in AVX-512 registers
+ * (conv-winograd-tiles16.c) where the CPU has AVX-512F, else groups of 8,
+ * compiled for AVX2 (conv-winograd-tiles8-avx2.c) and for plain x86-64
+ * (conv-winograd-tiles8.c). */
 #pragma once
 
+#include "nn/gemm-packed.h"
 #include "nn/parallel.h"
 #include "nn/tensor.h"
 
@@ -17,7 +20,8 @@ typedef struct {
   const float *u;
   const float *bias;
   gboolean relu;
-  int lanes; /* tiles per group: 16 where the CPU has AVX-512F, else 8 */
+  PulmoGemmPackedKernel kernel; /* the instruction set of the products and the transforms */
+  int lanes; /* tiles per group: 16 with the AVX-512 kernel, else 8 */
   int tiles_y, tiles_x, groups_x;
   int n_groups; /* over the whole batch */
   int groups_per_block, n_blocks;
@@ -53,27 +57,18 @@ pulmo_winograd_group_column (const PulmoWinogradJob *job, int group)
   return (size_t) (group / job->groups_x) * job->tiles_x + (size_t) (group % job->groups_x) * job->lanes;
 }
 
-/* The 8-tile transforms are compiled for AVX2 and for plain x86-64. GCC
- * resolves the clones where they are defined and wants the attribute there
- * alone; clang resolves them where they are called, through a declaration
- * that carries it. */
-#define PULMO_WINOGRAD_TILES8_CLONES __attribute__ ((target_clones ("avx2", "default")))
-#ifdef __clang__
-#define PULMO_WINOGRAD_TILES8_DECL PULMO_WINOGRAD_TILES8_CLONES
-#else
-#define PULMO_WINOGRAD_TILES8_DECL
-#endif
-
 /* V for input channels [c0, c1) of groups [g_begin, g_end), columns counted
  * from g_begin's. Groups go in increasing column order: each overwrites the
  * spare lanes its predecessor wrote. */
-PULMO_WINOGRAD_TILES8_DECL void pulmo_winograd_input_8 (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v);
+void pulmo_winograd_input_8 (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v);
+void pulmo_winograd_input_8_avx2 (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v);
 void pulmo_winograd_input_16 (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v);
 
 /* Output channels [o0, o0 + n_out) of groups [g_begin, g_end) from M, whose
  * first row is output channel o0: Y = Aᵀ m A, plus bias, then ReLU. */
-PULMO_WINOGRAD_TILES8_DECL void pulmo_winograd_output_8 (const PulmoWinogradJob *job, int g_begin,
-                                                         int g_end, int o0, int n_out,
-                                                         const float *m);
+void pulmo_winograd_output_8 (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
+                              const float *m);
+void pulmo_winograd_output_8_avx2 (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
+                                   const float *m);
 void pulmo_winograd_output_16 (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
                                const float *m);

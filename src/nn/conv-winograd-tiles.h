@@ -2,10 +2,10 @@
  * F(4×4, 3×3) on groups of TILE_LANES tiles along a tile row, the tiles being
  * the lanes of a vector, so that the transforms are vector arithmetic on
  * whole groups. Included once by each file that compiles them for one width
- * (conv-winograd-tiles8.c, conv-winograd-tiles16.c), which defines
+ * and instruction set (conv-winograd-tiles8.c, conv-winograd-tiles8-avx2.c,
+ * conv-winograd-tiles16.c), which defines
  *
  *   TILE_LANES      8 or 16
- *   TILES_TARGET    the target attribute of the two entry points
  *   TILES_FN(name)  the entry point's name for this width
  *
  * Not a header to include anywhere else. */
@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* The helpers below take vectors by value but are always inlined, so no call
- * crosses the ABI that clang warns about for the non-AVX clone. */
+ * crosses the ABI that clang warns about in the plain x86-64 build. */
 #ifdef __clang__
 #pragma clang diagnostic ignored "-Wpsabi"
 #endif
@@ -274,7 +274,7 @@ output_group (const float *m, size_t m_stride, gboolean aligned, float bias, gbo
 
 /* ---- Entry points ---- */
 
-TILES_TARGET void
+void
 TILES_FN (pulmo_winograd_input) (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1,
                                  float *v)
 {
@@ -301,7 +301,7 @@ TILES_FN (pulmo_winograd_input) (const PulmoWinogradJob *job, int g_begin, int g
       }
 }
 
-TILES_TARGET void
+void
 TILES_FN (pulmo_winograd_output) (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
                                   const float *m)
 {

@@ -12,7 +12,6 @@
 #endif
 
 #define TILE_LANES      16
-#define TILES_TARGET
 #define TILES_FN(name)  name##_16
 
 #include "nn/conv-winograd-tiles.h"

@@ -171,7 +171,8 @@ static void
 plan_blocks (PulmoWinogradJob *job, int cin, int cout, size_t budget, int min_tiles)
 {
   const PulmoTensor *input = job->input;
-  job->lanes = pulmo_gemm_packed_kernel () == PULMO_GEMM_PACKED_AVX512 ? 16 : 8;
+  job->kernel = pulmo_gemm_packed_kernel ();
+  job->lanes = job->kernel == PULMO_GEMM_PACKED_AVX512 ? 16 : 8;
   job->tiles_y = (input->h + 3) / 4;
   job->tiles_x = (input->w + 3) / 4;
   job->groups_x = (job->tiles_x + job->lanes - 1) / job->lanes;
@@ -203,20 +204,36 @@ plan_strides (PulmoWinogradJob *job)
 static void
 transform_block_input (const PulmoWinogradJob *job, int g_begin, int g_end, int c0, int c1, float *v)
 {
-  if (job->lanes == 16)
-    pulmo_winograd_input_16 (job, g_begin, g_end, c0, c1, v);
-  else
-    pulmo_winograd_input_8 (job, g_begin, g_end, c0, c1, v);
+  switch (job->kernel)
+    {
+    case PULMO_GEMM_PACKED_AVX512:
+      pulmo_winograd_input_16 (job, g_begin, g_end, c0, c1, v);
+      break;
+    case PULMO_GEMM_PACKED_AVX2:
+      pulmo_winograd_input_8_avx2 (job, g_begin, g_end, c0, c1, v);
+      break;
+    case PULMO_GEMM_PACKED_NONE:
+      pulmo_winograd_input_8 (job, g_begin, g_end, c0, c1, v);
+      break;
+    }
 }
 
 static void
 transform_block_output (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out,
                         const float *m)
 {
-  if (job->lanes == 16)
-    pulmo_winograd_output_16 (job, g_begin, g_end, o0, n_out, m);
-  else
-    pulmo_winograd_output_8 (job, g_begin, g_end, o0, n_out, m);
+  switch (job->kernel)
+    {
+    case PULMO_GEMM_PACKED_AVX512:
+      pulmo_winograd_output_16 (job, g_begin, g_end, o0, n_out, m);
+      break;
+    case PULMO_GEMM_PACKED_AVX2:
+      pulmo_winograd_output_8_avx2 (job, g_begin, g_end, o0, n_out, m);
+      break;
+    case PULMO_GEMM_PACKED_NONE:
+      pulmo_winograd_output_8 (job, g_begin, g_end, o0, n_out, m);
+      break;
+    }
 }
 
 /* M[ξ] (Cout × columns) = U[ξ] · V[ξ] for positions [xi0, xi1). */

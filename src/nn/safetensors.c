@@ -197,10 +197,11 @@ static gboolean
 read_labels (Reader *r, const char *text, PulmoModelInfo *info)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, text, -1, NULL)
-      || !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+  /* Blank text parses, with no root node at all. */
+  JsonNode *root = json_parser_load_from_data (parser, text, -1, NULL) ? json_parser_get_root (parser) : NULL;
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     return fail (r, PULMO_ERROR_INVALID, _("metadata “labels” is not a JSON array"));
-  JsonArray *array = json_node_get_array (json_parser_get_root (parser));
+  JsonArray *array = json_node_get_array (root);
   guint n = json_array_get_length (array);
   if (n < 2 || n > 16)
     return fail (r, PULMO_ERROR_INVALID, _("metadata “labels” holds %u labels"), n);
@@ -349,11 +350,13 @@ pulmo_safetensors_to_unet (const guint8 *data, gsize size, const char *display_n
 
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) json_error = NULL;
-  if (!json_parser_load_from_data (parser, (const char *) data + 8, (gssize) header_size, &json_error)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  JsonNode *root = json_parser_load_from_data (parser, (const char *) data + 8, (gssize) header_size, &json_error)
+                       ? json_parser_get_root (parser)
+                       : NULL;
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return fail (&r, PULMO_ERROR_CORRUPT, _("the header is not a JSON object%s%s"), json_error ? ": " : "",
                  json_error ? json_error->message : ""), NULL;
-  JsonObject *header = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *header = json_node_get_object (root);
 
   PulmoUNetConfig config;
   if (!read_metadata (&r, header, &config, info))

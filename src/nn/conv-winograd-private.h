@@ -4,6 +4,7 @@
  * where the CPU has AVX-512F, else groups of 8 (conv-winograd-tiles8.c). */
 #pragma once
 
+#include "nn/conv-private.h"
 #include "nn/parallel.h"
 #include "nn/tensor.h"
 
@@ -57,7 +58,7 @@ pulmo_winograd_group_column (const PulmoWinogradJob *job, int group)
  * resolves the clones where they are defined and wants the attribute there
  * alone; clang resolves them where they are called, through a declaration
  * that carries it. */
-#define PULMO_WINOGRAD_TILES8_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#define PULMO_WINOGRAD_TILES8_CLONES PULMO_AVX2_CLONES
 #ifdef __clang__
 #define PULMO_WINOGRAD_TILES8_DECL PULMO_WINOGRAD_TILES8_CLONES
 #else

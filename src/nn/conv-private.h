@@ -26,4 +26,11 @@ pulmo_conv_plan_cout_blocks (int cout, int units, int *block, int *n_blocks)
  * compiled for AVX2 and for plain x86-64 (target_clones), chosen at load time. */
 #define PULMO_LANES 8
 typedef float PulmoLanes __attribute__ ((vector_size (PULMO_LANES * sizeof (float))));
+/* The loader runs the clones' resolver before ThreadSanitizer is set up, and
+ * TSan instruments it, which crashes: a TSan build keeps the plain clone. */
+#ifdef __SANITIZE_THREAD__
+#define PULMO_AVX2_CLONES
+#else
+#define PULMO_AVX2_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#endif
 typedef int PulmoLaneMask __attribute__ ((vector_size (PULMO_LANES * sizeof (int))));

@@ -130,7 +130,7 @@ transform_kernels (const float *kernels, int n_lanes, Lanes *u)
  * that each position's results are stored as a contiguous run of U (strided
  * stores across 36 pages per kernel would cost more than the arithmetic):
  * packed, the run holds the eight channels of every row of the panel. */
-__attribute__ ((target_clones ("avx2", "default")))
+PULMO_AVX2_CLONES
 static void
 transform_weight_items (void *data, int begin, int end, int worker)
 {
@@ -430,7 +430,7 @@ dy_row_columns (const float *row, size_t next_plane, Lanes *d)
  * into m (position ξ at m + ξ·m_stride, rows of ld floats), eight tiles per
  * vector. Lanes past a group's tiles are written too: the next group, or
  * nothing, reads them. */
-__attribute__ ((target_clones ("avx2", "default")))
+PULMO_AVX2_CLONES
 static void
 grad_output_tiles (const PulmoWinogradJob *job, int g_begin, int g_end, int o0, int n_out, float *m,
                    size_t m_stride)

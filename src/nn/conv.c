@@ -109,7 +109,7 @@ typedef struct {
 
 /* out[o][p] = out[o][p] + bias[o], then max (0, ·) if @relu, over a band
  * still in cache; eight pixels at a time. */
-__attribute__ ((target_clones ("avx2", "default")))
+PULMO_AVX2_CLONES
 static void
 bias_relu_rows (float *out, size_t ld, int n_rows, size_t n_px, const float *bias, gboolean relu)
 {
@@ -143,7 +143,7 @@ bias_relu_rows (float *out, size_t ld, int n_rows, size_t n_px, const float *bia
  * multiply-adds, for layers with very few input rows (the first layer) or
  * outputs (the classifier), where sgemm spends more on packing than on
  * arithmetic. Pixels go in chunks whose accumulator stays in L1. */
-__attribute__ ((target_clones ("avx2", "default")))
+PULMO_AVX2_CLONES
 static void
 direct_rows (const float *a, int m, int kdim, const float *b, size_t ldb, size_t n_px, float *c,
              size_t ldc)

@@ -453,6 +453,13 @@ export_locked (const char *dir, PulmoLabelMap *map, const PulmoExportOptions *op
    * label of a case whose image never came. */
   g_autofree char *staged_sidecar = g_build_filename (dir, STAGING_DIR, sidecar_name, NULL);
   g_autoptr (JsonObject) record = ok ? sidecar (id, source, sha256, map, options) : NULL;
+  /* dataset.json comes first too: a kill just after the first image lands
+   * would otherwise leave a folder that `pulmo train` refuses. */
+  if (ok)
+    {
+      json_object_set_int_member (dataset, "numTraining", count_images (dir));
+      ok = write_json (json_path, dataset, error);
+    }
   ok = ok && g_file_set_contents (marker, "", 0, error) && write_json (staged_sidecar, record, error)
        && pulmo_nifti_write (staged_label, dims, NIFTI_TYPE_UINT8, converted,
                              pulmo_volume_get_nifti_geometry (ct), error)

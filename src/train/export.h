@@ -4,9 +4,10 @@
  * where the case came from and how much the annotator corrected.
  *
  * Nothing already in the folder is ever overwritten. Exports into one folder
- * take turns under a lock; each writes its label, then its image (the case
- * exists from that moment), then dataset.json, so an export killed at any
- * point leaves a dataset that loads. */
+ * take turns under a lock; each writes dataset.json (counting the cases
+ * already there), its label, then its image (the case exists from that
+ * moment), then dataset.json again, so an export killed at any point leaves a
+ * dataset that loads (tests/faults/test-kill.c). */
 #pragma once
 
 #include "core/pulmo-label-map.h"

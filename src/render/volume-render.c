@@ -113,6 +113,16 @@ pulmo_camera_3d_project_direction (const PulmoCamera3D *camera, const double wor
     }
 }
 
+void
+pulmo_camera_3d_project_point (const PulmoCamera3D *camera, const double world[3], double *x, double *y)
+{
+  double offset[3] = { world[0] - camera->center[0], world[1] - camera->center[1], world[2] - camera->center[2] };
+  double mm = mm_per_pixel (camera);
+  pulmo_camera_3d_project_direction (camera, offset, x, y);
+  *x = *x / mm + camera->width / 2.0;
+  *y = *y / mm + camera->height / 2.0;
+}
+
 /* ---- grid ------------------------------------------------------------------ */
 
 static int

@@ -36,6 +36,8 @@ void pulmo_camera_3d_ray (const PulmoCamera3D *camera, double x, double y, doubl
  * when it lies in the screen plane, shorter the more it points into or out of it). */
 void pulmo_camera_3d_project_direction (const PulmoCamera3D *camera, const double world_direction[3],
                                         double *x, double *y);
+/* The pixel position of the world point @world (the inverse of pulmo_camera_3d_ray). */
+void pulmo_camera_3d_project_point (const PulmoCamera3D *camera, const double world[3], double *x, double *y);
 
 /* The labels downsampled by an integer factor per axis, so that no axis holds
  * more than @max_size voxels; a lesion in a block wins over lung, lung over

@@ -227,7 +227,7 @@ draw_orientation (Pulmo3dView *self, cairo_t *cr, PangoLayout *layout, double he
       double x, y;
       pulmo_camera_3d_project_direction (&self->camera, axes[a].direction, &x, &y);
       /* A direction toward or away from the eye has no place on screen. */
-      if (hypot (x, y) < 0.25)
+      if (hypot (x, y) < 0.5)
         continue;
       cairo_set_source_rgba (cr, 1, 1, 1, 0.6);
       cairo_set_line_width (cr, 1.5);
@@ -261,7 +261,8 @@ draw_cursor (Pulmo3dView *self, cairo_t *cr)
   double voxel[3] = { ijk[0], ijk[1], ijk[2] }, world[3], x, y;
   pulmo_affine_apply (pulmo_volume_get_affine (volume), voxel, world);
   pulmo_camera_3d_project_point (&self->camera, world, &x, &y);
-  cairo_set_source_rgb (cr, 1.0, 0.85, 0.3);
+  /* White: the lesion it often marks is ground glass's yellow. */
+  cairo_set_source_rgb (cr, 1.0, 1.0, 1.0);
   cairo_set_line_width (cr, 1.5);
   cairo_arc (cr, x, y, 6, 0, 2 * G_PI);
   cairo_move_to (cr, x - 11, y);
@@ -374,15 +375,6 @@ drag_update (GtkGestureDrag *gesture, double dx, double dy, Pulmo3dView *self)
   pulmo_3d_view_set_rotation (self, self->drag_yaw - dx * 0.5, self->drag_pitch + dy * 0.5);
 }
 
-static void
-drag_end (GtkGestureDrag *gesture, double dx, double dy, Pulmo3dView *self)
-{
-  double x, y;
-  if (self->dragged || !gtk_gesture_drag_get_start_point (gesture, &x, &y))
-    return;
-  pulmo_3d_view_click (self, x, y);
-}
-
 static gboolean
 scrolled (GtkEventControllerScroll *controller, double dx, double dy, Pulmo3dView *self)
 {
@@ -396,6 +388,14 @@ pressed (GtkGestureClick *gesture, int n_press, double x, double y, Pulmo3dView 
 {
   if (n_press == 2)
     pulmo_3d_view_reset (self);
+}
+
+/* A click that did not turn the view (a drag cancels the click gesture). */
+static void
+released (GtkGestureClick *gesture, int n_press, double x, double y, Pulmo3dView *self)
+{
+  if (n_press == 1 && !self->dragged)
+    pulmo_3d_view_click (self, x, y);
 }
 
 /* Public ------------------------------------------------------------------ */
@@ -511,10 +511,10 @@ pulmo_3d_view_init (Pulmo3dView *self)
   GtkGesture *drag = gtk_gesture_drag_new ();
   g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update), self);
-  g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
   GtkGesture *click = gtk_gesture_click_new ();
   g_signal_connect (click, "pressed", G_CALLBACK (pressed), self);
+  g_signal_connect (click, "released", G_CALLBACK (released), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
   GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
   g_signal_connect (scroll, "scroll", G_CALLBACK (scrolled), self);

@@ -122,11 +122,14 @@ rebuild (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Hidden, the view costs nothing: its grids wait until it is shown. */
 static void
 schedule_rebuild (Pulmo3dView *self, guint delay_ms)
 {
   self->grids_current = FALSE;
   g_clear_handle_id (&self->rebuild_timeout, g_source_remove);
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
   self->rebuild_timeout = g_timeout_add (delay_ms, rebuild, self);
 }
 
@@ -474,6 +477,15 @@ pulmo_3d_view_set_state (Pulmo3dView *self, PulmoViewState *state)
 }
 
 static void
+pulmo_3d_view_map (GtkWidget *widget)
+{
+  Pulmo3dView *self = PULMO_3D_VIEW (widget);
+  GTK_WIDGET_CLASS (pulmo_3d_view_parent_class)->map (widget);
+  if (!self->grids_current)
+    schedule_rebuild (self, 0);
+}
+
+static void
 pulmo_3d_view_dispose (GObject *object)
 {
   Pulmo3dView *self = PULMO_3D_VIEW (object);
@@ -496,6 +508,7 @@ pulmo_3d_view_class_init (Pulmo3dViewClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pulmo_3d_view_dispose;
   GTK_WIDGET_CLASS (klass)->snapshot = pulmo_3d_view_snapshot;
+  GTK_WIDGET_CLASS (klass)->map = pulmo_3d_view_map;
   gtk_widget_class_set_css_name (GTK_WIDGET_CLASS (klass), "pulmo-3d-view");
   gtk_widget_class_set_accessible_role (GTK_WIDGET_CLASS (klass), GTK_ACCESSIBLE_ROLE_IMG);
 }

@@ -312,6 +312,7 @@ reset_view_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
     pulmo_slice_view_reset (pulmo_window_get_view (data, axis));
+  pulmo_3d_view_reset (PULMO_WINDOW (data)->view_3d);
 }
 
 static void

@@ -4,6 +4,7 @@
 
 #include <adwaita.h>
 
+#include "app/pulmo-3d-view.h"
 #include "app/pulmo-edit-state.h"
 #include "app/pulmo-panel.h"
 #include "app/pulmo-report-panel.h"
@@ -76,6 +77,7 @@ struct _PulmoWindow {
   PulmoSliceView *axial_view;
   PulmoSliceView *coronal_view;
   PulmoSliceView *sagittal_view;
+  Pulmo3dView *view_3d;
   GtkWidget *panel_scroller;
   PulmoPanel *panel;
   PulmoReportPanel *report_panel;
@@ -88,6 +90,9 @@ struct _PulmoWindow {
 void _pulmo_window_install_actions (PulmoWindow *window);
 void _pulmo_window_update_actions (PulmoWindow *window);
 void _pulmo_window_set_layout (PulmoWindow *window, const char *layout);
+/* The 3D view (pulmo-window-3d.c): its state, and action "show-3d" saved in the settings. */
+void _pulmo_window_init_3d (PulmoWindow *window);
+gboolean _pulmo_window_shows_3d (PulmoWindow *window);
 void _pulmo_window_show_error (PulmoWindow *window, const char *message);
 /* Says briefly, in a toast, that something the user asked for is done (@text is plain text). */
 void _pulmo_window_show_toast (PulmoWindow *window, const char *text);

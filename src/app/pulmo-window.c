@@ -100,11 +100,18 @@ error_bar_response (GtkInfoBar *bar, int response, PulmoWindow *self)
   gtk_info_bar_set_revealed (bar, FALSE);
 }
 
-/* "all" shows the three views; a view's name shows that view alone. */
+/* "all" shows the three views (and the 3D view below the axial one if
+ * "show-3d" is on); a view's name ("3d" too) shows that view alone. */
 void
 _pulmo_window_set_layout (PulmoWindow *self, const char *layout)
 {
   gboolean all = g_strcmp0 (layout, "all") == 0;
+  gboolean alone_3d = g_strcmp0 (layout, "3d") == 0, with_3d = all && _pulmo_window_shows_3d (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->view_3d), alone_3d || with_3d);
+  gtk_grid_layout_child_set_row_span (GTK_GRID_LAYOUT_CHILD (gtk_layout_manager_get_layout_child (
+                                          gtk_widget_get_layout_manager (GTK_WIDGET (self->view_grid)),
+                                          GTK_WIDGET (self->axial_view))),
+                                      with_3d ? 1 : 2);
   for (int axis = 0; axis < PULMO_N_VIEWS; axis++)
     {
       PulmoSliceView *view = pulmo_window_get_view (self, axis);
@@ -248,6 +255,7 @@ pulmo_window_class_init (PulmoWindowClass *klass)
   object_class->finalize = pulmo_window_finalize;
 
   g_type_ensure (PULMO_TYPE_SLICE_VIEW);
+  g_type_ensure (PULMO_TYPE_3D_VIEW);
   g_type_ensure (PULMO_TYPE_PANEL);
   g_type_ensure (PULMO_TYPE_REPORT_PANEL);
   g_type_ensure (ADW_TYPE_TOAST_OVERLAY);
@@ -265,6 +273,7 @@ pulmo_window_class_init (PulmoWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, axial_view);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, coronal_view);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, sagittal_view);
+  gtk_widget_class_bind_template_child (widget_class, PulmoWindow, view_3d);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, panel_scroller);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, panel);
   gtk_widget_class_bind_template_child (widget_class, PulmoWindow, report_panel);
@@ -309,6 +318,7 @@ pulmo_window_init (PulmoWindow *self)
   _pulmo_window_install_actions (self);
   _pulmo_window_install_training_actions (self);
   _pulmo_window_init_edit (self);
+  _pulmo_window_init_3d (self);
   pulmo_preferences_load (self->state);
   _pulmo_window_update_recent_menu (self);
   g_signal_connect_object (gtk_recent_manager_get_default (), "changed",

@@ -23,6 +23,7 @@ static const PulmoBenchmark benchmarks[] = {
   { "finetune", pulmo_bench_finetune, "fine-tune the shipped model on one corrected 512×512×300 CT mixed with its training data, against 5 minutes" },
   { "load", pulmo_bench_load, "load a 512×512×400 int16 .nii.gz, against gzip -dc" },
   { "render", pulmo_bench_render, "render 512×512 slices with overlay in three orientations, against memcpy" },
+  { "render3d", pulmo_bench_render3d, "rotate the 3D view of a 512×512×400 label map, frames per second against 20" },
   { "nn", pulmo_bench_nn, "U-Net inference and training step, against PyTorch" },
   { "segment", pulmo_bench_segment, "segment a 512×512×300 CT end to end, phase by phase, against PyTorch" },
   { "ops", pulmo_bench_ops, "U-Net operations other than convolution, against memcpy, sgemm and expf" },

@@ -33,6 +33,7 @@ int pulmo_bench_load (int argc, char **argv);
 int pulmo_bench_nn (int argc, char **argv);
 int pulmo_bench_ops (int argc, char **argv);
 int pulmo_bench_render (int argc, char **argv);
+int pulmo_bench_render3d (int argc, char **argv);
 int pulmo_bench_segment (int argc, char **argv);
 
 /* Medians for the benchmarks (cmd-bench.c); both sort @values (n >= 1) in place.

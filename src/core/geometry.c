@@ -206,3 +206,23 @@ pulmo_view_axis_name (PulmoViewAxis view)
   static const char *names[PULMO_N_VIEWS] = { "Axial", "Coronal", "Sagittal" };
   return names[view];
 }
+
+gboolean
+pulmo_affine_map_voxel (const PulmoAffine *from, const int from_ijk[3], const PulmoAffine *to,
+                        const int to_dims[3], int to_ijk[3])
+{
+  PulmoAffine inverse;
+  if (!pulmo_affine_invert (to, &inverse))
+    return FALSE;
+  double voxel[3] = { from_ijk[0], from_ijk[1], from_ijk[2] }, world[3], at[3];
+  pulmo_affine_apply (from, voxel, world);
+  pulmo_affine_apply (&inverse, world, at);
+  for (int a = 0; a < 3; a++)
+    {
+      double nearest = floor (at[a] + 0.5);
+      if (nearest < 0 || nearest >= to_dims[a])
+        return FALSE;
+      to_ijk[a] = (int) nearest;
+    }
+  return TRUE;
+}

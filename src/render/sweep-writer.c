@@ -221,9 +221,10 @@ pulmo_sweep_writer_add (PulmoSweepWriter *writer, const uint32_t *pixels, int st
 }
 
 gboolean
-pulmo_sweep_writer_finish (PulmoSweepWriter *writer, GError **error)
+pulmo_sweep_writer_finish (PulmoSweepWriter *finished, GError **error)
 {
-  g_autoptr (PulmoSweepWriter) owned = writer;
+  /* Finishing frees the writer, whatever the outcome. */
+  g_autoptr (PulmoSweepWriter) writer = finished;
   if (writer->n_written != writer->n_frames)
     {
       g_set_error (error, PULMO_ERROR, PULMO_ERROR_INVALID, _("%s: %d of %d frames were written"),

@@ -207,6 +207,7 @@ test_export (gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *first = pulmo_export_case (folder, map, &options, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (first);
   g_autofree char *json = g_build_filename (folder, "dataset.json", NULL);
   g_autofree char *old = pulmo_test_read_file (json, NULL);
   const char *const subdirs[] = { "", "imagesTr", "labelsTr" };

@@ -291,6 +291,7 @@ prepare (Run *run)
       pulmo_export_options_init (&options);
       g_autofree char *id = pulmo_export_case (reference, map, &options, &error);
       g_assert_no_error (error);
+      g_assert_cmpstr (id, ==, "pulmo_0000");
       g_autofree char *image = g_build_filename (reference, "imagesTr", "pulmo_0000_0000.nii.gz", NULL);
       g_autofree char *label = g_build_filename (reference, "labelsTr", "pulmo_0000.nii.gz", NULL);
       run->image = file_bytes (image);

@@ -103,6 +103,38 @@ assert_clear_error (const GError *error, const char *name)
     g_error ("“%s” does not name %s", error->message, name);
 }
 
+/* What a failed write to @path in @folder must leave as it was: the folder's
+ * names and the file's bytes. */
+typedef struct {
+  char *listing;
+  char *bytes;
+  gsize size;
+} Before;
+
+static void
+before_take (Before *before, const char *folder, const char *path)
+{
+  before->bytes = pulmo_test_read_file (path, &before->size);
+  before->listing = listing_of (folder);
+}
+
+/* The write returned @written and @error: it must have failed naming @path and
+ * left @folder and @path as @before saw them. */
+static void
+assert_refused_and_kept (gboolean written, const GError *error, Before *before, const char *folder,
+                         const char *path)
+{
+  g_assert_false (written);
+  assert_clear_error (error, path);
+  g_autofree char *after = listing_of (folder);
+  g_assert_cmpstr (after, ==, before->listing);
+  gsize kept_size;
+  g_autofree char *kept = pulmo_test_read_file (path, &kept_size);
+  g_assert_cmpmem (kept, kept_size, before->bytes, before->size);
+  g_free (before->listing);
+  g_free (before->bytes);
+}
+
 static char *
 fault_folder (Fault fault, const char *what)
 {
@@ -122,21 +154,15 @@ test_save (gconstpointer data)
   g_autoptr (GError) error = NULL;
   fault_labels_version (map, 1);
   g_assert_true (pulmo_label_map_save (map, path, &error));
-  gsize old_size, kept_size;
-  g_autofree char *old = pulmo_test_read_file (path, &old_size);
-  g_autofree char *before = listing_of (folder);
+  Before before;
+  before_take (&before, folder, path);
 
   fault_labels_version (map, 2);
   g_autofree uint8_t *edited = g_memdup2 (pulmo_label_map_get_data (map), pulmo_volume_get_n_voxels (ct));
   fault_begin (fault, folder);
   gboolean saved = pulmo_label_map_save (map, path, &error);
   fault_end (fault, folder);
-  g_assert_false (saved);
-  assert_clear_error (error, path);
-  g_autofree char *after = listing_of (folder);
-  g_assert_cmpstr (after, ==, before);
-  g_autofree char *kept = pulmo_test_read_file (path, &kept_size);
-  g_assert_cmpmem (kept, kept_size, old, old_size);
+  assert_refused_and_kept (saved, error, &before, folder, path);
   g_assert_cmpmem (pulmo_label_map_get_data (map), pulmo_volume_get_n_voxels (ct), edited,
                    pulmo_volume_get_n_voxels (ct));
 }
@@ -156,21 +182,15 @@ test_autosave (gconstpointer data)
   recovery_child_edit (map, 1);
   g_assert_true (pulmo_recovery_write (path, ct_path, hash, ct, pulmo_label_map_get_data (map),
                                        pulmo_label_map_get_table (map), &error));
-  gsize old_size, kept_size;
-  g_autofree char *old = pulmo_test_read_file (path, &old_size);
-  g_autofree char *before = listing_of (state);
+  Before before;
+  before_take (&before, state, path);
 
   recovery_child_edit (map, 2);
   fault_begin (fault, state);
   gboolean written = pulmo_recovery_write (path, ct_path, hash, ct, pulmo_label_map_get_data (map),
                                            pulmo_label_map_get_table (map), &error);
   fault_end (fault, state);
-  g_assert_false (written);
-  assert_clear_error (error, path);
-  g_autofree char *after = listing_of (state);
-  g_assert_cmpstr (after, ==, before);
-  g_autofree char *kept = pulmo_test_read_file (path, &kept_size);
-  g_assert_cmpmem (kept, kept_size, old, old_size);
+  assert_refused_and_kept (written, error, &before, state, path);
   g_clear_error (&error);
 
   if (fault != FAULT_FULL_DISK)
@@ -259,18 +279,12 @@ test_checkpoint (gconstpointer data)
   g_autofree char *path = g_build_filename (folder, "run.checkpoint", NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (fault_checkpoint_save (path, 1, &error));
-  gsize old_size, kept_size;
-  g_autofree char *old = pulmo_test_read_file (path, &old_size);
-  g_autofree char *before = listing_of (folder);
+  Before before;
+  before_take (&before, folder, path);
   fault_begin (fault, folder);
   gboolean saved = fault_checkpoint_save (path, 2, &error);
   fault_end (fault, folder);
-  g_assert_false (saved);
-  assert_clear_error (error, path);
-  g_autofree char *after = listing_of (folder);
-  g_assert_cmpstr (after, ==, before);
-  g_autofree char *kept = pulmo_test_read_file (path, &kept_size);
-  g_assert_cmpmem (kept, kept_size, old, old_size);
+  assert_refused_and_kept (saved, error, &before, folder, path);
 }
 
 /* Installing a model: the models folder and its history stay as they were. */

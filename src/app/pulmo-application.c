@@ -4,6 +4,7 @@
 
 #include "app/pulmo-about.h"
 #include "app/pulmo-appearance.h"
+#include "app/pulmo-compare-window.h"
 #include "app/pulmo-preferences.h"
 #include "app/pulmo-window.h"
 
@@ -11,6 +12,8 @@ struct _PulmoApplication {
   AdwApplication parent_instance;
   GFile *labels;        /* --labels FILE: opened onto the CT given with it */
   GFile *label_names;   /* --label-names FILE: names and colours for those labels */
+  GFile *compare;       /* --compare FILE: the scan shown beside the CT */
+  GFile *compare_labels; /* --compare-labels FILE: its labels */
 };
 
 G_DEFINE_FINAL_TYPE (PulmoApplication, pulmo_application, ADW_TYPE_APPLICATION)
@@ -32,11 +35,19 @@ pulmo_application_activate (GApplication *application)
 }
 
 /* `pulmo FILE…`: each file or DICOM folder in its own window; `--labels` goes
- * onto the first. */
+ * onto the first. With `--compare`, the first and that scan side by side. */
 static void
 pulmo_application_open (GApplication *application, GFile **files, int n_files, const char *hint)
 {
   PulmoApplication *self = PULMO_APPLICATION (application);
+  if (self->compare != NULL)
+    {
+      PulmoCompareWindow *compare = pulmo_compare_window_new (GTK_APPLICATION (application));
+      pulmo_compare_window_open (compare, 0, files[0], self->labels);
+      pulmo_compare_window_open (compare, 1, self->compare, self->compare_labels);
+      gtk_window_present (GTK_WINDOW (compare));
+      return;
+    }
   for (int f = 0; f < n_files; f++)
     {
       PulmoWindow *window = pulmo_window_new (GTK_APPLICATION (application));
@@ -64,6 +75,17 @@ pulmo_application_handle_local_options (GApplication *application, GVariantDict 
       g_clear_object (&self->label_names);
       self->label_names = g_file_new_for_commandline_arg (label_names);
     }
+  const char *compare = NULL, *compare_labels = NULL;
+  if (g_variant_dict_lookup (options, "compare", "^&ay", &compare))
+    {
+      g_clear_object (&self->compare);
+      self->compare = g_file_new_for_commandline_arg (compare);
+    }
+  if (g_variant_dict_lookup (options, "compare-labels", "^&ay", &compare_labels))
+    {
+      g_clear_object (&self->compare_labels);
+      self->compare_labels = g_file_new_for_commandline_arg (compare_labels);
+    }
   return -1; /* carry on */
 }
 
@@ -72,6 +94,8 @@ pulmo_application_finalize (GObject *object)
 {
   g_clear_object (&PULMO_APPLICATION (object)->labels);
   g_clear_object (&PULMO_APPLICATION (object)->label_names);
+  g_clear_object (&PULMO_APPLICATION (object)->compare);
+  g_clear_object (&PULMO_APPLICATION (object)->compare_labels);
   G_OBJECT_CLASS (pulmo_application_parent_class)->finalize (object);
 }
 
@@ -149,6 +173,10 @@ pulmo_application_init (PulmoApplication *self)
       N_("FILE") },
     { "label-names", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Name and colour those labels from FILE, an ITK-SNAP label description"), N_("FILE") },
+    { "compare", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Show the CT beside the scan in FILE (a follow-up), linked by position"), N_("FILE") },
+    { "compare-labels", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Open FILE as the label map of the compared scan"),
+      N_("FILE") },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

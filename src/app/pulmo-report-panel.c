@@ -26,7 +26,11 @@ struct _PulmoReportPanel {
   GtkGrid *table_grid;
   GtkLabel *summary_label;
   GtkLabel *source_label;
+  GtkWidget *export_button;
 };
+
+enum { SIGNAL_UPDATED, N_SIGNALS };
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (PulmoReportPanel, pulmo_report_panel, GTK_TYPE_BOX)
 
@@ -89,6 +93,8 @@ zone_name (int side, int zone)
   return _(names[side][zone]);
 }
 
+static void show_figures (PulmoReportPanel *self);
+
 static void
 show_report (PulmoReportPanel *self)
 {
@@ -97,8 +103,14 @@ show_report (PulmoReportPanel *self)
     gtk_grid_remove (self->table_grid, child);
   gtk_widget_set_visible (self->empty_label, !self->have_report);
   gtk_widget_set_visible (self->figures_box, self->have_report);
-  if (!self->have_report)
-    return;
+  if (self->have_report)
+    show_figures (self);
+  g_signal_emit (self, signals[SIGNAL_UPDATED], 0);
+}
+
+static void
+show_figures (PulmoReportPanel *self)
+{
   const PulmoReport *r = &self->report;
   /* Translators: the report table's column heads: lung volume in litres, ground-glass and
    * consolidation volumes in millilitres, percent of the lung involved, severity score 0–5. */
@@ -271,6 +283,12 @@ show_empty_text (PulmoReportPanel *self)
 }
 
 void
+pulmo_report_panel_set_export_visible (PulmoReportPanel *self, gboolean visible)
+{
+  gtk_widget_set_visible (self->export_button, visible);
+}
+
+void
 pulmo_report_panel_set_segmenting (PulmoReportPanel *self, gboolean segmenting)
 {
   self->segmenting = segmenting;
@@ -312,6 +330,9 @@ pulmo_report_panel_class_init (PulmoReportPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PulmoReportPanel, table_grid);
   gtk_widget_class_bind_template_child (widget_class, PulmoReportPanel, summary_label);
   gtk_widget_class_bind_template_child (widget_class, PulmoReportPanel, source_label);
+  gtk_widget_class_bind_template_child (widget_class, PulmoReportPanel, export_button);
+  signals[SIGNAL_UPDATED] = g_signal_new ("updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                          NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

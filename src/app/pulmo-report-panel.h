@@ -20,6 +20,12 @@ void pulmo_report_panel_set_source (PulmoReportPanel *panel, const char *source)
  * of half a scan) and computes none (the cores are the model's). */
 void pulmo_report_panel_set_segmenting (PulmoReportPanel *panel, gboolean segmenting);
 
+/* Whether the panel offers Export Report… (action win.export-report); it does by default. */
+void pulmo_report_panel_set_export_visible (PulmoReportPanel *panel, gboolean visible);
+
+/* Signal "updated": the figures shown changed, or went (no labels, or an edit
+ * being counted). */
+
 /* The figures of the labels as they are now, or NULL (no labels, or an edit
  * not yet counted). */
 const PulmoReport *pulmo_report_panel_get_report (PulmoReportPanel *panel);

@@ -147,6 +147,22 @@ pulmo_view_state_get_display_name (PulmoViewState *state)
   return state->display_name;
 }
 
+char *
+pulmo_view_state_dup_base_name (PulmoViewState *state)
+{
+  return pulmo_display_base_name (pulmo_view_state_get_display_name (state));
+}
+
+char *
+pulmo_display_base_name (const char *display_name)
+{
+  char *base = g_path_get_basename (display_name);
+  char *dot = strchr (base, '.');
+  if (dot != NULL && dot != base)
+    *dot = '\0';
+  return base;
+}
+
 void
 pulmo_view_state_set_labels (PulmoViewState *state, PulmoLabelMap *labels)
 {

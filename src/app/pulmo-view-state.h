@@ -38,6 +38,10 @@ void pulmo_view_state_set_volume (PulmoViewState *state, PulmoVolume *volume, co
 PulmoVolume *pulmo_view_state_get_volume (PulmoViewState *state);
 /* The file or folder name the user opened (a DICOM folder shows as itself). */
 const char *pulmo_view_state_get_display_name (PulmoViewState *state);
+/* That name without its folder or extension: "P001" for "/scans/P001.nii.gz"
+ * (pulmo_display_base_name of it). */
+char *pulmo_view_state_dup_base_name (PulmoViewState *state);
+char *pulmo_display_base_name (const char *display_name);
 
 /* @labels must lie on the current volume's grid. Their edits emit
  * "labels-changed" (gpointer PulmoBox of the voxels changed), not "display-changed",

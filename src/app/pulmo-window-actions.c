@@ -134,6 +134,26 @@ export_label_names_activated (GSimpleAction *action, GVariant *parameter, gpoint
 }
 
 static void
+compare_scan_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  gtk_native_dialog_show (new_chooser (data, _("Compare with Another Scan"), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                       _("_Compare"), _pulmo_window_compare_scan, TRUE));
+}
+
+static void
+compare_labels_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  gtk_native_dialog_show (new_chooser (data, _("Compare with Other Labels"), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                       _("_Compare"), _pulmo_window_compare_labels, TRUE));
+}
+
+static void
+compare_model_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  _pulmo_window_compare_model (data);
+}
+
+static void
 open_recent_activated (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
   g_autoptr (GFile) file = g_file_new_for_uri (g_variant_get_string (parameter, NULL));
@@ -235,11 +255,7 @@ export_sweep_activated (GSimpleAction *action, GVariant *parameter, gpointer dat
 char *
 _pulmo_window_ct_base_name (PulmoWindow *self)
 {
-  char *base = g_path_get_basename (pulmo_view_state_get_display_name (self->state));
-  char *dot = strchr (base, '.');
-  if (dot != NULL && dot != base)
-    *dot = '\0';
-  return base;
+  return pulmo_view_state_dup_base_name (self->state);
 }
 
 static void
@@ -364,6 +380,9 @@ static const GActionEntry window_actions[] = {
   { "export-png", export_png_activated },
   { "export-sweep", export_sweep_activated, "s" },
   { "export-report", export_report_activated },
+  { "compare-scan", compare_scan_activated },
+  { "compare-labels", compare_labels_activated },
+  { "compare-model", compare_model_activated },
   { "segment", segment_activated },
   { "segment-cancel", segment_cancel_activated },
   { "layout", layout_activated, "s", "'all'" },
@@ -377,7 +396,7 @@ static const GActionEntry window_actions[] = {
 /* Actions that need a CT ("preset" needs one in HU: see below). */
 static const char *const volume_actions[] = {
   "open-labels", "open-label-names", "export-png", "export-sweep", "layout", "toggle-maximized", "reset-view",
-  "auto-window", "overlay-mode", "overlay-visible",
+  "auto-window", "overlay-mode", "overlay-visible", "compare-scan", "compare-labels",
 };
 
 void
@@ -405,6 +424,7 @@ _pulmo_window_update_actions (PulmoWindow *self)
     { "export-label-names", labels },
     { "export-report", labels },
     { "export-case", labels && volume != NULL && pulmo_volume_get_path (volume) != NULL },
+    { "compare-model", labels && self->model_labels != NULL },
   };
   for (size_t a = 0; a < G_N_ELEMENTS (depends); a++)
     {

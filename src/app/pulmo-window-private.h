@@ -111,6 +111,13 @@ void _pulmo_window_abandon_segment (PulmoWindow *window);
 void _pulmo_window_add_nifti_filters (GtkFileChooser *chooser);
 char *_pulmo_window_ct_base_name (PulmoWindow *window);
 
+/* Comparing (pulmo-window-compare.c): a compare window with this CT and its
+ * labels on one side and, on the other, the scan in @file, the labels in
+ * @file on this CT, or the model's labels before they were corrected. */
+void _pulmo_window_compare_scan (PulmoWindow *window, GFile *file);
+void _pulmo_window_compare_labels (PulmoWindow *window, GFile *file);
+void _pulmo_window_compare_model (PulmoWindow *window);
+
 /* Editing (pulmo-window-edit.c): the edit state, undo, saving, recovery. */
 void _pulmo_window_init_edit (PulmoWindow *window);
 void _pulmo_window_dispose_edit (PulmoWindow *window);

@@ -221,6 +221,7 @@ segment_finished (GObject *source, GAsyncResult *result, gpointer data)
   self->model_labels_identity = g_strdup (job->model_identity);
   self->segmented_revision = pulmo_label_map_get_revision (map);
   _pulmo_window_set_labels_source (self, job->model_identity);
+  _pulmo_window_update_actions (self);  /* Compare with the Model's Labels */
   /* The model's labels are editable now: the history's users take them up. */
   g_object_notify (G_OBJECT (self->edit), "history");
   double seconds = (g_get_monotonic_time () - self->segment_start_us) * 1e-6;

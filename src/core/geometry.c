@@ -208,21 +208,27 @@ pulmo_view_axis_name (PulmoViewAxis view)
 }
 
 gboolean
-pulmo_affine_map_voxel (const PulmoAffine *from, const int from_ijk[3], const PulmoAffine *to,
-                        const int to_dims[3], int to_ijk[3])
+pulmo_affine_map_voxel (const PulmoAffine *from, const int from_ijk[3], const double *shift_mm,
+                        const PulmoAffine *to, const int to_dims[3], int to_ijk[3])
 {
   PulmoAffine inverse;
   if (!pulmo_affine_invert (to, &inverse))
     return FALSE;
   double voxel[3] = { from_ijk[0], from_ijk[1], from_ijk[2] }, world[3], at[3];
   pulmo_affine_apply (from, voxel, world);
+  for (int a = 0; a < 3 && shift_mm != NULL; a++)
+    world[a] += shift_mm[a];
   pulmo_affine_apply (&inverse, world, at);
+  gboolean inside = TRUE;
   for (int a = 0; a < 3; a++)
     {
       double nearest = floor (at[a] + 0.5);
-      if (nearest < 0 || nearest >= to_dims[a])
-        return FALSE;
+      if (!(nearest >= 0 && nearest < to_dims[a]))
+        {
+          inside = FALSE;
+          nearest = nearest >= to_dims[a] ? to_dims[a] - 1 : 0;  /* NaN too lands on 0 */
+        }
       to_ijk[a] = (int) nearest;
     }
-  return TRUE;
+  return inside;
 }

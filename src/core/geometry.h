@@ -66,9 +66,11 @@ void pulmo_reslice_from_voxel (const PulmoReslice *reslice, const int ijk[3],
 void pulmo_view_edge_letters (PulmoViewAxis view, const char *edges[4]);
 const char *pulmo_view_axis_name (PulmoViewAxis view);
 /* The voxel of a grid on @to (@to_dims voxels) nearest the world point of voxel
- * @from_ijk on @from: how two scans of one patient on different grids show the
- * same place. FALSE when that point lies outside the @to grid. */
-gboolean pulmo_affine_map_voxel (const PulmoAffine *from, const int from_ijk[3], const PulmoAffine *to,
-                                 const int to_dims[3], int to_ijk[3]);
+ * @from_ijk on @from moved by @shift_mm (NULL for none): how two scans of one
+ * patient on different grids show the same place, the shift being how far the
+ * patient lies from there in the second scan. @to_ijk is that voxel, clamped
+ * into the grid; FALSE when the point lies outside it (or @to cannot be inverted). */
+gboolean pulmo_affine_map_voxel (const PulmoAffine *from, const int from_ijk[3], const double *shift_mm,
+                                 const PulmoAffine *to, const int to_dims[3], int to_ijk[3]);
 
 G_END_DECLS

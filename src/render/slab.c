@@ -250,6 +250,56 @@ pulmo_slab_project_row (const int16_t *hu, const float *values, ptrdiff_t start,
     reverse_floats (out, width);
 }
 
+/* The order of slab.h as arithmetic: every value but 3, 4, 5 and 7 keeps
+ * its place and they close up (0, 1, 2, 6, 8, 9… rank 0, 1, 2, 3, 4, 5…);
+ * effusion, unknown infection, ground glass and consolidation rank 252–255. */
+static inline uint8_t
+label_rank (uint8_t value)
+{
+  switch (value)
+    {
+    case PULMO_LABEL_CONSOLIDATION: return 255;
+    case PULMO_LABEL_GROUND_GLASS: return 254;
+    case PULMO_LABEL_INFECTION_UNKNOWN_TYPE: return 253;
+    case PULMO_LABEL_PLEURAL_EFFUSION: return 252;
+    case PULMO_LABEL_LUNG_UNKNOWN_SIDE: return 3;
+    default: return value >= 8 ? value - 4 : value;
+    }
+}
+
+static inline LabelVec
+label_select (LabelVec mask, LabelVec a, LabelVec b)
+{
+  return (a & mask) | (b & ~mask);
+}
+
+/* label_rank on sixteen labels at once. */
+static inline LabelVec
+label_rank_lanes (LabelVec v)
+{
+  LabelVec rank = v - ((LabelVec) (v >= 8) & 4);
+  rank = label_select ((LabelVec) (v == PULMO_LABEL_LUNG_UNKNOWN_SIDE), (LabelVec) {} + 3, rank);
+  rank = label_select ((LabelVec) (v == PULMO_LABEL_PLEURAL_EFFUSION), (LabelVec) {} + 252, rank);
+  rank = label_select ((LabelVec) (v == PULMO_LABEL_INFECTION_UNKNOWN_TYPE), (LabelVec) {} + 253, rank);
+  rank = label_select ((LabelVec) (v == PULMO_LABEL_GROUND_GLASS), (LabelVec) {} + 254, rank);
+  rank = label_select ((LabelVec) (v == PULMO_LABEL_CONSOLIDATION), (LabelVec) {} + 255, rank);
+  return rank;
+}
+
+void
+pulmo_slab_label_order_init (PulmoSlabLabelOrder *order, const PulmoLabelTable *table)
+{
+  order->any_hidden = FALSE;
+  for (int value = 0; value < 256; value++)
+    {
+      const PulmoLabel *label = pulmo_label_table_get (table, (uint8_t) value);
+      gboolean hidden = value != 0 && label->defined && !label->visible;
+      order->any_hidden |= hidden;
+      order->rank[value] = hidden ? 0 : label_rank ((uint8_t) value);
+      order->value[label_rank ((uint8_t) value)] = (uint8_t) value;
+    }
+}
+
 static inline LabelVec
 label_load (const uint8_t *p)
 {
@@ -261,52 +311,73 @@ label_load (const uint8_t *p)
 static inline LabelVec
 label_max (LabelVec a, LabelVec b)
 {
-  LabelVec take_a = (LabelVec) (a > b);
-  return (a & take_a) | (b & ~take_a);
+  return label_select ((LabelVec) (a > b), a, b);
+}
+
+/* The best rank along a ray of @n adjacent voxels: through the table, or
+ * sixteen at a time when no label is hidden, the last sixteen (or, for a
+ * ray of eight to fifteen, the first and last eight) overlapping the rest. */
+static inline uint8_t
+ray_rank (const uint8_t *ray, int n, const PulmoSlabLabelOrder *order)
+{
+  uint8_t best = 0;
+  if (order->any_hidden || n < LABEL_LANES / 2)
+    {
+      for (int s = 0; s < n; s++)
+        best = MAX (best, order->rank[ray[s]]);
+      return best;
+    }
+  LabelVec lanes;
+  if (n < LABEL_LANES)
+    {
+      memcpy (&lanes, ray, LABEL_LANES / 2);
+      memcpy ((uint8_t *) &lanes + LABEL_LANES / 2, ray + n - LABEL_LANES / 2, LABEL_LANES / 2);
+      lanes = label_rank_lanes (lanes);
+    }
+  else
+    {
+      lanes = label_rank_lanes (label_load (ray + n - LABEL_LANES));
+      for (int s = 0; s + LABEL_LANES <= n; s += LABEL_LANES)
+        lanes = label_max (lanes, label_rank_lanes (label_load (ray + s)));
+    }
+  for (int lane = 0; lane < LABEL_LANES; lane++)
+    best = MAX (best, lanes[lane]);
+  return best;
 }
 
 void
 pulmo_slab_project_labels (const uint8_t *labels, ptrdiff_t start, ptrdiff_t u_step, ptrdiff_t slice_step,
-                           int n_slices, int width, uint8_t *restrict out)
+                           int n_slices, int width, const PulmoSlabLabelOrder *order, uint8_t *restrict out)
 {
   gboolean reversed = forward_row (&start, &u_step, width);
   const uint8_t *first = labels + start;
+  const uint8_t *rank = order->rank;
+  /* Ranks are compared, then turned back into values. Without hidden labels
+   * the ranks are computed sixteen at a time; with them, they come from the
+   * table voxel by voxel (SSE2 has no byte gather). */
   if (slice_step == 1 && u_step != 1)
     for (int u = 0; u < width; u++)
-      {
-        const uint8_t *ray = first + u * u_step;
-        uint8_t value = 0;
-        int s = 0;
-        if (n_slices >= LABEL_LANES)
-          {
-            LabelVec lanes = label_load (ray);
-            for (s = LABEL_LANES; s + LABEL_LANES <= n_slices; s += LABEL_LANES)
-              lanes = label_max (lanes, label_load (ray + s));
-            for (int lane = 0; lane < LABEL_LANES; lane++)
-              value = MAX (value, lanes[lane]);
-          }
-        for (; s < n_slices; s++)
-          value = MAX (value, ray[s]);
-        out[u] = value;
-      }
+      out[u] = ray_rank (first + u * u_step, n_slices, order);
   else
     {
       for (int u = 0; u < width; u++)
-        out[u] = first[u * u_step];
+        out[u] = rank[first[u * u_step]];
       for (int s = 1; s < n_slices; s++)
         {
           const uint8_t *restrict src = first + s * slice_step;
           int u = 0;
-          if (u_step == 1)
+          if (u_step == 1 && !order->any_hidden)
             for (; u + LABEL_LANES <= width; u += LABEL_LANES)
               {
-                LabelVec highest = label_max (label_load (out + u), label_load (src + u));
-                memcpy (out + u, &highest, sizeof highest);
+                LabelVec best = label_max (label_load (out + u), label_rank_lanes (label_load (src + u)));
+                memcpy (out + u, &best, sizeof best);
               }
           for (; u < width; u++)
-            out[u] = MAX (out[u], src[u * u_step]);
+            out[u] = MAX (out[u], rank[src[u * u_step]]);
         }
     }
+  for (int u = 0; u < width; u++)
+    out[u] = order->value[out[u]];
   if (reversed)
     for (int a = 0, b = width - 1; a < b; a++, b--)
       {

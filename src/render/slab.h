@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/geometry.h"
+#include "core/pulmo-label-table.h"
 
 G_BEGIN_DECLS
 
@@ -42,9 +43,23 @@ void pulmo_slab_project_row (const int16_t *hu, const float *values, ptrdiff_t s
                              ptrdiff_t slice_step, int n_slices, int width, PulmoSlabMode mode, float *out,
                              int16_t *extremes, int32_t *sums);
 
-/* The labels of a slab row: the highest label value along each ray, so that a
- * lesion (3, 4) anywhere in the slab shows over the lung (1, 2) around it. */
+/* Which label a slab shows where several lie along a ray: the lesions before
+ * the tissue around them, consolidation (4) first, then ground glass (3),
+ * infection of unknown type (7) and pleural effusion (5); then any other
+ * value, the higher first (so the lungs, 1 and 2, show over background).
+ * Hidden labels do not show, so they hide nothing behind them. @rank maps a
+ * value to its place in that order (0: never shown), @value maps it back. */
+typedef struct {
+  uint8_t rank[256];
+  uint8_t value[256];
+  gboolean any_hidden;   /* else ranks are computed, sixteen at a time */
+} PulmoSlabLabelOrder;
+
+void pulmo_slab_label_order_init (PulmoSlabLabelOrder *order, const PulmoLabelTable *table);
+
+/* The labels of a slab row: along each ray, the label first in @order. */
 void pulmo_slab_project_labels (const uint8_t *labels, ptrdiff_t start, ptrdiff_t u_step,
-                                ptrdiff_t slice_step, int n_slices, int width, uint8_t *out);
+                                ptrdiff_t slice_step, int n_slices, int width, const PulmoSlabLabelOrder *order,
+                                uint8_t *out);
 
 G_END_DECLS

@@ -109,10 +109,10 @@ overlay_colours_init (OverlayColours *colours, const PulmoLabelTable *table, dou
  * @n_slices slices @slice_step apart. */
 static void
 gather_labels (const uint8_t *labels, ptrdiff_t start, ptrdiff_t step, ptrdiff_t slice_step, int n_slices,
-               int width, uint8_t *row)
+               const PulmoSlabLabelOrder *order, int width, uint8_t *row)
 {
   if (n_slices > 1)
-    pulmo_slab_project_labels (labels, start, step, slice_step, n_slices, width, row);
+    pulmo_slab_project_labels (labels, start, step, slice_step, n_slices, width, order, row);
   else if (step == 1)
     memcpy (row, labels + start, (size_t) width);
   else
@@ -253,8 +253,11 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
       renderer->label_rows_width = width;
     }
   uint8_t *above = renderer->label_rows, *row = above + width, *below = row + width;
+  PulmoSlabLabelOrder order;
+  if (n_slices > 1)
+    pulmo_slab_label_order_init (&order, params->table);
 
-  gather_labels (params->labels, origin, u_step, slice_step, n_slices, width, row);
+  gather_labels (params->labels, origin, u_step, slice_step, n_slices, &order, width, row);
   memcpy (above, row, (size_t) width);
   for (int v = 0; v < height; v++)
     {
@@ -262,12 +265,12 @@ pulmo_slice_renderer_render (PulmoSliceRenderer *renderer, const PulmoVolume *vo
       if (params->overlay_mode == PULMO_OVERLAY_FILL)
         {
           if (v > 0)
-            gather_labels (params->labels, origin + v * v_step, u_step, slice_step, n_slices, width, row);
+            gather_labels (params->labels, origin + v * v_step, u_step, slice_step, n_slices, &order, width, row);
           blend_fill_row (out, row, width, &colours);
           continue;
         }
       if (v + 1 < height)
-        gather_labels (params->labels, origin + (v + 1) * v_step, u_step, slice_step, n_slices, width, below);
+        gather_labels (params->labels, origin + (v + 1) * v_step, u_step, slice_step, n_slices, &order, width, below);
       else
         memcpy (below, row, (size_t) width);
       blend_outline_row (out, above, row, below, width, &colours);

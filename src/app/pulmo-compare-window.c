@@ -558,6 +558,7 @@ build_side (PulmoCompareWindow *self, int index)
   side->report = g_object_new (PULMO_TYPE_REPORT_PANEL, NULL);
   gtk_widget_set_margin_top (GTK_WIDGET (side->report), 6);
   pulmo_report_panel_set_export_visible (side->report, FALSE);
+  pulmo_report_panel_set_empty_hint (side->report, _("Open a label map (Open Labels…) for this side's figures."));
   pulmo_report_panel_set_state (side->report, side->state);
   g_signal_connect_swapped (side->report, "updated", G_CALLBACK (show_change), self);
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (side->report));

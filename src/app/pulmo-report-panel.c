@@ -27,6 +27,7 @@ struct _PulmoReportPanel {
   GtkLabel *summary_label;
   GtkLabel *source_label;
   GtkWidget *export_button;
+  char *empty_hint;            /* what to do for figures, where there is no Segment button */
 };
 
 enum { SIGNAL_UPDATED, N_SIGNALS };
@@ -94,6 +95,7 @@ zone_name (int side, int zone)
 }
 
 static void show_figures (PulmoReportPanel *self);
+static void show_empty_text (PulmoReportPanel *self);
 
 static void
 show_report (PulmoReportPanel *self)
@@ -278,8 +280,17 @@ static void
 show_empty_text (PulmoReportPanel *self)
 {
   gtk_label_set_text (GTK_LABEL (self->empty_label),
-                      self->segmenting ? _("Segmenting: the figures follow when the model is done.")
-                                       : _("Press Segment, or open a label map, for the lung and lesion figures."));
+                      self->segmenting    ? _("Segmenting: the figures follow when the model is done.")
+                      : self->empty_hint ? self->empty_hint
+                                         : _("Press Segment, or open a label map, for the lung and lesion figures."));
+}
+
+void
+pulmo_report_panel_set_empty_hint (PulmoReportPanel *self, const char *hint)
+{
+  g_free (self->empty_hint);
+  self->empty_hint = g_strdup (hint);
+  show_empty_text (self);
 }
 
 void
@@ -314,6 +325,7 @@ pulmo_report_panel_dispose (GObject *object)
   watch_labels (self, NULL);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->empty_hint, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), PULMO_TYPE_REPORT_PANEL);
   G_OBJECT_CLASS (pulmo_report_panel_parent_class)->dispose (object);
 }

@@ -20,6 +20,9 @@ void pulmo_report_panel_set_source (PulmoReportPanel *panel, const char *source)
  * of half a scan) and computes none (the cores are the model's). */
 void pulmo_report_panel_set_segmenting (PulmoReportPanel *panel, gboolean segmenting);
 
+/* What the panel says to do for figures while there are no labels (NULL: press
+ * Segment or open a label map). */
+void pulmo_report_panel_set_empty_hint (PulmoReportPanel *panel, const char *hint);
 /* Whether the panel offers Export Report… (action win.export-report); it does by default. */
 void pulmo_report_panel_set_export_visible (PulmoReportPanel *panel, gboolean visible);
 

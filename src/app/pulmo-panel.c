@@ -65,7 +65,16 @@ update_image_info (PulmoPanel *self)
     /* Translators: voxel spacing along the three axes, in millimetres. */
     _("%.3g × %.3g × %.3g mm"), spacing[0], spacing[1], spacing[2]);
   gtk_label_set_text (self->spacing_label, spacing_text);
-  gtk_label_set_text (self->orientation_label, pulmo_volume_get_orientation (volume));
+  g_autofree char *orientation_text =
+    pulmo_volume_orientation_known (volume)
+      ? g_strdup (pulmo_volume_get_orientation (volume))
+      /* Translators: the orientation code when the file gives none ("RAS, assumed"). */
+      : g_strdup_printf (_("%s, assumed"), pulmo_volume_get_orientation (volume));
+  gtk_label_set_text (self->orientation_label, orientation_text);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->orientation_label),
+                               pulmo_volume_orientation_known (volume)
+                                 ? NULL
+                                 : _("The file gives no orientation: left and right may be swapped."));
   g_autofree char *values_text = g_strdup_printf (
     /* Translators: the file's datatype, what its values are, then their range. */
     _("%s, %s\n%.0f … %.0f"), pulmo_volume_get_source_datatype (volume),

@@ -19,8 +19,12 @@ print_volume (const char *path, PulmoVolume *volume)
   printf ("%s\n", path);
   printf (_("  dimensions   %d × %d × %d voxels\n"), dims[0], dims[1], dims[2]);
   printf (_("  spacing      %.4g × %.4g × %.4g mm\n"), spacing[0], spacing[1], spacing[2]);
-  printf (_("  orientation  %s (the direction each voxel axis runs toward)\n"),
-          pulmo_volume_get_orientation (volume));
+  if (pulmo_volume_orientation_known (volume))
+    printf (_("  orientation  %s (the direction each voxel axis runs toward)\n"),
+            pulmo_volume_get_orientation (volume));
+  else
+    printf (_("  orientation  %s, assumed: the file gives none, so left and right may be swapped\n"),
+            pulmo_volume_get_orientation (volume));
   printf (_("  datatype     %s in the file, stored as %s\n"), pulmo_volume_get_source_datatype (volume),
           pulmo_volume_get_voxel_type (volume) == PULMO_VOXEL_INT16 ? "int16" : "float32");
   printf (_("  intensities  %g to %g: %s\n"), min, max,

@@ -317,6 +317,12 @@ pulmo_volume_get_orientation (const PulmoVolume *volume)
   return volume->orientation;
 }
 
+gboolean
+pulmo_volume_orientation_known (const PulmoVolume *volume)
+{
+  return volume->geometry.qform_code > 0 || volume->geometry.sform_code > 0;
+}
+
 PulmoVoxelType
 pulmo_volume_get_voxel_type (const PulmoVolume *volume)
 {

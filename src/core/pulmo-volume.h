@@ -52,6 +52,10 @@ const double *pulmo_volume_get_spacing (const PulmoVolume *volume); /* 3 values,
 const PulmoAffine *pulmo_volume_get_affine (const PulmoVolume *volume);
 const PulmoNiftiGeometry *pulmo_volume_get_nifti_geometry (const PulmoVolume *volume);
 const char *pulmo_volume_get_orientation (const PulmoVolume *volume); /* "LPS", "RAS", … */
+/* FALSE when the file gives no orientation (an ANALYZE 7.5 file, or NIfTI with
+ * qform and sform codes 0): the orientation above is then NIfTI's default
+ * reading of the voxel axes, an assumption the reader must be told of. */
+gboolean pulmo_volume_orientation_known (const PulmoVolume *volume);
 
 PulmoVoxelType pulmo_volume_get_voxel_type (const PulmoVolume *volume);
 const int16_t *pulmo_volume_get_int16 (const PulmoVolume *volume);  /* NULL unless INT16 */

@@ -106,6 +106,10 @@ test_analyze_pair (Fixture *f, gconstpointer data)
   assert_voxels_are_ct64 (f, volume);
   g_assert_nonnull (pulmo_volume_get_warning (volume));
   g_assert_nonnull (strstr (pulmo_volume_get_warning (volume), "left and right may be swapped"));
+  /* Its orientation code is an assumption, and says so; the NIfTI file it came from gives one. */
+  g_assert_false (pulmo_volume_orientation_known (volume));
+  g_autoptr (PulmoVolume) original = pulmo_test_load_ct ("cip-chest-ct/ct-64.nii.gz");
+  g_assert_true (pulmo_volume_orientation_known (original));
 }
 
 static void

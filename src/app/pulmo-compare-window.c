@@ -417,6 +417,14 @@ pulmo_compare_window_set_axis (PulmoCompareWindow *self, PulmoViewAxis axis)
   g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (axis_ids[axis]));
 }
 
+static void
+show_linked (PulmoCompareWindow *self)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self->actions), "linked");
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_boolean (self->linked));
+  show_link (self);
+}
+
 void
 pulmo_compare_window_set_linked (PulmoCompareWindow *self, gboolean linked)
 {
@@ -429,9 +437,7 @@ pulmo_compare_window_set_linked (PulmoCompareWindow *self, gboolean linked)
         self->shift_mm[a] = second[a] - first[a];
     }
   self->linked = linked;
-  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self->actions), "linked");
-  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_boolean (linked));
-  show_link (self);
+  show_linked (self);
 }
 
 void
@@ -459,11 +465,9 @@ align_world_activated (GSimpleAction *action, GVariant *parameter, gpointer data
 {
   PulmoCompareWindow *self = data;
   memset (self->shift_mm, 0, sizeof self->shift_mm);
-  self->linked = FALSE;
-  pulmo_compare_window_set_linked (self, TRUE);
-  memset (self->shift_mm, 0, sizeof self->shift_mm);  /* linking measured the shift: drop it */
+  self->linked = TRUE;
   copy_cursor (self, &self->sides[0], &self->sides[1]);
-  show_link (self);
+  show_linked (self);
 }
 
 static void

@@ -23,6 +23,7 @@ typedef struct {
   PulmoViewState *state;
   char *name;
   GtkLabel *name_label, *source_label, *message_label;
+  GtkLabel *status_label;          /* the voxel under the pointer, or the same place as on the other side */
   GtkWidget *labels_button;
   GtkStack *stack;
   PulmoSliceView *views[PULMO_N_VIEWS];
@@ -105,6 +106,30 @@ copy_cursor (PulmoCompareWindow *self, CompareSide *from, CompareSide *to)
   self->syncing = TRUE;
   pulmo_view_state_set_cursor (to->state, at);
   self->syncing = FALSE;
+}
+
+/* The pointer over one side: its voxel there, and the same place on the
+ * other side when linked, so that values read side by side. */
+static void
+hovered (PulmoViewState *state, const int *ijk, CompareSide *side)
+{
+  PulmoCompareWindow *self = side->window;
+  CompareSide *other = &self->sides[1 - side->index];
+  g_autofree char *here = ijk != NULL ? pulmo_view_state_describe_voxel (side->state, ijk) : NULL;
+  g_autofree char *there = NULL;
+  if (ijk != NULL && self->linked && both_have_volumes (self))
+    {
+      PulmoVolume *from = pulmo_view_state_get_volume (side->state), *to = pulmo_view_state_get_volume (other->state);
+      double shift[3];
+      for (int a = 0; a < 3; a++)
+        shift[a] = side->index == 0 ? self->shift_mm[a] : -self->shift_mm[a];
+      int at[3], dims[3];
+      pulmo_volume_get_dims (to, dims);
+      if (pulmo_affine_map_voxel (pulmo_volume_get_affine (from), ijk, shift, pulmo_volume_get_affine (to), dims, at))
+        there = pulmo_view_state_describe_voxel (other->state, at);
+    }
+  gtk_label_set_text (side->status_label, here != NULL ? here : "");
+  gtk_label_set_text (other->status_label, there != NULL ? there : "");
 }
 
 static void
@@ -511,6 +536,7 @@ build_side (PulmoCompareWindow *self, int index)
   side->index = index;
   side->state = pulmo_view_state_new ();
   g_signal_connect (side->state, "cursor-changed", G_CALLBACK (cursor_changed), side);
+  g_signal_connect (side->state, "hover", G_CALLBACK (hovered), side);
 
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   GtkWidget *title_row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
@@ -558,6 +584,12 @@ build_side (PulmoCompareWindow *self, int index)
       gtk_stack_add_named (side->stack, GTK_WIDGET (side->views[axis]), axis_ids[axis]);
     }
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (side->stack));
+  side->status_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (side->status_label, 0);
+  gtk_label_set_ellipsize (side->status_label, PANGO_ELLIPSIZE_END);
+  gtk_widget_set_margin_start (GTK_WIDGET (side->status_label), 12);
+  gtk_widget_add_css_class (GTK_WIDGET (side->status_label), "numeric");
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (side->status_label));
 
   side->report = g_object_new (PULMO_TYPE_REPORT_PANEL, NULL);
   gtk_widget_set_margin_top (GTK_WIDGET (side->report), 6);
@@ -596,6 +628,13 @@ const char *
 pulmo_compare_window_get_change (PulmoCompareWindow *self)
 {
   return self->change_text;
+}
+
+const char *
+pulmo_compare_window_get_status (PulmoCompareWindow *self, int side)
+{
+  g_return_val_if_fail (side >= 0 && side < PULMO_COMPARE_N_SIDES, NULL);
+  return gtk_label_get_text (self->sides[side].status_label);
 }
 
 const char *

@@ -54,5 +54,8 @@ PulmoReportPanel *pulmo_compare_window_get_report_panel (PulmoCompareWindow *win
  * the message written on @side (an error, or the load in progress), or NULL. */
 const char *pulmo_compare_window_get_change (PulmoCompareWindow *window);
 const char *pulmo_compare_window_get_message (PulmoCompareWindow *window, int side);
+/* @side's status line: the voxel under the pointer on either side (on the
+ * other, the same place while linked), its value, position and label. */
+const char *pulmo_compare_window_get_status (PulmoCompareWindow *window, int side);
 
 G_END_DECLS

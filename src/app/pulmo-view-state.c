@@ -1,5 +1,6 @@
 #include "app/pulmo-view-state.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 
 #include "render/window-level.h"
@@ -145,6 +146,51 @@ const char *
 pulmo_view_state_get_display_name (PulmoViewState *state)
 {
   return state->display_name;
+}
+
+char *
+pulmo_view_state_describe_voxel (PulmoViewState *state, const int ijk[3])
+{
+  PulmoVolume *volume = pulmo_view_state_get_volume (state);
+  if (volume == NULL)
+    return NULL;
+  double voxel[3] = { ijk[0], ijk[1], ijk[2] }, world[3];
+  pulmo_affine_apply (pulmo_volume_get_affine (volume), voxel, world);
+  double value = pulmo_volume_get_value (volume, ijk[0], ijk[1], ijk[2]);
+
+  GString *text = g_string_new (NULL);
+  switch (pulmo_volume_get_intensity_kind (volume))
+    {
+    case PULMO_INTENSITY_HU:
+      /* Translators: the CT value under the pointer in Hounsfield units, e.g. "-962 HU". */
+      g_string_append_printf (text, _("%.0f HU"), value);
+      break;
+    case PULMO_INTENSITY_PREWINDOWED_8BIT:
+    case PULMO_INTENSITY_UNKNOWN:
+    default:
+      /* Translators: the image value under the pointer when it is not in Hounsfield units. */
+      g_string_append_printf (text, _("value %.6g"), value);
+      break;
+    }
+  /* The status line's parts stand apart by four spaces. */
+  g_string_append (text, "    ");
+  /* Translators: the voxel under the pointer, by its indices in the file's storage order. */
+  g_string_append_printf (text, _("voxel [%d, %d, %d]"), ijk[0], ijk[1], ijk[2]);
+  g_string_append (text, "    ");
+  /* Translators: the point under the pointer in patient coordinates, in millimetres: RAS means
+   * x toward the patient's Right, y Anterior, z Superior, as in NIfTI. */
+  g_string_append_printf (text, _("RAS (%.1f, %.1f, %.1f) mm"), world[0], world[1], world[2]);
+  PulmoLabelMap *labels = pulmo_view_state_get_labels (state);
+  if (labels != NULL)
+    {
+      uint8_t label = pulmo_label_map_get (labels, ijk[0], ijk[1], ijk[2]);
+      const PulmoLabel *entry = pulmo_label_table_get (pulmo_label_map_get_table (labels), label);
+      g_string_append (text, "    ");
+      /* Translators: the label value under the pointer, then its name from the label map
+       * (which may be empty), e.g. "label 1 Right lung". */
+      g_string_append_printf (text, _("label %u %s"), label, entry->defined ? entry->name : "");
+    }
+  return g_string_free (text, FALSE);
 }
 
 char *

@@ -81,6 +81,10 @@ void pulmo_view_state_set_tool (PulmoViewState *state, PulmoTool tool);
 gboolean pulmo_view_state_get_fill_3d (PulmoViewState *state);
 gboolean pulmo_view_state_get_erase_only_active (PulmoViewState *state);
 
+/* What a status line says of voxel @ijk: its value (HU or not), indices,
+ * world position and label; NULL without a volume. */
+char *pulmo_view_state_describe_voxel (PulmoViewState *state, const int ijk[3]);
+
 /* Where the pointer is, for the status line: a voxel, or NULL when outside. */
 void pulmo_view_state_hover (PulmoViewState *state, const int *ijk);
 

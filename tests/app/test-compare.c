@@ -95,6 +95,18 @@ test_scans_linked (void)
   assert_cursor (compare, 0, at);
   assert_cursor (compare, 1, left_upper);
 
+  /* The pointer over one side reads the value there and, on the other side,
+   * at the same place. */
+  pulmo_view_state_hover (first, right_lower_lobe);
+  g_autofree char *here = pulmo_view_state_describe_voxel (first, right_lower_lobe);
+  g_autofree char *there = pulmo_view_state_describe_voxel (second, (const int[]) { 50, 150, 40 });
+  g_assert_cmpstr (pulmo_compare_window_get_status (compare, 0), ==, here);
+  g_assert_cmpstr (pulmo_compare_window_get_status (compare, 1), ==, there);
+  g_assert_nonnull (strstr (there, "voxel [50, 150, 40]"));
+  g_assert_nonnull (strstr (there, " HU"));
+  pulmo_view_state_hover (first, NULL);
+  g_assert_cmpstr (pulmo_compare_window_get_status (compare, 1), ==, "");
+
   /* Window, level and slab are the same on both sides, whichever set them. */
   pulmo_view_state_set_window (first, 400, 40);
   g_assert_cmpfloat (pulmo_view_state_get_window (second), ==, 400);

@@ -86,23 +86,32 @@ show_link (PulmoCompareWindow *self)
   gtk_label_set_text (self->link_label, text);
 }
 
+/* The voxel of @to's scan at the place of @from's voxel @ijk, shifted; clamped
+ * onto @to's grid, FALSE when the place lies outside it. */
+static gboolean
+map_to_other (PulmoCompareWindow *self, CompareSide *from, CompareSide *to, const int ijk[3], int at[3])
+{
+  PulmoVolume *from_volume = pulmo_view_state_get_volume (from->state);
+  PulmoVolume *to_volume = pulmo_view_state_get_volume (to->state);
+  double shift[3];
+  for (int a = 0; a < 3; a++)
+    shift[a] = from->index == 0 ? self->shift_mm[a] : -self->shift_mm[a];
+  int dims[3];
+  pulmo_volume_get_dims (to_volume, dims);
+  return pulmo_affine_map_voxel (pulmo_volume_get_affine (from_volume), ijk, shift,
+                                 pulmo_volume_get_affine (to_volume), dims, at);
+}
+
 /* Moves @to's crosshair to the place of @from's, shifted. */
 static void
 copy_cursor (PulmoCompareWindow *self, CompareSide *from, CompareSide *to)
 {
   if (!self->linked || self->syncing || !both_have_volumes (self))
     return;
-  PulmoVolume *from_volume = pulmo_view_state_get_volume (from->state);
-  PulmoVolume *to_volume = pulmo_view_state_get_volume (to->state);
-  double shift[3];
-  for (int a = 0; a < 3; a++)
-    shift[a] = from->index == 0 ? self->shift_mm[a] : -self->shift_mm[a];
-  int ijk[3], at[3], dims[3];
+  int ijk[3], at[3];
   pulmo_view_state_get_cursor (from->state, ijk);
-  pulmo_volume_get_dims (to_volume, dims);
   /* Outside the other scan, its crosshair waits at the nearest edge. */
-  pulmo_affine_map_voxel (pulmo_volume_get_affine (from_volume), ijk, shift, pulmo_volume_get_affine (to_volume),
-                          dims, at);
+  map_to_other (self, from, to, ijk, at);
   self->syncing = TRUE;
   pulmo_view_state_set_cursor (to->state, at);
   self->syncing = FALSE;
@@ -117,17 +126,9 @@ hovered (PulmoViewState *state, const int *ijk, CompareSide *side)
   CompareSide *other = &self->sides[1 - side->index];
   g_autofree char *here = ijk != NULL ? pulmo_view_state_describe_voxel (side->state, ijk) : NULL;
   g_autofree char *there = NULL;
-  if (ijk != NULL && self->linked && both_have_volumes (self))
-    {
-      PulmoVolume *from = pulmo_view_state_get_volume (side->state), *to = pulmo_view_state_get_volume (other->state);
-      double shift[3];
-      for (int a = 0; a < 3; a++)
-        shift[a] = side->index == 0 ? self->shift_mm[a] : -self->shift_mm[a];
-      int at[3], dims[3];
-      pulmo_volume_get_dims (to, dims);
-      if (pulmo_affine_map_voxel (pulmo_volume_get_affine (from), ijk, shift, pulmo_volume_get_affine (to), dims, at))
-        there = pulmo_view_state_describe_voxel (other->state, at);
-    }
+  int at[3];
+  if (ijk != NULL && self->linked && both_have_volumes (self) && map_to_other (self, side, other, ijk, at))
+    there = pulmo_view_state_describe_voxel (other->state, at);
   gtk_label_set_text (side->status_label, here != NULL ? here : "");
   gtk_label_set_text (other->status_label, there != NULL ? there : "");
 }

@@ -8,21 +8,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/pulmo-label-table.h"
 #include "core/pulmo-volume.h"
 #include "render/slice-render.h"
 
 enum { NX = 512, NY = 512, NZ = 400 };
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* A chest-like phantom: air, an elliptic body of soft tissue with noise, two
  * lungs at -850 HU with a lesion, a spine; labels follow Pulmo's convention. */
@@ -116,9 +107,9 @@ pulmo_bench_render (int argc, char **argv)
       for (int s = 0; s < n_slices; s++)
         {
           const uint8_t *source = voxel_bytes + (size_t) s * 7919 % n_blocks * bytes;
-          double start = now_ms ();
+          double start = pulmo_bench_now_ms ();
           memcpy (copy, source, bytes);
-          copy_times[s] = now_ms () - start;
+          copy_times[s] = pulmo_bench_now_ms () - start;
           image[s % (bytes / 4)] ^= copy[(s * 7) % (bytes / 4)]; /* keep the copy live */
         }
       double copy_ms = pulmo_bench_upper_median (copy_times, n_slices);
@@ -137,10 +128,10 @@ pulmo_bench_render (int argc, char **argv)
             {
               /* Spread over the whole volume so that caches do not flatter us. */
               int slice = (int) ((gint64) s * 7919 % reslice.n_slices);
-              double start = now_ms ();
+              double start = pulmo_bench_now_ms ();
               pulmo_slice_renderer_render (renderer, volume, &reslice, slice, &params, image,
                                            reslice.width * 4);
-              times[s] = now_ms () - start;
+              times[s] = pulmo_bench_now_ms () - start;
             }
           double render_ms = pulmo_bench_upper_median (times, n_slices);
           if (mode == 1)
@@ -179,10 +170,10 @@ pulmo_bench_render (int argc, char **argv)
           for (int s = 0; s < n_slices; s++)
             {
               int slice = (int) ((gint64) s * 7919 % reslice.n_slices);
-              double start = now_ms ();
+              double start = pulmo_bench_now_ms ();
               pulmo_slice_renderer_render (renderer, volume, &reslice, slice, &params, image,
                                            reslice.width * 4);
-              times[s] = now_ms () - start;
+              times[s] = pulmo_bench_now_ms () - start;
             }
           pulmo_slab_range (&reslice, reslice.n_slices / 2, slabs[b].mm, &first, &last);
           double render_ms = pulmo_bench_upper_median (times, n_slices);

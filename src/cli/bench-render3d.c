@@ -5,20 +5,11 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "core/pulmo-label-table.h"
 #include "render/volume-render.h"
 
 enum { NX = 512, NY = 512, NZ = 400, VIEW_WIDTH = 640, VIEW_HEIGHT = 480 };
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* Two elliptic lungs through most of the slices with twelve spherical lesions
  * of ground glass and consolidation spread through them (LAS storage: i runs
@@ -60,11 +51,11 @@ make_labels (uint8_t *labels)
 static double
 grid_pass_ms (const uint8_t *bytes, size_t n)
 {
-  double start = now_ms ();
+  double start = pulmo_bench_now_ms ();
   guint64 sum = 0;
   for (size_t v = 0; v < n; v++)
     sum += bytes[v];
-  double ms = now_ms () - start;
+  double ms = pulmo_bench_now_ms () - start;
   if (sum == G_MAXUINT64)
     printf ("!");
   return ms;
@@ -107,9 +98,9 @@ pulmo_bench_render3d (int argc, char **argv)
   g_autofree double *times = g_new (double, n_frames);
   for (size_t r = 0; r < G_N_ELEMENTS (rows); r++)
     {
-      double start = now_ms ();
+      double start = pulmo_bench_now_ms ();
       g_autoptr (PulmoVolumeGrid) grid = pulmo_volume_grid_new (labels, dims, &affine, rows[r].grid_size, &error);
-      double build_ms = now_ms () - start;
+      double build_ms = pulmo_bench_now_ms () - start;
       if (grid == NULL)
         {
           fprintf (stderr, "pulmo bench render3d: %s\n", error->message);
@@ -125,9 +116,9 @@ pulmo_bench_render3d (int argc, char **argv)
       for (int f = 0; f < n_frames; f++)
         {
           camera.yaw_deg = 3.0 * f;
-          start = now_ms ();
+          start = pulmo_bench_now_ms ();
           pulmo_volume_render (grid, table, &camera, image, camera.width * 4);
-          times[f] = now_ms () - start;
+          times[f] = pulmo_bench_now_ms () - start;
         }
       double median_ms = pulmo_bench_upper_median (times, n_frames);
       size_t grid_n = (size_t) grid_dims[0] * grid_dims[1] * grid_dims[2];

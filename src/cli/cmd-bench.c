@@ -37,6 +37,12 @@ compare_doubles (const void *a, const void *b)
 }
 
 double
+pulmo_bench_now_ms (void)
+{
+  return g_get_monotonic_time () / 1e3;
+}
+
+double
 pulmo_bench_median (double *values, int n)
 {
   qsort (values, (size_t) n, sizeof *values, compare_doubles);

@@ -40,6 +40,8 @@ int pulmo_bench_segment (int argc, char **argv);
  * pulmo_bench_median: for an even @n, the mean of the two middle values.
  * pulmo_bench_upper_median: values[n / 2], for an even @n the larger of the two. */
 double pulmo_bench_median (double *values, int n);
+/* A monotonic clock in milliseconds, for timing one run. */
+double pulmo_bench_now_ms (void);
 double pulmo_bench_upper_median (double *values, int n);
 /* The upper median of the seconds @run takes, after one warm-up run, over at
  * least 3 runs and about @budget_s seconds (at most 64 runs). */
